@@ -1,0 +1,1 @@
+"""Hand-run benchmarks of syncer against the sandbox; see benchmarks/README.md."""

@@ -1,0 +1,143 @@
+"""The rate-limit floor: the least time and the fewest calls any client could need.
+
+The floor is computed from the vendors' limits and page sizes and from the work the data demands;
+it ignores local CPU (parsing, SQLite), which the limits do not govern. What is assumed:
+
+Limits (the sandbox's defaults, which are HubSpot's and Mailchimp's documented ones):
+  * HubSpot: at most ``W = 100`` calls in any rolling 10 s (``ten_second_limit``) for everything
+    but search; search has its own ``s = 5`` calls per second and is exempt from that window.
+  * Mailchimp: at most 10 simultaneous connections, no rate limit.
+
+Page and batch sizes: HubSpot list 100 a page, search 200 a page, batch read/create/update 100
+inputs a call; Mailchimp 1,000 members a page, 1,000 operations a batch.
+
+Fewest calls. A HubSpot read by search by ``hs_object_id`` windows needs no overlap and no 10,000
+cap, so reading ``N_h`` contacts costs ``ceil(N_h / 200)``. Mailchimp lists archived members only
+when asked (``status=archived``), and a sync must know about archives, so reading costs
+``ceil(N_m / 1000) + ceil(max(A, 1) / 1000)`` with ``A`` archived members. The writes follow from
+the data: ``ceil(C_h / 100) + ceil(U_h / 100)`` HubSpot creates and updates, ``ceil(H / 100)``
+batch reads of property history for conflicts HubSpot's ``lastmodifieddate`` cannot decide, and
+for ``M`` Mailchimp upserts ``min(M, 3 * ceil(M / 1000))``: each batch is submitted, read once
+when finished (which gives the result URL) and its archive downloaded; a handful of upserts are
+cheaper as direct calls, one each. So
+
+    calls_min = ceil(N_h/200) + ceil(N_m/1000) + ceil(max(A,1)/1000)
+              + ceil(H/100) + ceil(C_h/100) + ceil(U_h/100) + min(M, 3*ceil(M/1000))
+
+Least time. Only HubSpot's limits bind. A client may read by search (5/s, outside the window) and
+by list (inside it) in parallel, and both windows start full, so in ``T`` seconds it can make at
+most ``5T + 5`` searches and ``10T + 100`` other calls (a rolling window of 100 per 10 s admits
+at most ``100 * (floor(T/10) + 1)``). The window calls are the list pages ``L``, the history reads
+and the writes, ``B = ceil(H/100) + ceil(C_h/100) + ceil(U_h/100)``. Reading all contacts needs
+``200 S + 100 L >= N_h``. Taking every search and every spare window call for reading:
+
+    T_hubspot = max( (N_h - 200*5 - 100*100 + 100*B) / (200*5 + 100*10),  (B - 100) / 10,  0 )
+
+and ``T_min = max(T_hubspot + 2 * latency, (ceil(P_m / 10) + 1) * latency)``: at least one read
+and one dependent write must each wait a round trip, and Mailchimp's ``P_m`` pages are read ten
+at a time (they fit inside HubSpot's time at any real size). Mailchimp's batches
+run on Mailchimp's side after submission, and waiting for their results is not required of a
+run (syncer collects them at the start of the next one), so it is not part of the floor. The
+dependency that creates can only be decided once all of HubSpot has been read is ignored, which
+makes the floor lower (stricter), never higher.
+
+Incremental minimum (the issue's definition): read only the pages holding the changes, write only
+the changed records in full batches:
+
+    calls_incremental = ceil(changed_h/200) + max(1, ceil(changed_m/1000)) + 1 (archived)
+                      + ceil(U_h/100) + min(M, 3*ceil(M/1000))
+
+which is 3 calls when nothing changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from math import ceil
+from typing import Any
+
+HUBSPOT_WINDOW = 100  # calls per rolling 10 s (ten_second_limit)
+HUBSPOT_WINDOW_S = 10.0
+SEARCH_PER_SECOND = 5  # search_per_second
+LIST_PAGE = 100
+SEARCH_PAGE = 200
+HUBSPOT_BATCH = 100
+MAILCHIMP_PAGE = 1000
+MAILCHIMP_BATCH = 1000
+CALLS_PER_MAILCHIMP_BATCH = 3  # submit, one status read when finished, download
+MAILCHIMP_CONNECTIONS = 10
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a sync must read and write, in records (not calls)."""
+
+    hubspot_reads: int
+    mailchimp_reads: int
+    archived_reads: int
+    history_contacts: int
+    hubspot_creates: int
+    hubspot_updates: int
+    mailchimp_writes: int
+
+
+@dataclass(frozen=True)
+class Floor:
+    calls: int
+    seconds: float
+    calls_by_part: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def mailchimp_write_calls(operations: int) -> int:
+    if operations <= 0:
+        return 0
+    return min(operations, CALLS_PER_MAILCHIMP_BATCH * ceil(operations / MAILCHIMP_BATCH))
+
+
+def window_calls(work: Work) -> int:
+    """HubSpot calls that must go through the rolling 10-s window besides reading."""
+    return (
+        ceil(work.history_contacts / HUBSPOT_BATCH)
+        + ceil(work.hubspot_creates / HUBSPOT_BATCH)
+        + ceil(work.hubspot_updates / HUBSPOT_BATCH)
+    )
+
+
+def floor(work: Work, latency_s: float) -> Floor:
+    """The fewest calls and the least time for a full read plus the writes the data demands."""
+    parts = {
+        "hubspot_search_pages": ceil(work.hubspot_reads / SEARCH_PAGE),
+        "mailchimp_pages": ceil(work.mailchimp_reads / MAILCHIMP_PAGE),
+        "mailchimp_archived_pages": ceil(max(work.archived_reads, 1) / MAILCHIMP_PAGE),
+        "hubspot_history_reads": ceil(work.history_contacts / HUBSPOT_BATCH),
+        "hubspot_creates": ceil(work.hubspot_creates / HUBSPOT_BATCH),
+        "hubspot_updates": ceil(work.hubspot_updates / HUBSPOT_BATCH),
+        "mailchimp_writes": mailchimp_write_calls(work.mailchimp_writes),
+    }
+    busy = window_calls(work)
+    per_second = SEARCH_PAGE * SEARCH_PER_SECOND + LIST_PAGE * HUBSPOT_WINDOW / HUBSPOT_WINDOW_S
+    head_start = SEARCH_PAGE * SEARCH_PER_SECOND + LIST_PAGE * HUBSPOT_WINDOW
+    by_reading = (work.hubspot_reads - head_start + LIST_PAGE * busy) / per_second
+    by_window = (busy - HUBSPOT_WINDOW) / (HUBSPOT_WINDOW / HUBSPOT_WINDOW_S)
+    hubspot_s = max(by_reading, by_window, 0.0) + 2 * latency_s
+    mailchimp_pages = parts["mailchimp_pages"] + parts["mailchimp_archived_pages"]
+    mailchimp_s = (ceil(mailchimp_pages / MAILCHIMP_CONNECTIONS) + 1) * latency_s
+    seconds = max(hubspot_s, mailchimp_s)
+    return Floor(calls=sum(parts.values()), seconds=seconds, calls_by_part=parts)
+
+
+def incremental_minimum(
+    changed_hubspot: int, changed_mailchimp: int, hubspot_updates: int, mailchimp_writes: int
+) -> Floor:
+    """Calls to read only the changed pages and write only the changed records."""
+    parts = {
+        "hubspot_search_pages": max(1, ceil(changed_hubspot / SEARCH_PAGE)),
+        "mailchimp_pages": max(1, ceil(changed_mailchimp / MAILCHIMP_PAGE)),
+        "mailchimp_archived_pages": 1,
+        "hubspot_updates": ceil(hubspot_updates / HUBSPOT_BATCH),
+        "mailchimp_writes": mailchimp_write_calls(mailchimp_writes),
+    }
+    return Floor(calls=sum(parts.values()), seconds=0.0, calls_by_part=parts)

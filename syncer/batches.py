@@ -1,0 +1,140 @@
+"""Mailchimp batch results: reading the archive and classifying each operation's outcome.
+
+The classifier is pure and exact. Titles are compared whole ("Member In Compliance State", never a
+substring of it); Mailchimp gives several kinds of "Invalid Resource" one title, so those are told
+apart by the phrases of their ``detail`` documented in the API reference, and anything unknown is a
+plain failure, visible and retryable, rather than a guess.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+import zlib
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from syncer.errors import ArchiveError
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """One operation's answer from a batch (or a direct call): its status and decoded body."""
+
+    operation_id: str
+    status_code: int
+    body: Any
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    RETRY_PENDING = "retry_pending"
+    BLOCKED = "blocked"
+    RETRY_LATER = "retry_later"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Classified:
+    outcome: Outcome
+    reason: str = ""
+
+
+COMPLIANCE_TITLE = "Member In Compliance State"
+_INVALID_RESOURCE_BLOCKS = (
+    ("looks fake or invalid", "Mailchimp says the address looks fake or invalid"),
+    ("valid email address", "Mailchimp says the email address is not valid"),
+    ("domain portion of the email address is invalid", "the address's domain is not valid"),
+)
+_INVALID_RESOURCE_RETRIES = ("signed up to a lot of lists very recently",)
+
+
+def classify(status_code: int, body: Any) -> Classified:
+    """What an operation's answer means for the sync (DESIGN §7)."""
+    if 200 <= status_code < 300:
+        return Classified(Outcome.SUCCEEDED)
+    title, detail = _title_detail(body)
+    if status_code == 400 and title == COMPLIANCE_TITLE:
+        return Classified(Outcome.RETRY_PENDING, f"{title}: {detail}")
+    if status_code == 400 and title == "Forgotten Email Not Subscribed":
+        return Classified(
+            Outcome.BLOCKED, "permanently deleted from Mailchimp; only the person can sign up again"
+        )
+    if status_code == 400 and title == "Invalid Resource":
+        for phrase, reason in _INVALID_RESOURCE_BLOCKS:
+            if phrase in detail:
+                return Classified(Outcome.BLOCKED, reason)
+        if any(phrase in detail for phrase in _INVALID_RESOURCE_RETRIES):
+            return Classified(Outcome.RETRY_LATER, detail)
+    if status_code in (429, 423) or status_code >= 500:
+        return Classified(Outcome.RETRY_LATER, f"{status_code} {title}".strip())
+    return Classified(Outcome.FAILED, _failure_text(status_code, title, detail, body))
+
+
+def _title_detail(body: Any) -> tuple[str, str]:
+    if not isinstance(body, dict):
+        return "", ""
+    return str(body.get("title") or ""), str(body.get("detail") or "")
+
+
+def _failure_text(status_code: int, title: str, detail: str, body: Any) -> str:
+    parts = [f"{status_code} {title}".strip()]
+    if detail:
+        parts.append(detail)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list):
+        parts.extend(
+            f"{error.get('field', '?')}: {error.get('message', '')}"
+            for error in errors
+            if isinstance(error, dict)
+        )
+    return "; ".join(parts)
+
+
+def parse_archive(data: bytes) -> list[OperationResult]:
+    """Every operation result in a batch's ``.tar.gz`` (a ``./`` entry, JSON arrays in files).
+
+    A truncated or corrupt archive raises :class:`ArchiveError` without yielding partial
+    results, so a half-read archive is never half-applied.
+    """
+    results: list[OperationResult] = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            for member in archive:
+                if not member.isfile():
+                    continue
+                handle = archive.extractfile(member)
+                content = handle.read() if handle is not None else b""
+                results.extend(_parse_file(content, member.name))
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as error:
+        raise ArchiveError(
+            f"a batch results archive is truncated or corrupt ({type(error).__name__})"
+        ) from None
+    return results
+
+
+def _parse_file(content: bytes, name: str) -> list[OperationResult]:
+    if not content.strip():
+        return []
+    try:
+        entries = json.loads(content)
+        if not isinstance(entries, list):
+            raise TypeError("not a JSON array")
+        return [_parse_entry(entry) for entry in entries]
+    except (ValueError, TypeError, KeyError) as error:
+        raise ArchiveError(f"a batch results file is not valid ({name}: {error})") from None
+
+
+def _parse_entry(entry: Any) -> OperationResult:
+    response = entry["response"]
+    body: Any = None
+    if isinstance(response, str) and response.strip():
+        body = json.loads(response)
+    elif isinstance(response, dict):
+        body = response
+    return OperationResult(
+        operation_id=str(entry["operation_id"]), status_code=int(entry["status_code"]), body=body
+    )

@@ -1,0 +1,383 @@
+"""Load, validate and type the YAML configuration.
+
+Validation collects every problem with its key path before raising once, because an operator
+fixing a config by trial and error one message at a time is how cron jobs stay broken for a day.
+Secrets are wrapped in :class:`Secret` the moment they are read, so no repr, log line or error
+message can show them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from syncer.errors import ConfigError
+from syncer.validation import Key, Section, join_path, validate
+
+DEFAULT_PATH = Path("syncer.yaml")
+ENV_VAR = "SYNCER_CONFIG"
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+_URL = "an http:// or https:// URL"
+DIRECTIONS = ("both", "to_mailchimp", "to_hubspot")
+WINNERS = ("latest", "hubspot", "mailchimp")
+TRANSFORMS = ("date", "boolean")
+
+
+class Secret:
+    """A credential: usable through :meth:`reveal`, invisible everywhere else."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class HubSpotConfig:
+    token: Secret
+    base_url: str
+    requests_per_10s: int
+    search_per_second: int
+
+
+@dataclass(frozen=True)
+class MailchimpConfig:
+    api_key: Secret
+    list_id: str
+    base_url: str | None
+    max_connections: int
+
+    @property
+    def api_url(self) -> str:
+        """The explicit base URL, else the data center's, taken from the key's ``-<dc>`` suffix."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        data_center = self.api_key.reveal().rsplit("-", 1)[-1]
+        return f"https://{data_center}.api.mailchimp.com/3.0"
+
+
+@dataclass(frozen=True)
+class SubscriptionConfig:
+    hubspot_property: str
+    status_property: str | None
+    resubscribe: str
+    double_opt_in: bool
+
+
+@dataclass(frozen=True)
+class CreateConfig:
+    in_hubspot: bool
+    in_mailchimp: bool
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    hubspot: str
+    mailchimp: str
+    direction: str = "both"
+    winner: str = "latest"
+    transform: str | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def to_mailchimp(self) -> bool:
+        return self.direction in ("both", "to_mailchimp")
+
+    @property
+    def to_hubspot(self) -> bool:
+        return self.direction in ("both", "to_hubspot")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    connect_timeout: float
+    read_timeout: float
+    max_tries: int
+    max_time: float
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    overlap_seconds: float
+    batch_wait_seconds: float
+    batch_poll_seconds: float
+    batch_stall_seconds: float
+    direct_threshold: int
+    max_open_batches: int
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    max_unsubscribe_share: float
+    max_create_share: float
+    min_guarded: int
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    max_run_age_minutes: float
+    max_error_rate: float
+    max_daily_usage: float
+    max_batch_age_minutes: float
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    webhook_url: Secret | None
+
+
+@dataclass(frozen=True)
+class Config:
+    state_path: Path
+    hubspot: HubSpotConfig
+    mailchimp: MailchimpConfig
+    subscription: SubscriptionConfig
+    create: CreateConfig
+    fields: tuple[FieldMapping, ...]
+    http: HttpConfig
+    sync: SyncConfig
+    safety: SafetyConfig
+    health: HealthConfig
+    alerts: AlertsConfig
+    source: Path | None = None
+
+
+DEFAULT_FIELDS = [
+    {"hubspot": "firstname", "mailchimp": "FNAME"},
+    {"hubspot": "lastname", "mailchimp": "LNAME"},
+]
+
+FIELD_SCHEMA: Section = {
+    "hubspot": Key(str),
+    "mailchimp": Key(
+        str,
+        pattern=r"^[A-Z][A-Z0-9_]{0,9}$",
+        pattern_help="an upper-case merge tag of up to 10 characters",
+    ),
+    "direction": Key(str, default="both", choices=DIRECTIONS),
+    "winner": Key(str, default="latest", choices=WINNERS),
+    "transform": Key(str, default=None, nullable=True, choices=TRANSFORMS),
+    "values": Key(dict, default={}),
+}
+
+SCHEMA: Section = {
+    "state_path": Key(str, default="syncer.db"),
+    "hubspot": {
+        "token": Key(str, secret=True),
+        "base_url": Key(
+            str, default="https://api.hubapi.com", pattern=r"^https?://", pattern_help=_URL
+        ),
+        "requests_per_10s": Key(int, default=100, minimum=1),
+        "search_per_second": Key(int, default=4, minimum=1),
+    },
+    "mailchimp": {
+        "api_key": Key(str, secret=True),
+        "list_id": Key(str),
+        "base_url": Key(str, default=None, nullable=True, pattern=r"^https?://", pattern_help=_URL),
+        "max_connections": Key(int, default=10, minimum=1, maximum=10),
+    },
+    "subscription": {
+        "hubspot_property": Key(str, default="newsletter"),
+        "status_property": Key(str, default=None, nullable=True),
+        "resubscribe": Key(str, default="pending", choices=("pending", "never")),
+        "double_opt_in": Key(bool, default=False),
+    },
+    "create": {
+        "in_hubspot": Key(bool, default=True),
+        "in_mailchimp": Key(bool, default=True),
+    },
+    "fields": Key(list, default=DEFAULT_FIELDS, items=FIELD_SCHEMA),
+    "sync": {
+        "overlap_seconds": Key(float, default=300.0, minimum=0),
+        "batch_wait_seconds": Key(float, default=30.0, minimum=0),
+        "batch_poll_seconds": Key(float, default=2.0, minimum=0.05),
+        "batch_stall_seconds": Key(float, default=3600.0, minimum=1),
+        "direct_threshold": Key(int, default=10, minimum=0),
+        "max_open_batches": Key(int, default=20, minimum=1, maximum=500),
+    },
+    "safety": {
+        "max_unsubscribe_share": Key(float, default=0.2, minimum=0, maximum=1),
+        "max_create_share": Key(float, default=0.5, minimum=0),
+        "min_guarded": Key(int, default=25, minimum=0),
+    },
+    "health": {
+        "max_run_age_minutes": Key(float, default=15.0, minimum=1),
+        "max_error_rate": Key(float, default=0.01, minimum=0, maximum=1),
+        "max_daily_usage": Key(float, default=0.8, minimum=0, maximum=1),
+        "max_batch_age_minutes": Key(float, default=60.0, minimum=1),
+    },
+    "alerts": {
+        "webhook_url": Key(
+            str, default=None, nullable=True, secret=True, pattern=r"^https?://", pattern_help=_URL
+        ),
+    },
+    "http": {
+        "connect_timeout": Key(float, default=5.0, minimum=0.01),
+        "read_timeout": Key(float, default=60.0, minimum=0.01),
+        "max_tries": Key(int, default=6, minimum=1),
+        "max_time": Key(float, default=300.0, minimum=0.1),
+    },
+}
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """``--config``, else ``$SYNCER_CONFIG``, else ``./syncer.yaml``."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(ENV_VAR)
+    return Path(from_env) if from_env else DEFAULT_PATH
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, substitute ``${NAME}`` from the environment, validate and type the file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"no configuration file at {path}"],
+            hint="Run `syncer init` to write one, or pass --config PATH.",
+        ) from None
+    except OSError as error:
+        raise ConfigError([f"cannot read {path}: {error.strerror}"]) from None
+    return parse_config(text, environ=os.environ if environ is None else environ, source=path)
+
+
+def parse_config(text: str, environ: Mapping[str, str], source: Path | None = None) -> Config:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError([f"the file is not valid YAML{where}: {problem}"]) from None
+    if raw is None:
+        raw = {}
+    problems: list[str] = []
+    raw = _substitute(raw, environ, "", problems)
+    values = validate(raw, SCHEMA, problems)
+    if isinstance(values.get("fields"), list):
+        _check_mappings(values, problems)
+    _check_mailchimp_key(values["mailchimp"], problems)
+    if problems:
+        raise ConfigError(problems)
+    return _build(values, source)
+
+
+def _substitute(node: Any, environ: Mapping[str, str], path: str, problems: list[str]) -> Any:
+    """Replace ``${NAME}`` in every string, recording each missing variable with its key path."""
+    if isinstance(node, dict):
+        return {
+            key: _substitute(value, environ, join_path(path, str(key)), problems)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [
+            _substitute(value, environ, f"{path}[{index}]", problems)
+            for index, value in enumerate(node)
+        ]
+    if not isinstance(node, str):
+        return node
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            problems.append(f"{path}: environment variable {name} is not set")
+            return match.group(0)
+        return environ[name]
+
+    return _ENV_REFERENCE.sub(replace, node)
+
+
+def _check_mappings(values: dict[str, Any], problems: list[str]) -> None:
+    seen_pairs: set[tuple[str, str]] = set()
+    seen_hubspot: dict[str, int] = {}
+    seen_mailchimp: dict[str, int] = {}
+    subscription_property = values.get("subscription", {}).get("hubspot_property")
+    for index, mapping in enumerate(values["fields"]):
+        if not isinstance(mapping, dict) or not {"hubspot", "mailchimp"} <= mapping.keys():
+            continue
+        where = f"fields[{index}]"
+        pair = (mapping["hubspot"], mapping["mailchimp"])
+        if pair in seen_pairs:
+            problems.append(f"{where}: duplicate mapping of {pair[0]} <-> {pair[1]}")
+            continue
+        seen_pairs.add(pair)
+        for side, seen in (("hubspot", seen_hubspot), ("mailchimp", seen_mailchimp)):
+            name = mapping[side]
+            if name in seen:
+                problems.append(f"{where}.{side}: {name} is already mapped by fields[{seen[name]}]")
+            else:
+                seen[name] = index
+        if mapping["hubspot"] in ("email", subscription_property):
+            problems.append(
+                f"{where}.hubspot: {mapping['hubspot']} is synced by syncer itself; remove it"
+            )
+        _check_values_map(mapping, where, problems)
+
+
+def _check_values_map(mapping: dict[str, Any], where: str, problems: list[str]) -> None:
+    table = mapping.get("values") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+        problems.append(f"{where}.values: keys and values must be strings")
+        return
+    if mapping.get("direction") == "both" and len(set(table.values())) != len(table):
+        problems.append(f"{where}.values: two-way value maps must be one-to-one")
+    if table and mapping.get("transform"):
+        problems.append(f"{where}: use either transform or values, not both")
+
+
+def _check_mailchimp_key(section: dict[str, Any], problems: list[str]) -> None:
+    key = section["api_key"]
+    if section["base_url"] or not isinstance(key, str) or _ENV_REFERENCE.search(key):
+        return
+    if not re.fullmatch(r"[0-9a-f]+-[a-z]+[0-9]+", key):
+        problems.append(
+            "mailchimp.api_key: must end in -<data center> such as -us21 "
+            "(or set mailchimp.base_url)"
+        )
+
+
+def _build(values: dict[str, Any], source: Path | None) -> Config:
+    state_path = Path(values["state_path"]).expanduser()
+    if not state_path.is_absolute() and source is not None:
+        state_path = source.absolute().parent / state_path
+    hubspot = dict(values["hubspot"], token=Secret(values["hubspot"]["token"]))
+    mailchimp = dict(values["mailchimp"], api_key=Secret(values["mailchimp"]["api_key"]))
+    return Config(
+        state_path=state_path,
+        hubspot=HubSpotConfig(**hubspot),
+        mailchimp=MailchimpConfig(**mailchimp),
+        subscription=SubscriptionConfig(**values["subscription"]),
+        create=CreateConfig(**values["create"]),
+        fields=tuple(FieldMapping(**mapping) for mapping in values["fields"]),
+        http=HttpConfig(**values["http"]),
+        sync=SyncConfig(**values["sync"]),
+        safety=SafetyConfig(**values["safety"]),
+        health=HealthConfig(**values["health"]),
+        alerts=AlertsConfig(
+            webhook_url=Secret(url) if (url := values["alerts"]["webhook_url"]) else None
+        ),
+        source=source,
+    )

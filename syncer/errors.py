@@ -1,0 +1,154 @@
+"""The error tree and the exit codes, side by side because one decides the other.
+
+Errors are grouped by what the caller does next: fix the config, wait for the other run, check the
+remote service or its credentials. Each carries one sentence saying what happened and a hint saying
+what to do; the CLI prints both and exits with the error's code.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; the README's table is tested against this enum."""
+
+    OK = 0
+    PARTIAL = 1
+    CONFIG = 2
+    LOCKED = 3
+    REMOTE = 4
+    GUARD = 5
+    INTERRUPTED = 130
+
+
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success (for `status --check`: healthy)",
+    ExitCode.PARTIAL: "partial failure: some contacts failed (for `status --check`: unhealthy)",
+    ExitCode.CONFIG: "configuration or usage error",
+    ExitCode.LOCKED: "another run holds the lock",
+    ExitCode.REMOTE: "remote or authentication failure",
+    ExitCode.GUARD: "stopped by the blast-radius guard before writing (`--force` overrides)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
+}
+
+
+class SyncerError(Exception):
+    """Root of every error syncer raises on purpose."""
+
+    exit_code = ExitCode.REMOTE
+    default_hint = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = self.default_hint if hint is None else hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(SyncerError):
+    """The configuration cannot be used; ``problems`` lists every issue, each with its key path."""
+
+    exit_code = ExitCode.CONFIG
+    default_hint = "Fix the configuration file, then run `syncer check`."
+
+    def __init__(self, problems: list[str], hint: str | None = None) -> None:
+        self.problems = problems
+        count = len(problems)
+        summary = problems[0] if count == 1 else f"{count} problems in the configuration"
+        super().__init__(summary, hint)
+
+
+class LockHeld(SyncerError):
+    """Another run owns the state file's lock."""
+
+    exit_code = ExitCode.LOCKED
+    default_hint = "Another `syncer run` is in progress; this one will run at the next schedule."
+
+
+class StateError(SyncerError):
+    """The local cache cannot be opened or is from a newer syncer."""
+
+    exit_code = ExitCode.CONFIG
+    default_hint = "Check `state_path` in the configuration and the file's permissions."
+
+
+class RemoteError(SyncerError):
+    """A remote API failed in a way retries did not fix."""
+
+    exit_code = ExitCode.REMOTE
+    default_hint = (
+        "Check the service's status page and run again; `syncer status` shows what is left."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        body: object = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.body = body
+
+
+class RetriableError(RemoteError):
+    """A failure worth trying again (429, 5xx, timeouts, dropped connections, garbled bodies)."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        body: object = None,
+    ) -> None:
+        super().__init__(message, hint, status=status, title=title, detail=detail, body=body)
+        self.retry_after = retry_after
+
+
+class AuthError(RemoteError):
+    """Credentials were refused: nothing will work until the config changes."""
+
+    default_hint = "Check the token or API key in the configuration (and the HubSpot app's scopes)."
+
+
+class RateLimitExhausted(RemoteError):
+    """A quota that does not refill within this run (HubSpot's daily limit) is used up."""
+
+    default_hint = (
+        "HubSpot's daily API limit is reached; the next run after midnight will continue."
+    )
+
+
+class GuardTripped(SyncerError):
+    """The blast-radius guard refused a run that would change too much of the audience."""
+
+    exit_code = ExitCode.GUARD
+    default_hint = (
+        "Check the field mappings and the source data; run with `--force` if it is intended."
+    )
+
+
+class Interrupted(SyncerError):
+    """A signal (Ctrl-C, SIGTERM) asked the run to stop, and it stopped at a safe point."""
+
+    exit_code = ExitCode.INTERRUPTED
+    default_hint = "Nothing is lost: the next run carries on where this one stopped."
+
+
+class ArchiveError(RemoteError):
+    """A Mailchimp batch results archive is truncated or corrupt."""
+
+    default_hint = "The batch will be downloaded again on the next run."

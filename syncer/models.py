@@ -1,0 +1,165 @@
+"""Value types that flow between the clients, the cache, the reconciler and the writers.
+
+Everything here is immutable and free of I/O. Remote values are kept as normalised strings
+(see :mod:`syncer.transforms`); timestamps are aware UTC datetimes parsed from the servers' own
+clocks, never the local one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+Side = Literal["hubspot", "mailchimp"]
+
+#: Keys of the base (and of conflicts) besides the mapped HubSpot property names.
+EMAIL_KEY = "@email"
+SUBSCRIPTION_KEY = "@subscription"
+STATUS_MIRROR_KEY = "@status"
+
+SUBSCRIBED_STATUSES = frozenset({"subscribed", "pending"})
+MAILCHIMP_STATUSES = frozenset(
+    {"subscribed", "pending", "unsubscribed", "cleaned", "transactional", "archived"}
+)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """A server timestamp (ISO 8601 with ``Z`` or an offset, or epoch ms) as aware UTC."""
+    if not text:
+        return None
+    text = text.strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class HubSpotContact:
+    """A contact as the HubSpot client returns it (only the properties syncer asked for)."""
+
+    id: str
+    properties: Mapping[str, str]
+    modified: datetime
+    created: datetime | None = None
+    archived: bool = False
+
+    @property
+    def email(self) -> str:
+        return self.properties.get("email", "")
+
+
+@dataclass(frozen=True)
+class MailchimpMember:
+    """An audience member as the Mailchimp client returns it."""
+
+    id: str
+    email: str
+    unique_email_id: str
+    status: str
+    merge_fields: Mapping[str, str]
+    last_changed: datetime
+
+
+@dataclass(frozen=True)
+class HubSpotSide:
+    """What the reconciler knows of the HubSpot contact."""
+
+    values: Mapping[str, str]
+    modified: datetime
+    #: Timestamps of the *current* values, from property history, when they have been fetched.
+    times: Mapping[str, datetime] = field(default_factory=dict)
+    #: True once history was read: a property missing from ``times`` was then never set.
+    history_fetched: bool = False
+
+    @property
+    def email(self) -> str:
+        return self.values.get("email", "")
+
+
+@dataclass(frozen=True)
+class MailchimpSide:
+    email: str
+    status: str
+    fields: Mapping[str, str]
+    last_changed: datetime
+    #: When each value (``status``, ``email_address``, a merge tag) was first seen as it is now.
+    #: ``last_changed`` moves on every edit, syncer's own included, so for a value that has not
+    #: changed since an earlier fetch, that fetch's ``last_changed`` is the tighter bound.
+    since: Mapping[str, datetime] = field(default_factory=dict)
+
+    def changed_at(self, key: str) -> datetime:
+        """The latest moment the value under ``key`` can have been set."""
+        return self.since.get(key, self.last_changed)
+
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """One person as the reconciler sees them: both sides and what they last agreed on."""
+
+    hubspot: HubSpotSide | None
+    mailchimp: MailchimpSide | None
+    #: key -> (HubSpot value, Mailchimp value) as of the last time both sides agreed.
+    base: Mapping[str, Pair] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Both sides changed one field to different values; ``winner`` decided which stays."""
+
+    key: str
+    hubspot_value: str
+    mailchimp_value: str
+    winner: Side
+    reason: str
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One value the run will change on one side (the journal's unit)."""
+
+    side: Side
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do about one contact. Empty writes and no blocker means it is in sync."""
+
+    hubspot: Mapping[str, str] = field(default_factory=dict)
+    create_hubspot: bool = False
+    mailchimp_fields: Mapping[str, str] = field(default_factory=dict)
+    mailchimp_email: str | None = None
+    mailchimp_status: str | None = None
+    create_mailchimp: bool = False
+    #: Base pairs true now (the sides already agree), and those that hold once a write succeeds.
+    agreed_now: Mapping[str, Pair] = field(default_factory=dict)
+    agreed_after_hubspot: Mapping[str, Pair] = field(default_factory=dict)
+    agreed_after_mailchimp: Mapping[str, Pair] = field(default_factory=dict)
+    conflicts: tuple[Conflict, ...] = ()
+    changes: tuple[FieldChange, ...] = ()
+    blocked: str | None = None
+    #: HubSpot properties whose value timestamps are needed before deciding (history fetch).
+    needs_history: tuple[str, ...] = ()
+    #: Let go of the member: the contact's fixed address replaces one Mailchimp cleaned.
+    detach_member: bool = False
+
+    @property
+    def writes_hubspot(self) -> bool:
+        return bool(self.hubspot)
+
+    @property
+    def writes_mailchimp(self) -> bool:
+        return bool(
+            self.mailchimp_fields
+            or self.mailchimp_email
+            or self.mailchimp_status
+            or self.create_mailchimp
+        )

@@ -1,0 +1,151 @@
+"""`syncer demo`: the whole job against the embedded sandbox, with no account and no network.
+
+It starts both simulators in-process, seeds a few hundred people, writes a throw-away config and
+cache, shows the dry-run plan, runs the real sync with progress, and ends with `syncer status`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import requests
+import yaml
+
+from syncer.config import load_config
+from syncer.console import Output
+from syncer.engine import RunOptions
+from syncer.errors import ExitCode
+from syncer.progress import Progress
+from syncer.report import plan_lines, summary_lines
+from syncer.sandbox import demo_data, world
+from syncer.sandbox.runner import Sandbox, SandboxInfo
+from syncer.service import open_store, sync_once
+from syncer.status import status_report
+from syncer.views import render_status
+
+PLAN_LINES_SHOWN = 24
+
+
+def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -> ExitCode:
+    data = demo_data.build()
+    with Sandbox() as sandbox, _folder(keep) as folder, requests.Session() as http:
+        info = sandbox.info
+        _seed(http, info, data)
+        config = load_config(_write_config(folder, info))
+        out.heading("1. A sandbox with both APIs")
+        out.line(f"HubSpot at {info.hubspot_url}: {len(data.hubspot)} contacts")
+        out.line(f"Mailchimp at {info.mailchimp_url}: {len(data.mailchimp)} members")
+        out.line(f"config and cache in {folder}")
+
+        out.heading("2. syncer run --dry-run: what would change")
+        plan = sync_once(config, RunOptions(dry_run=True)).plan
+        assert plan is not None
+        lines = plan_lines(plan)
+        for line in lines[1 : PLAN_LINES_SHOWN + 1]:
+            out.line(line)
+        out.line(f"... ({len(lines) - PLAN_LINES_SHOWN - 3} more lines)")
+        for line in lines[-2:]:
+            out.line(line, "bold")
+
+        out.heading("3. syncer run")
+        out.line(
+            f"(while the first Mailchimp batch waits, {demo_data.LATE_OPT_OUT} opts out from an "
+            "old campaign email: Mailchimp will refuse to subscribe them)"
+        )
+        with _opt_out_during_first_batch(http, info, data):
+            report = sync_once(config, RunOptions(), progress=progress())
+        for line in summary_lines(report.counts, report.api_calls, report.outcome):
+            out.line(line)
+
+        out.heading("4. syncer status")
+        with open_store(config) as store:
+            status = status_report(store, config)
+        render_status(out, status)
+        out.line("")
+        out.line("Next: `syncer init` writes a config for your own accounts.", "bold")
+        return ExitCode.OK if status["health"]["ok"] else ExitCode.PARTIAL
+
+
+@contextlib.contextmanager
+def _folder(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="syncer-demo-") as folder:
+        yield Path(folder)
+
+
+def _seed(http: requests.Session, info: SandboxInfo, data: demo_data.DemoData) -> None:
+    _admin(
+        http,
+        info.hubspot_url,
+        "seed",
+        {
+            "properties": world.HUBSPOT_PROPERTIES,
+            "contacts": data.hubspot,
+        },
+    )
+    _admin(
+        http,
+        _mailchimp_root(info),
+        "seed",
+        {
+            "merge_fields": world.MERGE_FIELDS,
+            "members": data.mailchimp,
+        },
+    )
+
+
+def _write_config(folder: Path, info: SandboxInfo) -> Path:
+    document = world.config_document(
+        info, "syncer.db", sync={"batch_wait_seconds": 20, "batch_poll_seconds": 0.2}
+    )
+    path = folder / "syncer.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.chmod(0o600)
+    return path
+
+
+@contextlib.contextmanager
+def _opt_out_during_first_batch(
+    http: requests.Session, info: SandboxInfo, data: demo_data.DemoData
+) -> Iterator[None]:
+    """Hold Mailchimp's batches; once the first arrives, let Dana opt out, then release them."""
+    root = _mailchimp_root(info)
+    _admin(http, root, "config", {"batch_paused": True})
+    stop = threading.Event()
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline:
+            batches = http.get(
+                f"{info.mailchimp_url}/batches", auth=("demo", info.mailchimp_api_key), timeout=10
+            ).json()
+            if batches.get("total_items"):
+                break
+            stop.wait(0.05)
+        _admin(http, root, "seed", {"members": [data.late_opt_out()]})
+        _admin(http, root, "config", {"batch_paused": False})
+
+    watcher = threading.Thread(target=watch, name="demo-opt-out", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+
+
+def _admin(http: requests.Session, root: str, action: str, payload: object) -> None:
+    response = http.post(f"{root}/_sim/{action}", json=payload, timeout=60)
+    response.raise_for_status()
+
+
+def _mailchimp_root(info: SandboxInfo) -> str:
+    return info.mailchimp_url.removesuffix("/3.0")

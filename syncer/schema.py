@@ -1,0 +1,144 @@
+"""The cache's schema, as forward-only migrations.
+
+A released migration is never edited: a change to the schema is a new function below the others.
+JSON columns hold the remote sides' values as fetched, so adding a mapped field needs no migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("syncer")
+KNOWN: list[str] = []
+
+
+def migration(function: Callable[[Database], None]) -> Callable[[Database], None]:
+    """Register a migration and remember its name, to recognise a cache from a newer syncer."""
+    KNOWN.append(function.__name__)
+    return migrations()(function)
+
+
+@migration
+def m001_initial(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL,             -- normalised: trimmed, lower-cased
+            hubspot_id TEXT UNIQUE,
+            hubspot_created TEXT,            -- createdate, to pick the oldest of duplicates
+            mailchimp_id TEXT,               -- subscriber hash as Mailchimp returned it
+            unique_email_id TEXT UNIQUE,     -- stable across Mailchimp email changes
+            hs TEXT,                         -- JSON: last fetched HubSpot side, null if absent
+            hs_modified TEXT,                -- lastmodifieddate of that fetch
+            hs_times TEXT,                   -- JSON: {property: [value, timestamp]} from history
+            mc TEXT,                         -- JSON: last fetched Mailchimp member, null if absent
+            mc_changed TEXT,                 -- last_changed of that fetch
+            base TEXT,                       -- JSON: what both sides last agreed on
+            state TEXT NOT NULL DEFAULT 'todo',  -- ok todo pending failed blocked detached dup.
+            reason TEXT,                     -- why failed, blocked, detached or a duplicate
+            dirty INTEGER NOT NULL DEFAULT 1,    -- fetched since the last reconcile
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX contacts_email ON contacts(email)")
+    db.execute("CREATE INDEX contacts_mailchimp_id ON contacts(mailchimp_id)")
+    db.execute("CREATE INDEX contacts_dirty ON contacts(dirty) WHERE dirty = 1")
+    db.execute("CREATE INDEX contacts_state ON contacts(state) WHERE state != 'ok'")
+    db.execute(
+        """
+        CREATE TABLE cursors (
+            source TEXT PRIMARY KEY,         -- hubspot | mailchimp
+            value TEXT NOT NULL,             -- the server's own timestamp, never local time
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            mode TEXT NOT NULL,              -- real | dry
+            outcome TEXT,                    -- running ok partial failed guarded interrupted
+            error TEXT,
+            counts TEXT NOT NULL DEFAULT '{}',
+            api_calls TEXT NOT NULL DEFAULT '{}',
+            hubspot_usage TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,             -- Mailchimp's batch id
+            run_id INTEGER,
+            submitted_at TEXT NOT NULL,
+            status TEXT NOT NULL,            -- Mailchimp's status, or 'processed'
+            total INTEGER NOT NULL,
+            finished INTEGER NOT NULL DEFAULT 0,
+            errored INTEGER NOT NULL DEFAULT 0,
+            progress_at TEXT NOT NULL,       -- local time of the last change in `finished`
+            completed_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE operations (
+            id INTEGER PRIMARY KEY,          -- also the batch operation_id / objectWriteTraceId
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            target TEXT NOT NULL,            -- hubspot | mailchimp
+            action TEXT NOT NULL,            -- create | update | upsert | ...
+            payload TEXT NOT NULL,           -- JSON
+            agreed TEXT NOT NULL DEFAULT '{}',  -- JSON: base values that hold once this succeeds
+            state TEXT NOT NULL,             -- queued submitted succeeded failed blocked superseded
+            batch_id TEXT REFERENCES batches(id),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            run_id INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX operations_open ON operations(state) WHERE state IN ('queued', 'submitted')"
+    )
+    db.execute("CREATE INDEX operations_contact ON operations(contact_id)")
+    db.execute("CREATE INDEX operations_batch ON operations(batch_id)")
+    db.execute(
+        """
+        CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL,
+            contact_id INTEGER NOT NULL,
+            side TEXT NOT NULL,              -- hubspot | mailchimp
+            field TEXT NOT NULL,
+            old TEXT,
+            new TEXT,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX changes_contact ON changes(contact_id)")
+    db.execute(
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER,
+            contact_id INTEGER,
+            kind TEXT NOT NULL,              -- conflict | blocked | failed | duplicate | linked ...
+            field TEXT,
+            detail TEXT NOT NULL,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX events_contact ON events(contact_id)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

@@ -1,0 +1,160 @@
+"""How a run process ends: beside another run, killed, or asked to stop by a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from syncer.cli import cli
+from syncer.errors import ExitCode
+from syncer.mailchimp import BatchStatus, MailchimpClient, MemberOperation
+from syncer.store import Store
+from tests.support.people import InitialWorld, email
+from tests.support.sandbox import SandboxDriver
+
+
+def start(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "syncer", "--config", str(config), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_until(process: subprocess.Popen[str], marker: str) -> str:
+    """Read the process's stderr up to the line holding ``marker`` (or its end)."""
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if marker in line:
+            break
+    return "".join(lines)
+
+
+def test_two_runs_started_together(sim: SandboxDriver, tmp_path: Path) -> None:
+    world = InitialWorld(shared=50, hubspot_only=10, mailchimp_only=10, conflicts=0)
+    sim.seed_world(world)
+    sim.configure("hubspot", {"latency_ms": 150})
+    config = sim.write_config(tmp_path)
+    with start(config) as first, start(config) as second:
+        outputs = {process.pid: process.communicate(timeout=120) for process in (first, second)}
+        codes = sorted((first.returncode, second.returncode))
+    assert codes == [ExitCode.OK, ExitCode.LOCKED]
+    loser = first if first.returncode == ExitCode.LOCKED else second
+    stderr = outputs[loser.pid][1].strip().splitlines()
+    assert "another syncer run" in stderr[0]
+    assert len([line for line in stderr if line.startswith("error:")]) == 1
+
+
+def test_a_lock_left_by_a_killed_run_does_not_block_the_next(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    world = InitialWorld(shared=50, hubspot_only=10, mailchimp_only=10, conflicts=0)
+    sim.seed_world(world)
+    sim.configure("hubspot", {"latency_ms": 200})
+    config = sim.write_config(tmp_path)
+    with start(config) as victim:
+        time.sleep(1.0)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.communicate(timeout=10)
+    sim.configure("hubspot", {"latency_ms": 0})
+    done = subprocess.run(
+        [sys.executable, "-m", "syncer", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == ExitCode.OK, done.stderr
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_exits_130_and_is_recorded(
+    sim: SandboxDriver, tmp_path: Path, sent: signal.Signals
+) -> None:
+    """Ctrl-C and SIGTERM (what cron and systemd send) stop a run the same documented way."""
+    sim.seed_world(InitialWorld(shared=50, hubspot_only=30, mailchimp_only=10, conflicts=0))
+    sim.configure("mailchimp", {"batch_paused": True})  # the run waits for its batch
+    config = sim.write_config(tmp_path, sync={"direct_threshold": 0, "batch_wait_seconds": 20})
+    with start(config) as victim:
+        sim.wait_for_request("mailchimp", "POST /3.0/batches")
+        victim.send_signal(sent)
+        _, stderr = victim.communicate(timeout=30)
+    assert victim.returncode == ExitCode.INTERRUPTED, stderr
+    assert "interrupted" in stderr
+    store = Store(tmp_path / "state" / "syncer.db")
+    try:
+        assert [run["outcome"] for run in store.runs()] == ["interrupted"]
+    finally:
+        store.close()
+
+
+def test_a_second_signal_stops_at_once_without_waiting_for_the_call_in_flight(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    sim.seed_world(InitialWorld(shared=20, hubspot_only=10, mailchimp_only=10, conflicts=0))
+    sim.configure("hubspot", {"latency_ms": 60_000})  # the first page would take a minute
+    config = sim.write_config(tmp_path)
+    with start(config) as victim:
+        sim.wait_for_request("hubspot", "GET /crm/v3/objects/contacts")
+        victim.send_signal(signal.SIGINT)
+        taken = read_until(victim, "SIGINT: stopping at the next safe point")
+        victim.send_signal(signal.SIGINT)  # sent only now: two pending signals would count once
+        _, stderr = victim.communicate(timeout=30)
+    assert "SIGINT: stopping at the next safe point" in taken, taken + stderr
+    assert victim.returncode == ExitCode.INTERRUPTED, taken + stderr
+    store = Store(tmp_path / "state" / "syncer.db")
+    try:
+        assert [run["outcome"] for run in store.runs()] == ["interrupted"]
+    finally:
+        store.close()
+
+
+def test_a_signal_mid_step_lets_the_step_finish_and_the_next_run_carries_on(
+    sim: SandboxDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM right after a batch is posted: the batch is still recorded, so it is collected
+    by the next run rather than lost or sent twice, and the run does not wait for it."""
+    sim.seed_world(InitialWorld(shared=20, hubspot_only=30, mailchimp_only=10, conflicts=0))
+    seeded = {member["email_address"] for member in sim.mailchimp_members()}
+    sim.configure("mailchimp", {"batch_paused": True})
+    config = sim.write_config(tmp_path, sync={"direct_threshold": 0, "batch_wait_seconds": 20})
+    submit = MailchimpClient.submit_batch
+
+    def submit_then_get_a_signal(
+        client: MailchimpClient, operations: Sequence[MemberOperation]
+    ) -> BatchStatus:
+        batch = submit(client, operations)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return batch
+
+    monkeypatch.setattr(MailchimpClient, "submit_batch", submit_then_get_a_signal)
+    stopped = CliRunner().invoke(cli, ["--config", str(config), "run"])
+    assert stopped.exit_code == ExitCode.INTERRUPTED, stopped.output
+    assert "interrupted" in stopped.output
+    store = Store(tmp_path / "state" / "syncer.db")
+    try:
+        assert [run["outcome"] for run in store.runs()] == ["interrupted"]
+        assert len(store.open_batches()) == 1
+    finally:
+        store.close()
+    counts = sim.requests("mailchimp")["counts"]
+    assert not [key for key in counts if key.startswith("GET /3.0/batches/")]
+
+    monkeypatch.undo()
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    resumed = CliRunner().invoke(cli, ["--config", str(config), "run"])
+    assert resumed.exit_code == ExitCode.OK, resumed.output
+    assert sim.requests("mailchimp")["counts"]["POST /3.0/batches"] == 1
+    newcomers = {member["email_address"] for member in sim.mailchimp_members()} - seeded
+    assert newcomers == {email("crm", i) for i in range(0, 30, 2)}  # those wanting the newsletter

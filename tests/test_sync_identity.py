@@ -1,0 +1,242 @@
+"""Identity and run-shape cases: duplicates, merges, archives, --full, --max-time, stalls."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+
+from syncer import engine
+from syncer.cli import cli
+from syncer.context import Deadline, RunContext
+from syncer.store import Store
+from syncer.write_hubspot import write_hubspot
+from tests.support.people import InitialWorld, email, iso_ago
+from tests.support.sandbox import SandboxDriver
+
+PROPERTIES = ["email", "firstname", "lastname", "newsletter", "hs_additional_emails"]
+
+
+def invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+
+def contact(address: str, first: str, created_hours: float) -> dict[str, object]:
+    return {
+        "properties": {"email": address, "firstname": first, "newsletter": "true"},
+        "timestamps": {"firstname": iso_ago(created_hours), "newsletter": iso_ago(created_hours)},
+        "createdate": iso_ago(created_hours),
+    }
+
+
+def test_duplicate_hubspot_contacts_link_the_oldest_and_report_the_rest(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    address = "twice@northwind-mail.com"
+    sim.seed_hubspot([contact(address, "Newer", 10), contact(address, "Older", 50)])
+    config = sim.write_config(tmp_path)
+    assert invoke(config, "run").exit_code == 0
+    members = sim.mailchimp_by_email()
+    assert members[address]["merge_fields"]["FNAME"] == "Older"
+    assert len(members) == 1
+    listed = json.loads(invoke(config, "errors", "--json").stdout)
+    assert [(e["email"], e["state"]) for e in listed] == [(address, "duplicate")]
+    assert "merge" in listed[0]["hint"]
+
+
+def test_a_merged_away_contact_is_relinked_never_recreated(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    world = InitialWorld(shared=4, hubspot_only=0, mailchimp_only=0, conflicts=0)
+    ids = sim.seed_world(world)
+    config = sim.write_config(tmp_path)
+    assert invoke(config, "run").exit_code == 0
+    merged = requests.post(
+        f"{sim.hs_url}/crm/v3/objects/contacts/merge",
+        json={"primaryObjectId": ids[0], "objectIdToMerge": ids[1]},
+        headers=sim.hs_headers,
+        timeout=10,
+    )
+    assert merged.status_code == 200, merged.text
+    sim.advance(60)
+    sim.mailchimp_edit(email("shared", 1), {"merge_fields": {"LNAME": "FromMailchimp"}})
+    sim.advance(60)
+    assert invoke(config, "run").exit_code == 0
+    sim.advance(60)
+    assert invoke(config, "run").exit_code == 0
+    contacts = sim.hubspot_contacts(PROPERTIES)
+    assert len(contacts) == 3, "a merged-away contact must not be created again"
+    survivor = next(c for c in contacts if c["id"] == ids[0])
+    assert survivor["properties"]["lastname"] == "Last0", "another member's data stays out"
+    listed = json.loads(invoke(config, "errors", "--json").stdout)
+    assert [(e["email"], e["state"]) for e in listed] == [(email("shared", 1), "detached")]
+    assert "merged in HubSpot" in listed[0]["reason"]
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    sim.advance(60)
+    assert invoke(config, "run").exit_code == 0
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes
+
+
+def test_an_archived_contact_leaves_the_member_alone_and_is_reported(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    world = InitialWorld(shared=3, hubspot_only=0, mailchimp_only=0, conflicts=0)
+    ids = sim.seed_world(world)
+    config = sim.write_config(tmp_path)
+    assert invoke(config, "run").exit_code == 0
+    requests.delete(
+        f"{sim.hs_url}/crm/v3/objects/contacts/{ids[2]}", headers=sim.hs_headers, timeout=10
+    ).raise_for_status()
+    sim.mailchimp_edit(email("shared", 2), {"merge_fields": {"FNAME": "Changed"}})
+    sim.advance(60)
+    assert invoke(config, "run").exit_code == 0
+    assert len(sim.hubspot_contacts(PROPERTIES)) == 2
+    assert sim.mailchimp_by_email()[email("shared", 2)]["status"] == "subscribed"
+    listed = json.loads(invoke(config, "errors", "--json").stdout)
+    assert [(e["email"], e["state"]) for e in listed] == [(email("shared", 2), "detached")]
+    assert "archived or deleted" in listed[0]["reason"]
+
+
+def test_full_rereads_everything_and_writes_nothing_new(sim: SandboxDriver, tmp_path: Path) -> None:
+    world = InitialWorld(shared=30, hubspot_only=10, mailchimp_only=10, conflicts=3)
+    sim.seed_world(world)
+    config = sim.write_config(tmp_path)
+    assert invoke(config, "run").exit_code == 0
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    full = json.loads(invoke(config, "run", "--full", "--json").stdout)
+    assert full["counts"]["fetched_hubspot"] == 50
+    assert full["counts"]["fetched_mailchimp"] == 45
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes
+
+
+def test_max_time_stops_cleanly_and_the_next_run_resumes(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    world = InitialWorld(shared=400, hubspot_only=100, mailchimp_only=100, conflicts=10)
+    sim.seed_world(world)
+    # Each side needs at least two pages in turn, so at 400 ms a request the fetch alone
+    # outlasts the budget however fast the machine is.
+    sim.configure("hubspot", {"latency_ms": 400})
+    config = sim.write_config(tmp_path)
+    started = time.monotonic()
+    stopped = invoke(config, "run", "--max-time", "0.5")
+    assert stopped.exit_code == 0, stopped.output
+    assert time.monotonic() - started < 5
+    assert "stopped at --max-time" in stopped.stdout
+    assert sim.writes("hubspot") == 0
+    sim.configure("hubspot", {"latency_ms": 0})
+    assert invoke(config, "run").exit_code == 0
+    members = sim.mailchimp_by_email()
+    assert len(members) == 400 + 100 + 50
+    sim.advance(60)
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    assert invoke(config, "run").exit_code == 0
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes
+
+
+def test_max_time_passing_between_the_two_sides_writes_is_reported_and_resumed(
+    sim: SandboxDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim.seed_world(InitialWorld(shared=20, hubspot_only=10, mailchimp_only=10, conflicts=5))
+    config = sim.write_config(tmp_path)
+
+    def then_time_is_up(ctx: RunContext) -> list[int]:
+        relinked = write_hubspot(ctx)
+        ctx.deadline = Deadline(0)
+        return relinked
+
+    monkeypatch.setattr(engine, "write_hubspot", then_time_is_up)
+    stopped = invoke(config, "run", "--max-time", "600")
+    assert stopped.exit_code == 0, stopped.output
+    assert "stopped at --max-time" in stopped.stdout
+    assert sim.writes("hubspot") > 0
+    assert sim.writes("mailchimp") == 0
+    monkeypatch.undo()
+    assert invoke(config, "run").exit_code == 0
+    assert sim.writes("mailchimp") > 0
+    assert len(sim.mailchimp_by_email()) == 20 + 10 + 5
+
+
+def test_a_batch_without_progress_is_reported_as_stalled(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    world = InitialWorld(shared=20, hubspot_only=0, mailchimp_only=0, conflicts=20)
+    sim.seed_world(world)
+    sim.configure("mailchimp", {"batch_paused": True})
+    config = sim.write_config(
+        tmp_path,
+        sync={
+            "direct_threshold": 0,
+            "batch_wait_seconds": 0.1,
+            "batch_poll_seconds": 0.05,
+            "batch_stall_seconds": 1,
+        },
+    )
+    assert invoke(config, "run").exit_code == 0
+    time.sleep(1.5)
+    later = invoke(config, "run", "--json")
+    assert json.loads(later.stdout)["counts"]["batches_stalled"] == 1
+    assert "has made no progress" in later.stderr
+    store = Store(tmp_path / "state" / "syncer.db")
+    try:
+        assert len(store.open_batches()) == 1
+    finally:
+        store.close()
+
+
+def fault_seed(pattern: list[bool], rate: float = 0.5) -> int:
+    """A fault seed whose requests are struck (True) or spared (False) in this order.
+
+    It mirrors the simulators' FaultPlan: one random() per request, then one choice() on a hit.
+    """
+    for seed in range(10_000):
+        draws = random.Random(seed)
+        struck = []
+        for _ in pattern:
+            hit = draws.random() < rate
+            if hit:
+                draws.choice(["kind"])
+            struck.append(hit)
+        if struck == pattern:
+            return seed
+    raise AssertionError("no seed gives that pattern")
+
+
+@pytest.mark.parametrize(
+    ("kind", "sync"),
+    [("malformed", {}), ("drop", {"direct_threshold": 0, "batch_poll_seconds": 0.05})],
+    ids=["direct-answer-garbled", "batch-submit-dropped"],
+)
+def test_a_rename_repeated_after_a_lost_answer_counts_as_done(
+    sim: SandboxDriver, tmp_path: Path, kind: str, sync: dict[str, object]
+) -> None:
+    """The repeat of a rename that went through meets the old address gone: it is not a failure."""
+    (contact_id,) = sim.seed_hubspot(
+        [
+            {
+                "properties": {
+                    "email": "ann@northwind-mail.com",
+                    "firstname": "Ann",
+                    "newsletter": "true",
+                }
+            }
+        ]
+    )
+    config = sim.write_config(tmp_path, sync=sync) if sync else sim.write_config(tmp_path)
+    assert invoke(config, "run").exit_code == 0
+    sim.advance(60)
+    sim.hubspot_edit(contact_id, {"email": "ann.new@northwind-mail.com"})
+    sim.advance(60)
+    # Mailchimp sees: GET members, GET archived members, the rename (struck), its repeat
+    seed = fault_seed([False, False, True, False])
+    sim.faults("mailchimp", {"rate": 0.5, "kinds": [kind], "seed": seed})
+    renamed = invoke(config, "run", "--json")
+    sim.faults("mailchimp", {"rate": 0})
+    assert renamed.exit_code == 0, renamed.output
+    assert json.loads(renamed.stdout)["failures"] == []
+    assert sorted(sim.mailchimp_by_email()) == ["ann.new@northwind-mail.com"]
