@@ -133,12 +133,13 @@ def reconcile_dirty(ctx: RunContext) -> None:
     """Decide for every contact fetched since its last decision, in chunks.
 
     Contacts that need HubSpot's property history wait across chunks, so history is read in
-    full batches of 100 rather than a few ids per chunk.
+    full batches of 100 rather than a few ids per chunk. A stop leaves the rest dirty for the
+    next run.
     """
     ctx.progress.phase("reconciling")
     after = 0
     waiting: list[ContactRow] = []
-    while rows := ctx.store.dirty_contacts(after, RECONCILE_CHUNK):
+    while not ctx.should_stop() and (rows := ctx.store.dirty_contacts(after, RECONCILE_CHUNK)):
         waiting.extend(_decide(ctx, rows))
         if len(waiting) >= HISTORY_FLUSH:
             _decide_with_history(ctx, waiting)

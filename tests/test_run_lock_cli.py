@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from syncer import engine
 from syncer.cli import cli
+from syncer.context import RunContext
 from syncer.errors import ExitCode
 from syncer.mailchimp import BatchStatus, MailchimpClient, MemberOperation
+from syncer.records import ContactRow
 from syncer.store import Store
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
@@ -158,3 +161,38 @@ def test_a_signal_mid_step_lets_the_step_finish_and_the_next_run_carries_on(
     assert sim.requests("mailchimp")["counts"]["POST /3.0/batches"] == 1
     newcomers = {member["email_address"] for member in sim.mailchimp_members()} - seeded
     assert newcomers == {email("crm", i) for i in range(0, 30, 2)}  # those wanting the newsletter
+
+
+def test_a_stop_while_reconciling_leaves_the_rest_for_the_next_run(
+    sim: SandboxDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim.seed_world(InitialWorld(shared=600, hubspot_only=400, mailchimp_only=200, conflicts=0))
+    config = sim.write_config(tmp_path)
+    decide = engine._decide
+
+    def decide_then_get_a_signal(ctx: RunContext, rows: list[ContactRow]) -> list[ContactRow]:
+        waiting = decide(ctx, rows)
+        ctx.deadline.interrupt()
+        return waiting
+
+    monkeypatch.setattr(engine, "_decide", decide_then_get_a_signal)
+    stopped = CliRunner().invoke(cli, ["--config", str(config), "run"])
+    assert stopped.exit_code == ExitCode.INTERRUPTED, stopped.output
+    assert sim.writes("hubspot") == sim.writes("mailchimp") == 0
+    store = Store(tmp_path / "state" / "syncer.db")
+    try:
+        left = len(store.dirty_contacts(0, 10_000))
+    finally:
+        store.close()
+    assert left == 1200 - engine.RECONCILE_CHUNK
+
+    monkeypatch.undo()
+    assert CliRunner().invoke(cli, ["--config", str(config), "run"]).exit_code == ExitCode.OK
+    store = Store(tmp_path / "state" / "syncer.db")
+    try:
+        assert store.dirty_contacts(0, 10_000) == []
+    finally:
+        store.close()
+    assert {email("crm", i) for i in range(0, 400, 2)} <= {
+        member["email_address"] for member in sim.mailchimp_members()
+    }
