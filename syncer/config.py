@@ -84,6 +84,7 @@ class SubscriptionConfig:
     status_property: str | None
     resubscribe: str
     double_opt_in: bool
+    on_hubspot_delete: str
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class SyncConfig:
     batch_stall_seconds: float
     direct_threshold: int
     max_open_batches: int
+    deleted_check_hours: float
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ SCHEMA: Section = {
         "status_property": Key(str, default=None, nullable=True),
         "resubscribe": Key(str, default="pending", choices=("pending", "never")),
         "double_opt_in": Key(bool, default=False),
+        "on_hubspot_delete": Key(str, default="leave", choices=("leave", "unsubscribe")),
     },
     "create": {
         "in_hubspot": Key(bool, default=True),
@@ -216,6 +219,7 @@ SCHEMA: Section = {
         "batch_stall_seconds": Key(float, default=3600.0, minimum=1),
         "direct_threshold": Key(int, default=10, minimum=0),
         "max_open_batches": Key(int, default=20, minimum=1, maximum=500),
+        "deleted_check_hours": Key(float, default=24.0, minimum=0),
     },
     "safety": {
         "max_unsubscribe_share": Key(float, default=0.2, minimum=0, maximum=1),

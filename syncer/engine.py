@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncer.context import RunContext
+from syncer.deletions import check_hubspot_deletions
 from syncer.errors import GuardTripped, Interrupted, SyncerError
 from syncer.fetch import fetch
 from syncer.models import Decision
@@ -116,6 +117,7 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
     fetch(ctx, options.full)
     if ctx.should_stop():
         return
+    check_hubspot_deletions(ctx, first_sync=first_sync)
     reconcile_dirty(ctx)
     verdict = guard_verdict(
         ctx.store.queued_counts(),

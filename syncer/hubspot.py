@@ -20,7 +20,7 @@ from syncer.hubspot_full import SEARCH_LIMIT as FULL_SEARCH_LIMIT
 from syncer.hubspot_full import all_contact_pages
 from syncer.hubspot_search import SEARCH_CAP, changed_contact_pages
 from syncer.models import HubSpotContact, parse_time
-from syncer.paging import chunks
+from syncer.paging import LoopGuard, chunks
 from syncer.ratelimit import HubSpotThrottle
 from syncer.transforms import normalise
 
@@ -191,6 +191,19 @@ class HubSpotClient:
 
         for page in all_contact_pages(list_page, search_page):
             yield [parse_contact(raw) for raw in page]
+
+    def archived_contacts(self) -> Iterator[list[HubSpotContact]]:
+        """Pages of archived (deleted, still restorable) contacts, which no search returns."""
+        guard = LoopGuard(1_000_000, "hubspot: listing archived contacts")
+        params: dict[str, Any] = {"limit": LIST_LIMIT, "properties": "email", "archived": "true"}
+        while True:
+            guard.tick()
+            data = dict(self.api.request("GET", CONTACTS, params=params).data or {})
+            yield [parse_contact(raw) for raw in data.get("results") or []]
+            following = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if not following or following == params.get("after"):
+                return
+            params = {**params, "after": str(following)}
 
     def history(
         self, ids: Sequence[str], properties: Sequence[str]

@@ -165,6 +165,11 @@ def summary_lines(
     ]
     if counts.get("batches_open"):
         lines.append(f"{counts['batches_open']} Mailchimp batches open; the next run collects them")
+    if counts.get("hubspot_deleted"):
+        lines.append(
+            f"found {counts['hubspot_deleted']} linked contacts deleted in HubSpot; "
+            "`syncer errors` lists the people now left out of the sync"
+        )
     if counts.get("stopped_early"):
         lines.append("stopped at --max-time: the next run resumes where this one stopped")
     return lines

@@ -37,6 +37,11 @@ HINTS: list[tuple[tuple[str, ...], str]] = [
     ),
     (("permanently deleted",), "deleted for good in Mailchimp; only the person can sign up again"),
     (
+        ("on_hubspot_delete",),
+        "restore the contact in HubSpot, then `syncer retry EMAIL`; the member stays "
+        "unsubscribed until the person opts in again",
+    ),
+    (
         ("archived or deleted",),
         "restore the contact in HubSpot (or leave it: the member is not "
         "touched), then `syncer retry EMAIL`",

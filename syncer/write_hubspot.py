@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from syncer.context import RunContext
+from syncer.deletions import LEFT_REASON
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.hubspot import BATCH_LIMIT, WriteInput
 from syncer.paging import chunks
@@ -19,9 +20,6 @@ from syncer.settle import mark_failed, settle_hubspot_failure, settle_hubspot_su
 
 log = logging.getLogger("syncer.run")
 
-ARCHIVED_REASON = (
-    "the HubSpot contact was archived or deleted; the Mailchimp member is left as it is"
-)
 CONFLICT_REASON = "HubSpot reports this email exists but no contact can be found with it"
 MERGED_REASON = (
     "merged in HubSpot into contact {}, which is synced with another Mailchimp member; "
@@ -97,7 +95,7 @@ def _relink(ctx: RunContext, unresolved: list[tuple[Operation, ContactRow]]) -> 
                 if op.action == "create":
                     mark_failed(ctx, op, "failed", CONFLICT_REASON)
                 else:
-                    mark_failed(ctx, op, "detached", ARCHIVED_REASON)
+                    mark_failed(ctx, op, "detached", LEFT_REASON)
                 continue
             keep = ctx.store.adopt_hubspot_contact(row, contact)
             if keep is None:

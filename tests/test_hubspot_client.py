@@ -208,3 +208,26 @@ def test_a_whole_batch_409_is_resolved_by_looking_the_emails_up(tmp_path: Path) 
         "/crm/v3/objects/contacts/batch/read",
         "/crm/v3/objects/contacts/batch/create",
     ]
+
+
+def test_the_archive_is_read_page_by_page_and_holds_only_archived_contacts(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    sim.seed_hubspot(contacts(260))
+    ids = sorted(int(c["id"]) for c in sim.hubspot_contacts(["email"]))
+    archived = {str(i) for i in ids[5:215]}
+    listed = sorted(archived, key=int)
+    for start in range(0, len(listed), 100):
+        inputs = [{"id": i} for i in listed[start : start + 100]]
+        response = sim.http.post(
+            f"{sim.hs_url}/crm/v3/objects/contacts/batch/archive",
+            json={"inputs": inputs},
+            headers=sim.hs_headers,
+            timeout=10,
+        )
+        assert response.status_code == 204, response.text
+    api = client(sim, tmp_path)
+    pages = list(api.archived_contacts())
+    assert [len(page) for page in pages] == [100, 100, 10]
+    assert {c.id for page in pages for c in page} == archived
+    assert all(c.archived and c.properties["email"] for page in pages for c in page)

@@ -54,7 +54,7 @@ def test_a_fresh_successful_run_is_healthy(sim: SandboxDriver, tmp_path: Path) -
     (run,) = report["runs"]
     assert run["outcome"] == "ok"
     assert run["counts"]["written"] > 0
-    assert set(report["cursors"]) == {"hubspot", "mailchimp"}
+    assert set(report["cursors"]) == {"hubspot", "mailchimp", "hubspot_deleted"}
 
 
 def test_a_stale_last_run_is_unhealthy(sim: SandboxDriver, tmp_path: Path) -> None:

@@ -119,6 +119,18 @@ class SandboxDriver:
     def hubspot_edit(self, contact_id: str, properties: dict[str, str]) -> None:
         self._post(f"{self.hs_url}/_sim/edit", {"id": contact_id, "properties": properties})
 
+    def hubspot_delete(self, email: str) -> None:
+        """Delete (archive) the contact with this email, as a HubSpot user would."""
+        (contact_id,) = [
+            c["id"] for c in self.hubspot_contacts(["email"]) if c["properties"]["email"] == email
+        ]
+        response = self.http.delete(
+            f"{self.hs_url}/crm/v3/objects/contacts/{contact_id}",
+            headers=self.hs_headers,
+            timeout=10,
+        )
+        assert response.status_code == 204, response.text
+
     def mailchimp_unsubscribe(self, email: str) -> None:
         self._post(f"{self.mc_root}/_sim/unsubscribe", {"email": email})
 
