@@ -19,9 +19,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from syncer.context import RunContext
-from syncer.identity import subscriber_hash
 from syncer.models import SUBSCRIBED_STATUSES
-from syncer.records import ContactRow, NewOperation
+from syncer.plan import member_unsubscribe
+from syncer.records import ContactRow
 
 log = logging.getLogger("syncer.run")
 
@@ -63,7 +63,7 @@ def detach_deleted(ctx: RunContext, row: ContactRow) -> None:
     """Leave a person whose HubSpot contact is deleted out of the sync, as configured."""
     reason = _reason(ctx)
     if reason == UNSUBSCRIBED_REASON and (row.mc or {}).get("status") in SUBSCRIBED_STATUSES:
-        ctx.store.queue_operations(row.id, [_unsubscribe(row)], ctx.run_id)
+        ctx.store.queue_operations(row.id, [member_unsubscribe(row)], ctx.run_id)
     row.state, row.reason = "detached", reason
     ctx.store.save_contact(row)
     ctx.store.add_event(ctx.run_id, row.id, "detached", reason)
@@ -82,25 +82,3 @@ def _reason(ctx: RunContext) -> str:
     if ctx.config.subscription.on_hubspot_delete == "unsubscribe":
         return UNSUBSCRIBED_REASON
     return LEFT_REASON
-
-
-def _unsubscribe(row: ContactRow) -> NewOperation:
-    member = row.mc or {}
-    email = str(member.get("email") or row.email)
-    return NewOperation(
-        target="mailchimp",
-        action="unsubscribe",
-        payload={
-            "hash": row.mailchimp_id or subscriber_hash(email),
-            "body": {"email_address": email, "status": "unsubscribed"},
-            "changes": [
-                {
-                    "side": "mailchimp",
-                    "field": "status",
-                    "old": str(member.get("status", "")),
-                    "new": "unsubscribed",
-                }
-            ],
-        },
-        agreed={},
-    )

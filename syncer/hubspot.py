@@ -163,10 +163,7 @@ class HubSpotClient:
         names = sorted({*properties, *ALWAYS})
 
         def list_page(after: str | None) -> dict[str, Any]:
-            params = {"limit": LIST_LIMIT, "properties": ",".join(names), "archived": "false"}
-            if after is not None:
-                params["after"] = after
-            return dict(self.api.request("GET", CONTACTS, params=params).data or {})
+            return self._list_page(names, after, archived=False)
 
         def search_page(below: int | None) -> dict[str, Any]:
             edge = (
@@ -195,15 +192,28 @@ class HubSpotClient:
     def archived_contacts(self) -> Iterator[list[HubSpotContact]]:
         """Pages of archived (deleted, still restorable) contacts, which no search returns."""
         guard = LoopGuard(1_000_000, "hubspot: listing archived contacts")
-        params: dict[str, Any] = {"limit": LIST_LIMIT, "properties": "email", "archived": "true"}
+        after: str | None = None
         while True:
             guard.tick()
-            data = dict(self.api.request("GET", CONTACTS, params=params).data or {})
+            data = self._list_page(["email"], after, archived=True)
             yield [parse_contact(raw) for raw in data.get("results") or []]
             following = ((data.get("paging") or {}).get("next") or {}).get("after")
-            if not following or following == params.get("after"):
+            if not following or following == after:
                 return
-            params = {**params, "after": str(following)}
+            after = str(following)
+
+    def _list_page(
+        self, names: Sequence[str], after: str | None, *, archived: bool
+    ) -> dict[str, Any]:
+        """One page of the list endpoint, which holds either live or archived contacts only."""
+        params = {
+            "limit": LIST_LIMIT,
+            "properties": ",".join(names),
+            "archived": str(archived).lower(),
+        }
+        if after is not None:
+            params["after"] = after
+        return dict(self.api.request("GET", CONTACTS, params=params).data or {})
 
     def history(
         self, ids: Sequence[str], properties: Sequence[str]

@@ -1,5 +1,8 @@
 """From a decision to outbox operations, and the blast-radius guard over what is queued.
 
+Every outbox payload is shaped here, including the one write no decision asks for: the
+unsubscribe of a member whose HubSpot contact was deleted.
+
 Pure: values in, values out. The engine stores what this returns in the same transaction as the
 decision that produced it.
 """
@@ -62,6 +65,23 @@ def mailchimp_body(row: ContactRow, decision: Decision) -> dict[str, object]:
     return body
 
 
+def member_unsubscribe(row: ContactRow) -> NewOperation:
+    """Unsubscribe a person's member, with no decision behind it (their contact is deleted)."""
+    member = row.mc or {}
+    email = str(member.get("email") or row.email)
+    change = FieldChange("mailchimp", "status", str(member.get("status", "")), "unsubscribed")
+    return NewOperation(
+        target="mailchimp",
+        action="unsubscribe",
+        payload={
+            "hash": row.mailchimp_id or subscriber_hash(email),
+            "body": {"email_address": email, "status": "unsubscribed"},
+            "changes": [_change_record(change)],
+        },
+        agreed={},
+    )
+
+
 def pending_retry(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The same upsert asking for ``pending``: Mailchimp then asks the person to confirm."""
     body = dict(payload["body"])
@@ -98,11 +118,11 @@ def _mailchimp_action(decision: Decision) -> str:
 
 
 def _changes(decision: Decision, side: str) -> list[dict[str, str]]:
-    return [
-        {"side": change.side, "field": change.field, "old": change.old, "new": change.new}
-        for change in decision.changes
-        if change.side == side
-    ]
+    return [_change_record(change) for change in decision.changes if change.side == side]
+
+
+def _change_record(change: FieldChange) -> dict[str, str]:
+    return {"side": change.side, "field": change.field, "old": change.old, "new": change.new}
 
 
 def _pairs(agreed: Mapping[str, tuple[str, str]]) -> dict[str, list[str]]:

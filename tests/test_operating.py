@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from syncer.errors import ExitCode
 from tests.support.people import InitialWorld, email, iso_ago
 from tests.support.sandbox import SandboxDriver
 from tests.support.scripted_server import Reply, ScriptedServer
+from tests.support.state import sql
 
 
 def invoke(config: Path, *args: str) -> Result:
@@ -35,13 +35,6 @@ def synced(sim: SandboxDriver, tmp_path: Path, **overrides: Any) -> Path:
 def status(config: Path) -> tuple[int, dict[str, Any]]:
     checked = invoke(config, "status", "--check", "--json")
     return checked.exit_code, json.loads(checked.stdout)
-
-
-def sql(tmp_path: Path, statement: str, *params: object) -> None:
-    connection = sqlite3.connect(tmp_path / "state" / "syncer.db")
-    with connection:
-        connection.execute(statement, params)
-    connection.close()
 
 
 # -- health ---------------------------------------------------------------------------------

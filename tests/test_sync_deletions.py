@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,10 @@ from click.testing import CliRunner, Result
 from syncer.cli import cli
 from syncer.deletions import CHECKED, LEFT_REASON, UNSUBSCRIBED_REASON
 from syncer.errors import ExitCode
+from syncer.store import Store
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
+from tests.support.state import sql
 
 LIST = "GET /crm/v3/objects/contacts"
 UNSUBSCRIBE = {"subscription": {"on_hubspot_delete": "unsubscribe"}}
@@ -44,14 +45,14 @@ def synced_then_deleted(
 
 def make_check_due(tmp_path: Path) -> None:
     """Move the last check a day back, as if the run came a day later."""
-    connection = sqlite3.connect(tmp_path / "state" / "syncer.db")
     day_ago = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    with connection:
-        connection.execute(
-            "INSERT OR REPLACE INTO cursors (source, value, updated_at) VALUES (?, ?, ?)",
-            [CHECKED, day_ago, day_ago],
-        )
-    connection.close()
+    sql(
+        tmp_path,
+        "INSERT OR REPLACE INTO cursors (source, value, updated_at) VALUES (?, ?, ?)",
+        CHECKED,
+        day_ago,
+        day_ago,
+    )
 
 
 def list_calls(sim: SandboxDriver) -> int:
@@ -151,11 +152,11 @@ def test_the_first_sync_starts_the_clock_without_listing_the_archive(
 ) -> None:
     synced(sim, tmp_path, 10)
     assert list_calls(sim) == 1, "one page of the full read, and no archive listing"
-    connection = sqlite3.connect(tmp_path / "state" / "syncer.db")
+    store = Store(tmp_path / "state" / "syncer.db")
     try:
-        assert connection.execute("SELECT 1 FROM cursors WHERE source = ?", [CHECKED]).fetchone()
+        assert store.cursor(CHECKED) is not None
     finally:
-        connection.close()
+        store.close()
 
 
 def test_no_check_when_switched_off(sim: SandboxDriver, tmp_path: Path) -> None:
