@@ -39,13 +39,12 @@ from typing import Any, cast
 
 from benchmarks.common import RESULTS, print_table, save_results, stamp
 from benchmarks.world import World
+from syncer.cache.store import Store
 from syncer.config import Config, parse_config
-from syncer.context import RunContext
-from syncer.engine import reconcile_dirty
-from syncer.hubspot import HubSpotClient, parse_contact
-from syncer.identity import subscriber_hash
-from syncer.mailchimp import MailchimpClient, parse_member
-from syncer.models import (
+from syncer.connectors.hubspot.client import HubSpotClient, parse_contact
+from syncer.connectors.mailchimp.client import MailchimpClient, parse_member
+from syncer.core.identity import subscriber_hash
+from syncer.core.models import (
     EMAIL_KEY,
     SUBSCRIPTION_KEY,
     ContactView,
@@ -53,8 +52,9 @@ from syncer.models import (
     MailchimpSide,
     Pair,
 )
-from syncer.reconcile import reconcile
-from syncer.store import Store
+from syncer.core.reconcile import reconcile
+from syncer.run.context import RunContext
+from syncer.run.engine import reconcile_dirty
 
 TARGET_PER_SECOND = 50_000
 CHUNK = 10_000

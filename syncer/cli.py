@@ -19,21 +19,21 @@ import click
 from rich.console import Console
 
 from syncer import __version__
+from syncer.cache.lock import run_lock
 from syncer.config import Config, find_config_path, load_config
-from syncer.console import Output
-from syncer.context import Deadline
-from syncer.engine import RunOptions
 from syncer.errors import ConfigError, ExitCode, SyncerError
-from syncer.lock import run_lock
-from syncer.logs import configure_logging
-from syncer.progress import Progress, RichProgress
-from syncer.remote_check import check_remote
-from syncer.report import plan_lines, summary_lines
+from syncer.operate.check import check_remote
+from syncer.operate.console import Output
+from syncer.operate.logs import configure_logging
+from syncer.operate.service import open_clients, open_store, sync_once
+from syncer.operate.status import error_list, person, status_report
+from syncer.operate.views import render_batches, render_errors, render_person, render_status
+from syncer.run.context import Deadline
+from syncer.run.engine import RunOptions
+from syncer.run.progress import Progress, RichProgress
+from syncer.run.report import plan_lines, summary_lines
 from syncer.sandbox.demo import run_demo
 from syncer.sandbox.runner import Sandbox
-from syncer.service import open_clients, open_store, sync_once
-from syncer.status import error_list, person, status_report
-from syncer.views import render_batches, render_errors, render_person, render_status
 
 log = logging.getLogger("syncer.run")
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from syncer.config import Config, parse_config
-from syncer.models import (
+from syncer.core.models import (
     SUBSCRIBED_STATUSES,
     ContactView,
     Decision,

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from syncer.cache.store import Store
 from syncer.config import load_config
-from syncer.store import Store
 
 
 def test_the_demo_runs_the_whole_job_and_ends_healthy(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from syncer.connectors.http import ApiSession, RetryPolicy
 from syncer.errors import AuthError, RemoteError, RetriableError
-from syncer.http import ApiSession, RetryPolicy
-from syncer.logs import configure_logging
+from syncer.operate.logs import configure_logging
 from tests.support.scripted_server import Reply, ScriptedServer
 
 TOKEN = "pat-na1-secret-token-value"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from syncer.config import parse_config
-from syncer.hubspot import HubSpotClient, WriteInput
+from syncer.connectors.hubspot.client import HubSpotClient, WriteInput
 from tests.support.sandbox import SandboxDriver
 from tests.support.scripted_server import Reply, ScriptedServer
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from syncer.cache.lock import lock_path_for, run_lock
 from syncer.errors import LockHeld
-from syncer.lock import lock_path_for, run_lock
 
 HOLD = """
 import sys, time
 from collections.abc import Iterator
 from pathlib import Path
-from syncer.lock import run_lock
+from syncer.cache.lock import run_lock
 with run_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(30)

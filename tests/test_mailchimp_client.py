@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from syncer.batches import Outcome, classify, parse_archive
+from syncer.connectors.mailchimp.batches import Outcome, classify, parse_archive
+from syncer.connectors.mailchimp.client import MailchimpClient, MemberOperation
+from syncer.core.identity import subscriber_hash
 from syncer.errors import ArchiveError, RemoteError
-from syncer.identity import subscriber_hash
-from syncer.mailchimp import MailchimpClient, MemberOperation
 from tests.support.sandbox import SandboxDriver
 
 ALL_FAULTS = ["429", "500", "503", "slow", "drop", "malformed", "truncated_archive"]

@@ -11,24 +11,24 @@ from typing import Any
 import pytest
 
 from syncer.config import FieldMapping
-from syncer.hubspot_full import all_contact_pages
-from syncer.hubspot_search import changed_contact_pages, to_ms
-from syncer.paging import next_offset
-from syncer.ratelimit import HubSpotThrottle, RollingWindow
-from syncer.transforms import as_date, conversion, normalise
+from syncer.connectors.hubspot.full import all_contact_pages
+from syncer.connectors.hubspot.search import changed_contact_pages, to_ms
+from syncer.connectors.paging import next_offset
+from syncer.connectors.ratelimit import HubSpotThrottle, RollingWindow
+from syncer.core.transforms import as_date, conversion, normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 PURE = [
-    "reconcile",
-    "models",
-    "transforms",
-    "identity",
-    "paging",
-    "plan",
-    "batches",
-    "records",
+    "core/reconcile",
+    "core/models",
+    "core/transforms",
+    "core/identity",
+    "connectors/paging",
+    "core/plan",
+    "connectors/mailchimp/batches",
+    "core/records",
     "validation",
-    "hubspot_search",
+    "connectors/hubspot/search",
 ]
 IO = {
     "requests",
@@ -40,14 +40,14 @@ IO = {
     "subprocess",
     "time",
     "os",
-    "syncer.http",
-    "syncer.store",
-    "syncer.store_base",
-    "syncer.store_outbox",
-    "syncer.store_contacts",
-    "syncer.hubspot",
-    "syncer.mailchimp",
-    "syncer.engine",
+    "syncer.connectors.http",
+    "syncer.cache.store",
+    "syncer.cache.base",
+    "syncer.cache.outbox",
+    "syncer.cache.contacts",
+    "syncer.connectors.hubspot.client",
+    "syncer.connectors.mailchimp.client",
+    "syncer.run.engine",
 }
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.models import EMAIL_KEY, SUBSCRIPTION_KEY, ContactView, Decision
-from syncer.reconcile import CLEANED_REASON, INVALID_EMAIL_REASON, NEVER_REASON, reconcile
+from syncer.core.models import EMAIL_KEY, SUBSCRIPTION_KEY, ContactView, Decision
+from syncer.core.reconcile import CLEANED_REASON, INVALID_EMAIL_REASON, NEVER_REASON, reconcile
 from tests.reconcile_support import hubspot, mailchimp, make_config
 
 CONFIG = make_config()

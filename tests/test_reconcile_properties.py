@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncer.config import Config
-from syncer.models import (
+from syncer.core.models import (
     EMAIL_KEY,
     MAILCHIMP_STATUSES,
     SUBSCRIPTION_KEY,
@@ -19,7 +19,7 @@ from syncer.models import (
     MailchimpSide,
     Pair,
 )
-from syncer.reconcile import reconcile
+from syncer.core.reconcile import reconcile
 from tests.reconcile_support import apply, at, detached, make_config, with_history
 
 NAMES = st.sampled_from(["", "Ann", "Anna", "Bob"])

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from syncer import engine
+from syncer.cache.store import Store
 from syncer.cli import cli
-from syncer.context import RunContext
+from syncer.connectors.mailchimp.client import BatchStatus, MailchimpClient, MemberOperation
+from syncer.core.records import ContactRow
 from syncer.errors import ExitCode
-from syncer.mailchimp import BatchStatus, MailchimpClient, MemberOperation
-from syncer.records import ContactRow
-from syncer.store import Store
+from syncer.run import engine
+from syncer.run.context import RunContext
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
 

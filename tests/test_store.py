@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from syncer.cache.schema import KNOWN
+from syncer.cache.store import Store
+from syncer.core.records import ContactRow
 from syncer.errors import StateError
-from syncer.records import ContactRow
-from syncer.schema import KNOWN
-from syncer.store import Store
 
 
 def test_created_private_in_wal_mode_with_a_schema_version(tmp_path: Path) -> None:

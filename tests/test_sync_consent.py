@@ -8,8 +8,8 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from syncer.cache.store import Store
 from syncer.cli import cli
-from syncer.store import Store
 from tests.support.people import email, iso_ago
 from tests.support.sandbox import SandboxDriver
 

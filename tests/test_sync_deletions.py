@@ -9,10 +9,10 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from syncer.cache.store import Store
 from syncer.cli import cli
-from syncer.deletions import CHECKED, LEFT_REASON, UNSUBSCRIBED_REASON
 from syncer.errors import ExitCode
-from syncer.store import Store
+from syncer.run.deletions import CHECKED, LEFT_REASON, UNSUBSCRIBED_REASON
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
 from tests.support.state import sql

@@ -11,11 +11,11 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
-from syncer import engine
+from syncer.cache.store import Store
 from syncer.cli import cli
-from syncer.context import Deadline, RunContext
-from syncer.store import Store
-from syncer.write_hubspot import write_hubspot
+from syncer.run import engine
+from syncer.run.context import Deadline, RunContext
+from syncer.run.write_hubspot import write_hubspot
 from tests.support.people import InitialWorld, email, iso_ago
 from tests.support.sandbox import SandboxDriver
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from syncer.cache.store import Store
 from syncer.cli import cli
-from syncer.store import Store
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
 

@@ -17,16 +17,16 @@ import requests
 import yaml
 
 from syncer.config import load_config
-from syncer.console import Output
-from syncer.engine import RunOptions
 from syncer.errors import ExitCode
-from syncer.progress import Progress
-from syncer.report import plan_lines, summary_lines
+from syncer.operate.console import Output
+from syncer.operate.service import open_store, sync_once
+from syncer.operate.status import status_report
+from syncer.operate.views import render_status
+from syncer.run.engine import RunOptions
+from syncer.run.progress import Progress
+from syncer.run.report import plan_lines, summary_lines
 from syncer.sandbox import demo_data, world
 from syncer.sandbox.runner import Sandbox, SandboxInfo
-from syncer.service import open_store, sync_once
-from syncer.status import status_report
-from syncer.views import render_status
 
 PLAN_LINES_SHOWN = 24
 

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 
 from syncer.sandbox.clock import SimClock
-from syncer.sandbox.hubspot import HubSpotSimulator
-from syncer.sandbox.mailchimp import MailchimpSimulator
+from syncer.sandbox.hubspot.simulator import HubSpotSimulator
+from syncer.sandbox.mailchimp.simulator import MailchimpSimulator
 from syncer.sandbox.server import RunningServer
 
 SANDBOX_MAILCHIMP_KEY = "5a4db0c0ffee5a4db0c0ffee5a4db0c0-us21"

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from hubspot import HubSpot
 
-from syncer.sandbox.hubspot import HubSpotSimulator
+from syncer.sandbox.hubspot.simulator import HubSpotSimulator
 from syncer.sandbox.server import RunningServer
 
 TOKEN = "pat-na1-11111111-2222-4333-8444-555555555555"

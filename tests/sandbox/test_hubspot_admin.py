@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from syncer.sandbox.hubspot import HubSpotSimulator
+from syncer.sandbox.hubspot.simulator import HubSpotSimulator
 from tests.sandbox.hubspot_fixtures import CONTACTS, Hub
 
 pytestmark = pytest.mark.timeout(30)

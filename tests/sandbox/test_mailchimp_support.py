@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from syncer.sandbox.mailchimp import MailchimpSimulator
+from syncer.sandbox.mailchimp.simulator import MailchimpSimulator
 from syncer.sandbox.server import RunningServer
 
 API_KEY = "0123456789abcdef0123456789abcdef-us21"

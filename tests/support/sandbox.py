@@ -12,8 +12,8 @@ import requests
 import yaml
 
 from syncer.config import Config, load_config
-from syncer.sandbox.hubspot import HubSpotSimulator
-from syncer.sandbox.mailchimp import MailchimpSimulator
+from syncer.sandbox.hubspot.simulator import HubSpotSimulator
+from syncer.sandbox.mailchimp.simulator import MailchimpSimulator
 from syncer.sandbox.runner import Sandbox
 from syncer.sandbox.world import HUBSPOT_PROPERTIES, MERGE_FIELDS, config_document
 from tests.support.people import InitialWorld

@@ -1,0 +1,380 @@
+"""The contacts table: saving fetched pages with the identity rules, reading rows to reconcile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from syncer.cache.base import StoreBase, dumps, loads, utc_now
+from syncer.core.identity import normalise_email
+from syncer.core.models import HubSpotContact, MailchimpMember
+from syncer.core.records import ContactRow
+
+_JSON_COLUMNS = ("hs", "hs_times", "mc", "base")
+_COLUMNS = (
+    "email",
+    "hubspot_id",
+    "hubspot_created",
+    "mailchimp_id",
+    "unique_email_id",
+    "hs",
+    "hs_modified",
+    "hs_times",
+    "mc",
+    "mc_changed",
+    "base",
+    "state",
+    "reason",
+    "dirty",
+)
+
+#: What deciding about a person changes; the fetched sides stay as the fetch saved them.
+_DECISION_COLUMNS = ("hs_times", "base", "state", "reason", "dirty")
+
+
+def _update_of(columns: Sequence[str]) -> str:
+    return "UPDATE contacts SET {} WHERE id = :id".format(  # noqa: S608 - fixed column names
+        ", ".join(f"{name} = :{name}" for name in (*columns, "updated_at"))
+    )
+
+
+_UPDATES: dict[tuple[str, ...], str] = {
+    columns: _update_of(columns) for columns in (_COLUMNS, _DECISION_COLUMNS)
+}
+_INSERT = "INSERT INTO contacts ({}) VALUES ({})".format(  # noqa: S608 - fixed column names
+    ", ".join((*_COLUMNS, "updated_at")),
+    ", ".join(f":{name}" for name in (*_COLUMNS, "updated_at")),
+)
+
+
+@dataclass
+class PageStats:
+    """What saving one fetched page did."""
+
+    fetched: int = 0
+    changed: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def member_record(member: MailchimpMember) -> dict[str, Any]:
+    return {
+        "email": member.email,
+        "status": member.status,
+        "fields": dict(member.merge_fields),
+        "id": member.id,
+        "unique_email_id": member.unique_email_id,
+    }
+
+
+class ContactStore(StoreBase):
+    # -- reading -------------------------------------------------------------------------------
+
+    def contact(self, contact_id: int) -> ContactRow | None:
+        return self._one("SELECT * FROM contacts WHERE id = ?", [contact_id])
+
+    def contact_by_email(self, email: str) -> ContactRow | None:
+        return self._one(
+            "SELECT * FROM contacts WHERE email = ? AND state != 'duplicate' ORDER BY id LIMIT 1",
+            [normalise_email(email)],
+        )
+
+    def contact_by_hubspot_id(self, hubspot_id: str) -> ContactRow | None:
+        return self._one("SELECT * FROM contacts WHERE hubspot_id = ?", [hubspot_id])
+
+    def dirty_contacts(self, after_id: int, limit: int) -> list[ContactRow]:
+        """Contacts fetched since their last reconcile, except those waiting on a batch."""
+        return self._rows(
+            """SELECT * FROM contacts WHERE dirty = 1 AND id > ?
+               AND state NOT IN ('pending', 'duplicate', 'detached') ORDER BY id LIMIT ?""",
+            [after_id, limit],
+        )
+
+    def linked_count(self) -> int:
+        """People present on both sides: the audience the blast-radius guard protects."""
+        row = self.db.execute(
+            "SELECT count(*) FROM contacts WHERE hs IS NOT NULL AND mc IS NOT NULL"
+        ).fetchone()
+        return int(row[0])
+
+    def _one(self, sql: str, params: list[Any]) -> ContactRow | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _rows(self, sql: str, params: list[Any]) -> list[ContactRow]:
+        return [_to_row(raw) for raw in self.db.query(sql, params)]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def save_contact(self, row: ContactRow) -> None:
+        self._update(row, _COLUMNS)
+
+    def save_decision(self, row: ContactRow) -> None:
+        """Store what deciding changes (base, history timestamps, state), not the fetched sides.
+
+        Reconciling saves every fetched person once; rewriting both cached records as well
+        would serialise them again for nothing.
+        """
+        self._update(row, _DECISION_COLUMNS)
+
+    def _update(self, row: ContactRow, columns: tuple[str, ...]) -> None:
+        values = {**_to_columns(row, columns), "updated_at": utc_now(), "id": row.id}
+        self.db.execute(_UPDATES[columns], values)
+
+    def insert_contact(self, row: ContactRow) -> ContactRow:
+        cursor = self.db.execute(_INSERT, {**_to_columns(row), "updated_at": utc_now()})
+        row.id = int(cursor.lastrowid or 0)
+        return row
+
+    def save_hubspot_page(
+        self, contacts: Iterable[HubSpotContact], run_id: int | None
+    ) -> PageStats:
+        """Store one page of fetched contacts, linking each to its person (DESIGN §5)."""
+        stats = PageStats()
+        with self.db.atomic():
+            for contact in contacts:
+                stats.fetched += 1
+                email = normalise_email(contact.email)
+                if not email:
+                    stats.skipped += 1
+                    continue
+                row = self.contact_by_hubspot_id(contact.id)
+                if row is None:
+                    row = self._link_hubspot(contact, email, run_id, stats)
+                elif _same_hubspot(row, contact):
+                    continue
+                _apply_hubspot(row, contact, email)
+                if row.state == "duplicate" and self._still_duplicate(row):
+                    row.dirty = 0
+                elif row.state == "duplicate":
+                    row.state = "todo"
+                self.save_contact(row)
+                stats.changed += 1
+        return stats
+
+    def save_mailchimp_page(self, members: Sequence[MailchimpMember]) -> PageStats:
+        stats = PageStats()
+        with self.db.atomic():
+            known = self._member_rows(members)
+            for member in members:
+                stats.fetched += 1
+                row = known.get(member.id)
+                if row is not None and _same_member(row, member):
+                    continue
+                if row is None:
+                    row = ContactRow(id=0, email=normalise_email(member.email))
+                    apply_member(row, member)
+                    self.insert_contact(row)
+                else:
+                    apply_member(row, member)
+                    self.save_contact(row)
+                stats.changed += 1
+        return stats
+
+    def _member_rows(self, members: Sequence[MailchimpMember]) -> dict[str, ContactRow]:
+        """The cached person of each member on a page, looked up in three queries, not three
+        per member: by ``unique_email_id``, else by subscriber hash, else by an unlinked email.
+        """
+        by_uid = self._rows_where("unique_email_id", [m.unique_email_id for m in members])
+        by_hash = self._rows_where("mailchimp_id", [m.id for m in members])
+        by_email = self._rows_where(
+            "email", [normalise_email(m.email) for m in members], "mc IS NULL"
+        )
+        found: dict[str, ContactRow] = {}
+        for member in members:
+            row = (
+                by_uid.get(member.unique_email_id)
+                or by_hash.get(member.id)
+                or by_email.get(normalise_email(member.email))
+            )
+            if row is not None:
+                found[member.id] = row
+        return found
+
+    def _rows_where(
+        self, column: str, values: list[str], extra: str = "1"
+    ) -> dict[str, ContactRow]:
+        """Rows whose ``column`` is one of ``values`` (first by id on ties), keyed by it."""
+        rows = self._rows(
+            f"SELECT * FROM contacts WHERE {column} IN (SELECT value FROM json_each(?)) "  # noqa: S608 - fixed names
+            f"AND state != 'duplicate' AND {extra} ORDER BY id DESC",
+            [dumps([value for value in values if value])],
+        )
+        return {getattr(row, column): row for row in rows}
+
+    def _link_hubspot(
+        self, contact: HubSpotContact, email: str, run_id: int | None, stats: PageStats
+    ) -> ContactRow:
+        """A contact id not seen before: join it to the person with its email, or start one.
+
+        When another HubSpot contact already holds that email, the oldest by ``createdate``
+        keeps the link and the other is parked as a duplicate and reported.
+        """
+        row = self.contact_by_email(email)
+        if row is None:
+            return self.insert_contact(ContactRow(id=0, email=email))
+        if row.hubspot_id is None:
+            return row
+        stats.duplicates += 1
+        newer_is_older = bool(
+            contact.created and row.hubspot_created and iso(contact.created) < row.hubspot_created
+        )
+        if not newer_is_older:
+            return self._park(ContactRow(id=0, email=email), contact.id, row.hubspot_id, run_id)
+        parked = ContactRow(
+            id=0,
+            email=email,
+            hubspot_id=row.hubspot_id,
+            hubspot_created=row.hubspot_created,
+            hs=row.hs,
+            hs_modified=row.hs_modified,
+        )
+        row.hubspot_id = None
+        self.save_contact(row)
+        self._park(parked, parked.hubspot_id, contact.id, run_id)
+        return row
+
+    def _park(
+        self, row: ContactRow, duplicate: str | None, older: str | None, run_id: int | None
+    ) -> ContactRow:
+        """Keep a duplicate HubSpot contact out of the sync, with the reason on record."""
+        reason = f"HubSpot contact {duplicate} has the same email as the older contact {older}"
+        row.state, row.reason, row.dirty = "duplicate", reason, 0
+        row = self.insert_contact(row)
+        self.add_event(run_id, row.id, "duplicate", reason)
+        return row
+
+    def adopt_hubspot_contact(self, row: ContactRow, contact: HubSpotContact) -> int | None:
+        """Link ``row``'s person to ``contact`` (found after a conflict or a merge).
+
+        When another row already holds that contact, the two rows are the same person: the
+        Mailchimp side moves over and ``row`` is dropped. Returns the id of the row kept, or
+        ``None`` when both rows have a member (HubSpot merged two people Mailchimp keeps apart).
+        """
+        email = normalise_email(contact.email) or row.email
+        other = self.contact_by_hubspot_id(contact.id)
+        keep = row if other is None or other.id == row.id else other
+        if keep is not row and keep.mc is not None and row.mc is not None:
+            return None
+        if keep is not row:
+            if keep.mc is None and row.mc is not None:
+                keep.mc, keep.mc_changed = row.mc, row.mc_changed
+                keep.mailchimp_id, keep.unique_email_id = row.mailchimp_id, row.unique_email_id
+            self._fold_into(row.id, keep.id)
+        _apply_hubspot(keep, contact, email)
+        if keep.state == "duplicate":
+            keep.state = "todo"
+        self.save_contact(keep)
+        return keep.id
+
+    def detach_member(self, row: ContactRow, run_id: int | None) -> None:
+        """Let ``row`` go of its member, which stays on record as a Mailchimp-only person."""
+        member = ContactRow(
+            id=0,
+            email=normalise_email(str((row.mc or {}).get("email", ""))),
+            mailchimp_id=row.mailchimp_id,
+            unique_email_id=row.unique_email_id,
+            mc=row.mc,
+            mc_changed=row.mc_changed,
+            state="ok",
+            dirty=0,
+        )
+        row.mc = row.mc_changed = row.mailchimp_id = row.unique_email_id = None
+        row.base = {}
+        self.save_contact(row)
+        member = self.insert_contact(member)
+        detail = f"the address changed in HubSpot; the cleaned member {member.email} is let go"
+        self.add_event(run_id, row.id, "detached", detail)
+
+    def _fold_into(self, drop: int, keep: int) -> None:
+        for table in ("operations", "changes", "events"):
+            self.db.execute(
+                f"UPDATE {table} SET contact_id = ? WHERE contact_id = ?",  # noqa: S608 - fixed names
+                [keep, drop],
+            )
+        self.db.execute(
+            "UPDATE operations SET state = 'superseded' WHERE contact_id = ? AND state = 'queued'",
+            [keep],
+        )
+        self.db.execute("DELETE FROM contacts WHERE id = ?", [drop])
+
+    def _still_duplicate(self, row: ContactRow) -> bool:
+        other = self.contact_by_email(row.email)
+        return other is not None and other.id != row.id and other.hubspot_id is not None
+
+
+def _same_hubspot(row: ContactRow, contact: HubSpotContact) -> bool:
+    """Unchanged since cached; an empty property and an absent one are the same value."""
+    if row.hs is None or row.hs_modified != iso(contact.modified):
+        return False
+    return _filled(row.hs) == _filled(contact.properties)
+
+
+def _filled(values: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in values.items() if value}
+
+
+def _same_member(row: ContactRow, member: MailchimpMember) -> bool:
+    if row.mc is None or row.mc_changed != iso(member.last_changed):
+        return False
+    return {k: v for k, v in row.mc.items() if k != "since"} == member_record(member)
+
+
+def _apply_hubspot(row: ContactRow, contact: HubSpotContact, email: str) -> None:
+    row.hubspot_id = contact.id
+    row.hubspot_created = iso(contact.created) if contact.created else row.hubspot_created
+    row.hs = dict(contact.properties)
+    row.hs_modified = iso(contact.modified)
+    row.email = email
+    row.dirty = 1
+
+
+def apply_member(row: ContactRow, member: MailchimpMember) -> None:
+    record = member_record(member)
+    row.mc = {**record, "since": _since(row.mc, record, iso(member.last_changed))}
+    row.mc_changed = iso(member.last_changed)
+    row.mailchimp_id = member.id
+    row.unique_email_id = member.unique_email_id or row.unique_email_id
+    if row.hs is None:
+        row.email = normalise_email(member.email)
+    row.dirty = 1
+
+
+def _since(old: dict[str, Any] | None, new: dict[str, Any], changed: str) -> dict[str, str]:
+    """When each value was first seen as it is: kept from before when the value is unchanged.
+
+    A member's ``last_changed`` moves on every edit, syncer's own included; a value that did not
+    change keeps the older, tighter bound on when it was set.
+    """
+    before = _member_values(old) if old else {}
+    earlier = (old or {}).get("since", {})
+    return {
+        key: earlier.get(key, changed) if before.get(key) == value else changed
+        for key, value in _member_values(new).items()
+    }
+
+
+def _member_values(record: dict[str, Any]) -> dict[str, str]:
+    return {"status": record["status"], "email_address": record["email"], **record["fields"]}
+
+
+def _to_columns(row: ContactRow, columns: Sequence[str] = _COLUMNS) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in columns}
+    for name in _JSON_COLUMNS:
+        if values.get(name) is not None:
+            values[name] = dumps(values[name])
+    return values
+
+
+def _to_row(raw: dict[str, Any]) -> ContactRow:
+    values = {name: raw[name] for name in ("id", *_COLUMNS)}
+    for name in _JSON_COLUMNS:
+        values[name] = loads(values[name])
+    values["base"] = values["base"] or {}
+    return ContactRow(**values)

@@ -1,0 +1,202 @@
+"""The outbox and Mailchimp batches: remote writes decided, submitted, and settled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from syncer.cache.base import StoreBase, dumps, loads, utc_now
+from syncer.core.models import FieldChange
+from syncer.core.records import NewOperation, Operation
+
+OPEN_STATES = ("queued", "submitted")
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: str
+    run_id: int | None
+    submitted_at: str
+    status: str
+    total: int
+    finished: int
+    errored: int
+    progress_at: str
+
+
+class OutboxStore(StoreBase):
+    def queue_operations(
+        self,
+        contact_id: int,
+        operations: Sequence[NewOperation],
+        run_id: int | None,
+        *,
+        supersede: bool = True,
+    ) -> None:
+        """Queue a contact's new writes; a newer decision supersedes unsent older ones."""
+        now = utc_now()
+        if supersede:
+            self.db.execute(
+                "UPDATE operations SET state = 'superseded', updated_at = ? "
+                "WHERE contact_id = ? AND state = 'queued'",
+                [now, contact_id],
+            )
+        for operation in operations:
+            self.db.execute(
+                """INSERT INTO operations (contact_id, target, action, payload, agreed, state,
+                   run_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)""",
+                [
+                    contact_id,
+                    operation.target,
+                    operation.action,
+                    dumps(operation.payload),
+                    dumps(operation.agreed),
+                    run_id,
+                    now,
+                    now,
+                ],
+            )
+
+    def queued_operations(self, target: str) -> list[Operation]:
+        return self._operations(
+            "SELECT * FROM operations WHERE state = 'queued' AND target = ? ORDER BY id", [target]
+        )
+
+    def operations_in_batch(self, batch_id: str) -> list[Operation]:
+        return self._operations(
+            "SELECT * FROM operations WHERE batch_id = ? AND state = 'submitted' ORDER BY id",
+            [batch_id],
+        )
+
+    def open_operation_count(self, contact_id: int) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM operations "
+            "WHERE contact_id = ? AND state IN ('queued', 'submitted')",
+            [contact_id],
+        ).fetchone()
+        return int(row[0])
+
+    def queued_counts(self) -> dict[str, int]:
+        """Queued writes by action, for the blast-radius guard and the dry-run plan."""
+        return {
+            f"{row['target']}:{row['action']}": int(row["n"])
+            for row in self.db.query(
+                "SELECT target, action, count(*) AS n FROM operations WHERE state = 'queued' "
+                "GROUP BY target, action"
+            )
+        }
+
+    def set_operation_state(self, operation_id: int, state: str, error: str | None = None) -> None:
+        attempts = 1 if state in ("queued", "failed") else 0
+        self.db.execute(
+            "UPDATE operations SET state = ?, error = ?, attempts = attempts + ?, updated_at = ?, "
+            "batch_id = CASE WHEN ? = 'queued' THEN NULL ELSE batch_id END WHERE id = ?",
+            [state, error, attempts, utc_now(), state, operation_id],
+        )
+
+    def requeue_failed(self, contact_ids: Iterable[int]) -> int:
+        """Put these people's failed writes back in the queue; returns how many."""
+        cursor = self.db.execute(
+            "UPDATE operations SET state = 'queued', error = NULL, updated_at = ? "
+            "WHERE state = 'failed' AND contact_id IN (SELECT value FROM json_each(?))",
+            [utc_now(), dumps(list(contact_ids))],
+        )
+        return int(cursor.rowcount)
+
+    def _operations(self, sql: str, params: list[Any]) -> list[Operation]:
+        return [_operation(row) for row in self.db.query(sql, params)]
+
+    def queued_with_emails(self) -> list[tuple[str, Operation]]:
+        """Every queued write with its person's email, in a stable order (for the dry-run plan)."""
+        rows = self.db.query(
+            """SELECT o.*, c.email AS contact_email FROM operations o
+               JOIN contacts c ON c.id = o.contact_id
+               WHERE o.state = 'queued' ORDER BY c.email, o.target, o.id"""
+        )
+        return [(str(row["contact_email"]), _operation(row)) for row in rows]
+
+    def run_events(self, run_id: int, kinds: Sequence[str]) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                """SELECT e.kind, e.field, e.detail, c.email FROM events e
+                   LEFT JOIN contacts c ON c.id = e.contact_id
+                   WHERE e.run_id = ? AND e.kind IN (SELECT value FROM json_each(?))
+                   ORDER BY c.email, e.field, e.id""",
+                [run_id, dumps(list(kinds))],
+            )
+        )
+
+    # -- journal ---------------------------------------------------------------------------------
+
+    def add_changes(
+        self, run_id: int | None, contact_id: int, changes: Iterable[FieldChange]
+    ) -> None:
+        now = utc_now()
+        self.db.conn.executemany(
+            "INSERT INTO changes (run_id, contact_id, side, field, old, new, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (run_id or 0, contact_id, change.side, change.field, change.old, change.new, now)
+                for change in changes
+            ],
+        )
+
+    # -- Mailchimp batches -----------------------------------------------------------------------
+
+    def record_batch(
+        self, batch_id: str, status: str, operation_ids: Sequence[int], run_id: int | None
+    ) -> None:
+        """Store the batch id and mark its operations submitted, in one transaction."""
+        now = utc_now()
+        with self.transaction():
+            self.db.execute(
+                """INSERT INTO batches (id, run_id, submitted_at, status, total, progress_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                [batch_id, run_id, now, status, len(operation_ids), now],
+            )
+            self.db.conn.executemany(
+                "UPDATE operations SET state = 'submitted', batch_id = ?, updated_at = ? "
+                "WHERE id = ?",
+                [(batch_id, now, operation_id) for operation_id in operation_ids],
+            )
+
+    def open_batches(self) -> list[BatchRow]:
+        return [
+            BatchRow(**{name: row[name] for name in BatchRow.__dataclass_fields__})
+            for row in self.db.query(
+                "SELECT * FROM batches WHERE status != 'processed' ORDER BY submitted_at, id"
+            )
+        ]
+
+    def update_batch(self, batch_id: str, status: str, finished: int, errored: int) -> None:
+        """Progress from Mailchimp; ``progress_at`` moves only when operations finished."""
+        now = utc_now()
+        with self.transaction():
+            self.db.execute(
+                """UPDATE batches SET status = ?, errored = ?,
+                   progress_at = CASE WHEN finished != ? THEN ? ELSE progress_at END,
+                   finished = ? WHERE id = ?""",
+                [status, errored, finished, now, finished, batch_id],
+            )
+
+    def close_batch(self, batch_id: str) -> None:
+        self.db.execute(
+            "UPDATE batches SET status = 'processed', completed_at = ? WHERE id = ?",
+            [utc_now(), batch_id],
+        )
+
+
+def _operation(row: dict[str, Any]) -> Operation:
+    return Operation(
+        id=int(row["id"]),
+        contact_id=int(row["contact_id"]),
+        target=str(row["target"]),
+        action=str(row["action"]),
+        payload=loads(row["payload"]),
+        agreed=loads(row["agreed"]),
+        state=str(row["state"]),
+        batch_id=row["batch_id"],
+        attempts=int(row["attempts"]),
+        error=row["error"],
+    )

@@ -1,0 +1,227 @@
+"""The SQLite subscriber cache: the only module that speaks SQL.
+
+Methods are named by what the engine means (``start_run``, ``advance_cursor``...) and each is one
+transaction, so a run killed at any line leaves the file in a state the next run understands.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from syncer.cache.base import dumps, loads, utc_now
+from syncer.cache.contacts import ContactStore
+from syncer.cache.outbox import OutboxStore
+from syncer.cache.schema import KNOWN, migrations
+from syncer.errors import StateError
+
+
+class Store(ContactStore, OutboxStore):
+    """An open cache file, migrated to the current schema."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            _create_private(path)
+            self.db = Database(path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StateError(f"the cache {path} cannot be used: {error}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        applied = {migration.name for migration in migrations.applied(self.db)}
+        newer = sorted(applied - set(KNOWN))
+        if newer:
+            raise StateError(
+                f"the cache {self.path} was written by a newer syncer (migration {newer[0]})",
+                hint="Upgrade syncer, or point state_path at a new file.",
+            )
+        migrations.apply(self.db)
+        self.db.execute(f"PRAGMA user_version={len(migrations.applied(self.db))}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def start_run(self, mode: str) -> int:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO runs (started_at, mode, outcome) VALUES (?, ?, 'running')",
+                [utc_now(), mode],
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(
+        self,
+        run_id: int,
+        outcome: str,
+        *,
+        counts: dict[str, int],
+        api_calls: dict[str, dict[str, int]],
+        error: str | None = None,
+        hubspot_usage: dict[str, Any] | None = None,
+    ) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                """UPDATE runs SET ended_at = ?, outcome = ?, error = ?, counts = ?,
+                   api_calls = ?, hubspot_usage = ? WHERE id = ?""",
+                [
+                    utc_now(),
+                    outcome,
+                    error,
+                    dumps(counts),
+                    dumps(api_calls),
+                    None if hubspot_usage is None else dumps(hubspot_usage),
+                    run_id,
+                ],
+            )
+
+    def has_completed_run(self) -> bool:
+        """Whether a real run ever finished; until one has, the sync is still its first."""
+        row = self.db.execute(
+            "SELECT 1 FROM runs WHERE mode = 'real' AND outcome IN ('ok', 'partial') LIMIT 1"
+        ).fetchone()
+        return row is not None
+
+    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
+        return [
+            dict(
+                row,
+                counts=loads(row["counts"]),
+                api_calls=loads(row["api_calls"]),
+                hubspot_usage=loads(row["hubspot_usage"]),
+            )
+            for row in rows
+        ]
+
+    # -- cursors ---------------------------------------------------------------------------------
+
+    def cursor(self, source: str) -> str | None:
+        row = self.db.execute("SELECT value FROM cursors WHERE source = ?", [source]).fetchone()
+        return None if row is None else str(row[0])
+
+    def advance_cursor(self, source: str, value: str) -> None:
+        """Move a cursor forward (never back), once what was fetched below it is committed."""
+        with self.transaction():
+            self.db.execute(
+                """INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT(source) DO UPDATE SET value = max(value, excluded.value),
+                   updated_at = excluded.updated_at""",
+                [source, value, utc_now()],
+            )
+
+    def cursors(self) -> dict[str, str]:
+        return {row["source"]: row["value"] for row in self.db.query("SELECT * FROM cursors")}
+
+    # -- operators' views ----------------------------------------------------------------------
+
+    def problem_contacts(self) -> list[dict[str, Any]]:
+        """Failed, blocked and duplicate people with their reason, for `errors` and `status`."""
+        return list(
+            self.db.query(
+                """SELECT id, email, state, reason, updated_at FROM contacts
+                   WHERE state IN ('failed', 'blocked', 'detached', 'duplicate')
+                   ORDER BY state, email"""
+            )
+        )
+
+    def batch_history(self, limit: int) -> list[dict[str, Any]]:
+        """Recent Mailchimp batches, each with its operations counted by outcome."""
+        batches = list(
+            self.db.query("SELECT * FROM batches ORDER BY submitted_at DESC, id LIMIT ?", [limit])
+        )
+        for batch in batches:
+            batch["outcomes"] = {
+                row["state"]: row["n"]
+                for row in self.db.query(
+                    "SELECT state, count(*) AS n FROM operations WHERE batch_id = ? GROUP BY state",
+                    [batch["id"]],
+                )
+            }
+        return batches
+
+    def contact_history(self, contact_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Everything recorded about one person: decisions and field changes, oldest first."""
+        return {
+            "events": list(
+                self.db.query(
+                    "SELECT run_id, kind, field, detail, at FROM events WHERE contact_id = ? "
+                    "ORDER BY id",
+                    [contact_id],
+                )
+            ),
+            "changes": list(
+                self.db.query(
+                    "SELECT run_id, side, field, old, new, at FROM changes WHERE contact_id = ? "
+                    "ORDER BY id",
+                    [contact_id],
+                )
+            ),
+            "operations": list(
+                self.db.query(
+                    "SELECT id, target, action, state, batch_id, attempts, error, updated_at "
+                    "FROM operations WHERE contact_id = ? ORDER BY id",
+                    [contact_id],
+                )
+            ),
+        }
+
+    def retry_contacts(self, contact_ids: list[int] | None) -> int:
+        """`syncer retry`: failed writes go back in the queue and the people are decided again.
+
+        Returns how many people were touched; ``None`` means every failed or blocked person.
+        """
+        with self.transaction():
+            if contact_ids is None:
+                contact_ids = [
+                    row["id"] for row in self.problem_contacts() if row["state"] != "duplicate"
+                ]
+            self.requeue_failed(contact_ids)
+            self.db.execute(
+                "UPDATE contacts SET dirty = 1, state = 'todo', reason = NULL "
+                "WHERE id IN (SELECT value FROM json_each(?)) "
+                "AND state IN ('failed', 'blocked', 'detached')",
+                [dumps(contact_ids)],
+            )
+        return len(contact_ids)
+
+    def last_alert(self) -> str | None:
+        return self.get_meta("alert_state")
+
+    # -- meta ------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+
+
+def _create_private(path: Path) -> None:
+    """Create the file readable by its owner only, before SQLite creates it world-readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise StateError(f"cannot create the cache {path}: {error.strerror}") from None
+    os.close(descriptor)

@@ -1,0 +1,414 @@
+"""The HubSpot CRM v3 contacts client: search, list, batch read/create/update, properties.
+
+Reads come back as :class:`~syncer.models.HubSpotContact`; batch writes come back as one
+:class:`WriteResult` per input, matched by ``objectWriteTraceId``, so a 207 with three bad records
+out of a hundred is three results, not an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from syncer.config import HttpConfig, HubSpotConfig
+from syncer.connectors.http import ApiSession, RetryPolicy
+from syncer.connectors.hubspot.full import SEARCH_LIMIT as FULL_SEARCH_LIMIT
+from syncer.connectors.hubspot.full import all_contact_pages
+from syncer.connectors.hubspot.search import SEARCH_CAP, changed_contact_pages
+from syncer.connectors.paging import LoopGuard, chunks
+from syncer.connectors.ratelimit import HubSpotThrottle
+from syncer.core.models import HubSpotContact, parse_time
+from syncer.core.transforms import normalise
+from syncer.errors import AuthError, RateLimitExhausted, RemoteError, RetriableError
+
+BATCH_LIMIT = 100
+LIST_LIMIT = 100
+ALWAYS = ("email", "lastmodifieddate", "createdate")
+CONTACTS = "/crm/v3/objects/contacts"
+_EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
+_ALREADY_HAS = re.compile(r"on (\d+)\. (\d+) already has that value")
+
+
+@dataclass(frozen=True)
+class PropertyInfo:
+    name: str
+    type: str
+    field_type: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class WriteInput:
+    """One record to create (``contact_id`` None) or update; ``trace_id`` is the outbox row."""
+
+    trace_id: str
+    properties: dict[str, str]
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    trace_id: str
+    outcome: Literal["ok", "conflict", "missing", "error"]
+    contact: HubSpotContact | None = None
+    existing_id: str | None = None
+    message: str = ""
+
+
+def _read_error(status: int, body: Any, endpoint: str) -> RemoteError | None:
+    """HubSpot's own meanings: auth and scopes, the daily limit, the rolling-window 429s."""
+    message = body.get("message", "") if isinstance(body, dict) else ""
+    if status in (401, 403):
+        return AuthError(
+            f"hubspot: {endpoint} was refused ({status}): {message}".rstrip(": "),
+            hint="Check hubspot.token and that the private app has the contacts scopes.",
+            status=status,
+        )
+    if status == 429 and isinstance(body, dict):
+        policy = str(body.get("policyName") or "")
+        if policy == "DAILY":
+            return RateLimitExhausted("hubspot: the daily API limit is reached", status=status)
+        wait = 1.0 if policy == "SECONDLY" or "/search" in endpoint else 2.0
+        return RetriableError(
+            f"hubspot: {endpoint} was rate limited ({policy or 'unknown policy'})",
+            retry_after=wait,
+            status=status,
+            body=body,
+        )
+    return None
+
+
+class HubSpotClient:
+    def __init__(
+        self, config: HubSpotConfig, http: HttpConfig, *, search_cap: int = SEARCH_CAP
+    ) -> None:
+        """``search_cap`` is HubSpot's result window; only tests of a smaller sandbox change it."""
+        token = config.token.reveal()
+        self.search_cap = search_cap
+        self.throttle = HubSpotThrottle(config.requests_per_10s, config.search_per_second)
+        self.api = ApiSession(
+            "hubspot",
+            config.base_url,
+            secrets=(token,),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=(http.connect_timeout, http.read_timeout),
+            policy=RetryPolicy(max_tries=http.max_tries, max_time=http.max_time),
+            read_error=_read_error,
+            throttle=self.throttle,
+        )
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- properties --------------------------------------------------------------------------------
+
+    def properties(self) -> dict[str, PropertyInfo]:
+        response = self.api.request("GET", "/crm/v3/properties/contacts")
+        found: dict[str, PropertyInfo] = {}
+        for raw in (response.data or {}).get("results", []):
+            metadata = raw.get("modificationMetadata") or {}
+            found[raw["name"]] = PropertyInfo(
+                name=raw["name"],
+                type=str(raw.get("type", "")),
+                field_type=str(raw.get("fieldType", "")),
+                read_only=bool(metadata.get("readOnlyValue", False)),
+            )
+        return found
+
+    def create_property(self, name: str, label: str, kind: str, field_type: str) -> None:
+        body: dict[str, Any] = {
+            "name": name,
+            "label": label,
+            "type": kind,
+            "fieldType": field_type,
+            "groupName": "contactinformation",
+        }
+        if field_type == "booleancheckbox":
+            body["options"] = [
+                {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+                {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+            ]
+        self.api.request(
+            "POST",
+            "/crm/v3/properties/contacts",
+            json_body=body,
+            retry_safe_because="a property name is unique: a repeat is refused with 409",
+        )
+
+    # -- reading contacts --------------------------------------------------------------------------
+
+    def changed_contacts(
+        self, since: datetime, properties: Iterable[str]
+    ) -> Iterator[list[HubSpotContact]]:
+        """Pages of contacts modified at or after ``since``, each once, through the search cap."""
+        names = sorted({*properties, *ALWAYS})
+
+        def search(body: dict[str, Any]) -> dict[str, Any]:
+            response = self.api.request(
+                "POST",
+                f"{CONTACTS}/search",
+                json_body={**body, "properties": names},
+                retry_safe_because="a search reads only",
+            )
+            return dict(response.data or {})
+
+        for page in changed_contact_pages(search, since, cap=self.search_cap):
+            yield [parse_contact(raw) for raw in page]
+
+    def all_contacts(self, properties: Iterable[str]) -> Iterator[list[HubSpotContact]]:
+        """Every contact, for a full sync: listed upwards and searched downwards at once."""
+        names = sorted({*properties, *ALWAYS})
+
+        def list_page(after: str | None) -> dict[str, Any]:
+            return self._list_page(names, after, archived=False)
+
+        def search_page(below: int | None) -> dict[str, Any]:
+            edge = (
+                {"propertyName": "hs_object_id", "operator": "LT", "value": str(below)}
+                if below is not None
+                else {"propertyName": "hs_object_id", "operator": "HAS_PROPERTY"}
+            )
+            body = {
+                "filterGroups": [{"filters": [edge]}],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+                "properties": names,
+                "limit": FULL_SEARCH_LIMIT,
+                "after": "0",
+            }
+            response = self.api.request(
+                "POST",
+                f"{CONTACTS}/search",
+                json_body=body,
+                retry_safe_because="a search reads only",
+            )
+            return dict(response.data or {})
+
+        for page in all_contact_pages(list_page, search_page):
+            yield [parse_contact(raw) for raw in page]
+
+    def archived_contacts(self) -> Iterator[list[HubSpotContact]]:
+        """Pages of archived (deleted, still restorable) contacts, which no search returns."""
+        guard = LoopGuard(1_000_000, "hubspot: listing archived contacts")
+        after: str | None = None
+        while True:
+            guard.tick()
+            data = self._list_page(["email"], after, archived=True)
+            yield [parse_contact(raw) for raw in data.get("results") or []]
+            following = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if not following or following == after:
+                return
+            after = str(following)
+
+    def _list_page(
+        self, names: Sequence[str], after: str | None, *, archived: bool
+    ) -> dict[str, Any]:
+        """One page of the list endpoint, which holds either live or archived contacts only."""
+        params = {
+            "limit": LIST_LIMIT,
+            "properties": ",".join(names),
+            "archived": str(archived).lower(),
+        }
+        if after is not None:
+            params["after"] = after
+        return dict(self.api.request("GET", CONTACTS, params=params).data or {})
+
+    def history(
+        self, ids: Sequence[str], properties: Sequence[str]
+    ) -> dict[str, dict[str, tuple[str, datetime]]]:
+        """For each contact, the timestamp of each property's *current* value (newest entry)."""
+        found: dict[str, dict[str, tuple[str, datetime]]] = {}
+        for chunk in chunks(ids, BATCH_LIMIT):
+            response = self.api.request(
+                "POST",
+                f"{CONTACTS}/batch/read",
+                json_body={
+                    "properties": list(properties),
+                    "propertiesWithHistory": list(properties),
+                    "inputs": [{"id": contact_id} for contact_id in chunk],
+                },
+                retry_safe_because="a batch read reads only",
+            )
+            for raw in (response.data or {}).get("results", []):
+                found[str(raw["id"])] = _current_stamps(raw.get("propertiesWithHistory") or {})
+        return found
+
+    def find_by_email(
+        self, emails: Sequence[str], properties: Iterable[str]
+    ) -> dict[str, HubSpotContact]:
+        """The contact HubSpot has for each address, by its email or an additional one."""
+        names = sorted({*properties, *ALWAYS, "hs_additional_emails"})
+        wanted = sorted({email.strip().lower() for email in emails})
+        found: dict[str, HubSpotContact] = {}
+        for chunk in chunks(wanted, BATCH_LIMIT):
+            response = self.api.request(
+                "POST",
+                f"{CONTACTS}/batch/read",
+                json_body={
+                    "properties": names,
+                    "propertiesWithHistory": [],
+                    "idProperty": "email",
+                    "inputs": [{"id": email} for email in chunk],
+                },
+                retry_safe_because="a batch read reads only",
+            )
+            for raw in (response.data or {}).get("results", []):
+                contact = parse_contact(raw)
+                addresses = [
+                    contact.email,
+                    *contact.properties.get("hs_additional_emails", "").split(";"),
+                ]
+                for address in addresses:
+                    if address.strip().lower() in chunk:
+                        found[address.strip().lower()] = contact
+        return found
+
+    # -- writing contacts --------------------------------------------------------------------------
+
+    def create(self, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for chunk in chunks(inputs, BATCH_LIMIT):
+            results.extend(self._create_chunk(chunk))
+        return results
+
+    def update(self, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for chunk in chunks(inputs, BATCH_LIMIT):
+            body = {
+                "inputs": [
+                    {
+                        "id": item.contact_id,
+                        "properties": item.properties,
+                        "objectWriteTraceId": item.trace_id,
+                    }
+                    for item in chunk
+                ]
+            }
+            response = self.api.request(
+                "POST",
+                f"{CONTACTS}/batch/update",
+                json_body=body,
+                retry_safe_because="an update sets the same values again",
+            )
+            results.extend(_match_results(chunk, response.data, by_id=True))
+        return results
+
+    def _create_chunk(self, chunk: Sequence[WriteInput]) -> list[WriteResult]:
+        body = {
+            "inputs": [
+                {
+                    "properties": item.properties,
+                    "objectWriteTraceId": item.trace_id,
+                    "associations": [],
+                }
+                for item in chunk
+            ]
+        }
+        try:
+            response = self.api.request(
+                "POST",
+                f"{CONTACTS}/batch/create",
+                json_body=body,
+                retry_safe_because="a repeated create gets a conflict, which becomes an update",
+            )
+        except RemoteError as error:
+            if error.status != 409:
+                raise
+            return self._resolve_whole_conflict(chunk, error)
+        return _match_results(chunk, response.data, by_id=False)
+
+    def _resolve_whole_conflict(
+        self, chunk: Sequence[WriteInput], error: RemoteError
+    ) -> list[WriteResult]:
+        """A whole-batch 409 names one conflict only: look every email up, create the rest.
+
+        When no email exists yet (two inputs share one), the 409 is reported for each input.
+        """
+        emails = [item.properties.get("email", "") for item in chunk]
+        existing = {email: contact.id for email, contact in self.find_by_email(emails, []).items()}
+        conflicts = [
+            WriteResult(item.trace_id, "conflict", existing_id=existing[key], message="exists")
+            for item in chunk
+            if (key := item.properties.get("email", "").lower()) in existing
+        ]
+        rest = [item for item in chunk if item.properties.get("email", "").lower() not in existing]
+        if not conflicts:
+            return [WriteResult(item.trace_id, "error", message=error.detail) for item in chunk]
+        return conflicts + (self._create_chunk(rest) if rest else [])
+
+
+def _match_results(chunk: Sequence[WriteInput], data: Any, *, by_id: bool) -> list[WriteResult]:
+    """One result per input: matched by trace id, else by id (updates) or email (creates)."""
+    data = data if isinstance(data, dict) else {}
+    by_trace = {item.trace_id: item for item in chunk}
+    by_key = {
+        (item.contact_id if by_id else item.properties.get("email", "").lower()): item
+        for item in chunk
+    }
+    results: dict[str, WriteResult] = {}
+    for raw in data.get("results", []):
+        contact = parse_contact(raw)
+        item = by_trace.get(str(raw.get("objectWriteTraceId") or "")) or by_key.get(
+            contact.id if by_id else contact.email.lower()
+        )
+        if item is not None:
+            results[item.trace_id] = WriteResult(item.trace_id, "ok", contact=contact)
+    for error in data.get("errors", []):
+        context = error.get("context") or {}
+        traces = [str(t) for t in context.get("objectWriteTraceId") or []]
+        targets = [by_trace[t] for t in traces if t in by_trace] or [
+            by_key[i] for i in (str(x) for x in context.get("ids") or []) if i in by_key
+        ]
+        for item in targets:
+            results[item.trace_id] = _error_result(item, error)
+    return [
+        results.get(item.trace_id)
+        or WriteResult(item.trace_id, "missing", message="absent from HubSpot's answer")
+        for item in chunk
+    ]
+
+
+def _error_result(item: WriteInput, error: dict[str, Any]) -> WriteResult:
+    message = str(error.get("message") or error.get("category") or "error")
+    category = error.get("category")
+    existing = _EXISTING_ID.search(message)
+    if category == "CONFLICT" and existing:
+        return WriteResult(
+            item.trace_id, "conflict", existing_id=existing.group(1), message=message
+        )
+    already = _ALREADY_HAS.search(message)
+    if already:
+        return WriteResult(item.trace_id, "conflict", existing_id=already.group(2), message=message)
+    if category == "OBJECT_NOT_FOUND":
+        return WriteResult(item.trace_id, "missing", message=message)
+    return WriteResult(item.trace_id, "error", message=message)
+
+
+def _current_stamps(history: dict[str, Any]) -> dict[str, tuple[str, datetime]]:
+    stamps: dict[str, tuple[str, datetime]] = {}
+    for name, entries in history.items():
+        dated = [
+            (moment, normalise(entry.get("value")))
+            for entry in entries or []
+            if (moment := parse_time(entry.get("timestamp"))) is not None
+        ]
+        if dated:
+            moment, value = max(dated)
+            stamps[name] = (value, moment)
+    return stamps
+
+
+def parse_contact(raw: Any) -> HubSpotContact:
+    if not isinstance(raw, dict) or "id" not in raw:
+        raise RemoteError("hubspot: a contact in the answer has no id")
+    properties = {str(k): normalise(v) for k, v in (raw.get("properties") or {}).items()}
+    modified = parse_time(properties.get("lastmodifieddate") or raw.get("updatedAt"))
+    return HubSpotContact(
+        id=str(raw["id"]),
+        properties=properties,
+        modified=modified or datetime.fromtimestamp(0, UTC),
+        created=parse_time(properties.get("createdate") or raw.get("createdAt")),
+        archived=bool(raw.get("archived", False)),
+    )

@@ -1,0 +1,141 @@
+"""Incremental reading of HubSpot contacts through search, past its 10,000-result window.
+
+A search query pages by offset and stops answering at 10,000 results. So the walk re-windows:
+when a window fills, the next query starts at the newest ``lastmodifieddate`` seen. When one
+timestamp alone fills a window (HubSpot's own bulk jobs stamp thousands of contacts alike), that
+timestamp is paged by ``hs_object_id`` instead, and the walk resumes strictly after it. Records
+are de-duplicated by id and modification time across windows and overlapping pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from syncer.connectors.paging import LoopGuard, next_offset
+from syncer.core.models import parse_time
+
+SEARCH_LIMIT = 200
+SEARCH_CAP = 10_000
+PAGE_OVERLAP = 10
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Search = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def changed_contact_pages(
+    search: Search,
+    since: datetime,
+    *,
+    limit: int = SEARCH_LIMIT,
+    cap: int = SEARCH_CAP,
+    overlap: int = PAGE_OVERLAP,
+) -> Iterator[list[dict[str, Any]]]:
+    """Raw contacts modified at or after ``since``, oldest first, each version once."""
+    yielded: dict[str, int] = {}
+    guard = LoopGuard(1_000_000, "hubspot: reading changed contacts")
+    lower, operator = to_ms(since), "GTE"
+    while True:
+        newest: int | None = None
+        offset: int | None = 0
+        seen: set[str] = set()
+        while offset is not None and offset + limit <= cap:
+            guard.tick()
+            data = search(_window_query(lower, operator, limit, offset))
+            results = list(data.get("results") or [])
+            ids = [str(raw["id"]) for raw in results]
+            following = next_offset(offset, ids, limit, overlap, seen)
+            seen.update(ids)
+            fresh = _fresh(results, yielded)
+            if fresh:
+                yield fresh
+            stamps = [_modified_ms(raw) for raw in results]
+            newest = max([newest or lower, *stamps])
+            total = data.get("total")
+            everything = total is not None and len(seen) >= int(total)
+            at_end = not following.stepped_back and (not data.get("paging") or everything)
+            offset = None if at_end else following.offset
+        if offset is None:
+            return
+        if newest is None or newest <= lower:
+            yield from _one_timestamp(search, lower, limit, yielded, guard)
+            operator = "GT"
+        else:
+            lower, operator = newest, "GTE"
+
+
+def _one_timestamp(
+    search: Search, moment: int, limit: int, yielded: dict[str, int], guard: LoopGuard
+) -> Iterator[list[dict[str, Any]]]:
+    """Every contact stamped exactly ``moment``, paged by id so the window cap never applies."""
+    last_id = 0
+    while True:
+        guard.tick()
+        data = search(
+            {
+                "filterGroups": [
+                    {
+                        "filters": [
+                            {
+                                "propertyName": "lastmodifieddate",
+                                "operator": "EQ",
+                                "value": str(moment),
+                            },
+                            {
+                                "propertyName": "hs_object_id",
+                                "operator": "GT",
+                                "value": str(last_id),
+                            },
+                        ]
+                    }
+                ],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "limit": limit,
+                "after": "0",
+            }
+        )
+        results = list(data.get("results") or [])
+        fresh = _fresh(results, yielded)
+        if fresh:
+            yield fresh
+        if len(results) < limit:
+            return
+        last_id = max(int(raw["id"]) for raw in results)
+
+
+def _window_query(lower: int, operator: str, limit: int, offset: int) -> dict[str, Any]:
+    return {
+        "filterGroups": [
+            {
+                "filters": [
+                    {"propertyName": "lastmodifieddate", "operator": operator, "value": str(lower)}
+                ]
+            }
+        ],
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+        "limit": limit,
+        "after": str(offset),
+    }
+
+
+def _fresh(results: list[dict[str, Any]], yielded: dict[str, int]) -> list[dict[str, Any]]:
+    """The records not yet yielded in this version; remembers the ones it returns."""
+    fresh = []
+    for raw in results:
+        key, stamp = str(raw["id"]), _modified_ms(raw)
+        if yielded.get(key) != stamp:
+            yielded[key] = stamp
+            fresh.append(raw)
+    return fresh
+
+
+def _modified_ms(raw: dict[str, Any]) -> int:
+    properties = raw.get("properties") or {}
+    moment = parse_time(properties.get("lastmodifieddate") or raw.get("updatedAt"))
+    return to_ms(moment) if moment is not None else 0
+
+
+def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds, exactly (float seconds would round some of them down)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)

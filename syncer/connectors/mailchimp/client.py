@@ -1,0 +1,282 @@
+"""The Mailchimp Marketing API v3 client: only what the sync needs, typed.
+
+It knows nothing of the cache: it turns API answers into :mod:`syncer.models` values and typed
+errors carrying Mailchimp's ``title`` and ``detail``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from syncer.config import HttpConfig, MailchimpConfig
+from syncer.connectors.http import ApiSession, RetryPolicy
+from syncer.connectors.mailchimp.batches import OperationResult, parse_archive
+from syncer.connectors.paging import LoopGuard, next_offset
+from syncer.core.identity import subscriber_hash
+from syncer.core.models import MailchimpMember, parse_time
+from syncer.core.transforms import normalise
+from syncer.errors import AuthError, RemoteError
+
+PAGE_SIZE = 1000
+PAGE_OVERLAP = 20
+BATCH_LIMIT = 1000
+MEMBER_FIELDS = ("id", "email_address", "unique_email_id", "status", "merge_fields", "last_changed")
+MEMBER_PATH = "/lists/{list_id}/members/{subscriber_hash}"
+
+
+@dataclass(frozen=True)
+class MergeField:
+    tag: str
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    id: str
+    status: str
+    total: int
+    finished: int
+    errored: int
+    response_body_url: str
+
+    @property
+    def done(self) -> bool:
+        return self.status == "finished"
+
+
+@dataclass(frozen=True)
+class MemberOperation:
+    """One upsert to send, directly or inside a batch; ``operation_id`` is the outbox row."""
+
+    operation_id: str
+    subscriber_hash: str
+    body: dict[str, Any]
+
+
+def _read_error(status: int, body: Any, endpoint: str) -> RemoteError | None:
+    """A 401, or a 403 that explains itself, means the key is wrong; a bare 403 is load."""
+    if status == 401 or (status == 403 and isinstance(body, dict)):
+        return AuthError(
+            f"mailchimp: the API key was refused ({status})",
+            hint="Check mailchimp.api_key (and its -<dc> suffix, or mailchimp.base_url).",
+            status=status,
+        )
+    return None
+
+
+class MailchimpClient:
+    def __init__(self, config: MailchimpConfig, http: HttpConfig) -> None:
+        key = config.api_key.reveal()
+        self.list_id = config.list_id
+        self.api = ApiSession(
+            "mailchimp",
+            config.api_url,
+            secrets=(key,),
+            auth=("syncer", key),
+            timeout=(http.connect_timeout, http.read_timeout),
+            policy=RetryPolicy(max_tries=http.max_tries, max_time=http.max_time),
+            read_error=_read_error,
+            max_connections=config.max_connections,
+        )
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- the audience ------------------------------------------------------------------------------
+
+    def list_info(self) -> dict[str, Any]:
+        response = self.api.request(
+            "GET",
+            "/lists/{list_id}",
+            path={"list_id": self.list_id},
+            params={"fields": "id,name,stats.member_count,double_optin"},
+        )
+        return dict(response.data or {})
+
+    def merge_fields(self) -> list[MergeField]:
+        response = self.api.request(
+            "GET",
+            "/lists/{list_id}/merge-fields",
+            path={"list_id": self.list_id},
+            params={
+                "count": 1000,
+                "fields": "merge_fields.tag,merge_fields.name,merge_fields.type",
+            },
+        )
+        return [
+            MergeField(tag=item["tag"], name=item.get("name", ""), type=item.get("type", ""))
+            for item in (response.data or {}).get("merge_fields", [])
+        ]
+
+    def create_merge_field(self, tag: str, name: str, field_type: str) -> None:
+        self.api.request(
+            "POST",
+            "/lists/{list_id}/merge-fields",
+            path={"list_id": self.list_id},
+            json_body={"tag": tag, "name": name, "type": field_type, "required": False},
+            retry_safe_because="tags are unique: a repeat is refused, and the check re-reads",
+        )
+
+    # -- reading members ---------------------------------------------------------------------------
+
+    def changed_members(
+        self, since: datetime | None, tags: Sequence[str]
+    ) -> Iterator[list[MailchimpMember]]:
+        """Pages of members changed since ``since`` (all members when ``None``), oldest first.
+
+        Archived members are read by a second walk: they need not appear without
+        ``status=archived``, yet an archive is a change the sync must see. Each member is
+        yielded once per walk, even when a page boundary moves under the walk.
+        """
+        wanted = [f"members.{name}" for name in MEMBER_FIELDS if name != "merge_fields"]
+        wanted += [f"members.merge_fields.{tag}" for tag in tags]
+        params: dict[str, Any] = {
+            "count": PAGE_SIZE,
+            "sort_field": "last_changed",
+            "sort_dir": "ASC",
+            "fields": ",".join([*wanted, "total_items"]),
+        }
+        if since is not None:
+            params["since_last_changed"] = format_time(since)
+        yield from self._walk_members(params)
+        yield from self._walk_members({**params, "status": "archived"})
+
+    def _walk_members(self, params: dict[str, Any]) -> Iterator[list[MailchimpMember]]:
+        seen: set[str] = set()
+        offset: int | None = 0
+        guard = LoopGuard(100_000, "mailchimp: reading members")
+        while offset is not None:
+            guard.tick()
+            response = self.api.request(
+                "GET",
+                "/lists/{list_id}/members",
+                path={"list_id": self.list_id},
+                params={**params, "offset": offset},
+            )
+            data = response.data or {}
+            page = [parse_member(raw) for raw in data.get("members", [])]
+            ids = [member.id for member in page]
+            offset = next_offset(offset, ids, PAGE_SIZE, PAGE_OVERLAP, seen).offset
+            fresh = [member for member in page if member.id not in seen]
+            seen.update(ids)
+            total = data.get("total_items")
+            if total is not None and len(seen) >= int(total):
+                offset = None  # all of them seen: no page past the end to confirm it
+            if fresh:
+                yield fresh
+
+    def member_body(self, email: str) -> dict[str, Any] | None:
+        """The member holding ``email`` as Mailchimp answers for it, or ``None``."""
+        try:
+            response = self.api.request(
+                "GET",
+                MEMBER_PATH,
+                path={"list_id": self.list_id, "subscriber_hash": subscriber_hash(email)},
+            )
+        except RemoteError as error:
+            if error.status == 404:
+                return None
+            raise
+        return dict(response.data) if isinstance(response.data, dict) else None
+
+    # -- writing members ---------------------------------------------------------------------------
+
+    def upsert_member(self, operation: MemberOperation) -> OperationResult:
+        """Send one upsert directly; the answer is shaped like a batch result, errors included."""
+        try:
+            response = self.api.request(
+                "PUT",
+                MEMBER_PATH,
+                path={"list_id": self.list_id, "subscriber_hash": operation.subscriber_hash},
+                json_body=operation.body,
+                retry_safe_because="PUT by subscriber hash is an upsert: repeating it is a no-op",
+            )
+        except AuthError:
+            raise
+        except RemoteError as error:
+            if error.status is None:
+                raise
+            return OperationResult(operation.operation_id, error.status, error.body)
+        return OperationResult(operation.operation_id, response.status, response.data)
+
+    def submit_batch(self, operations: Sequence[MemberOperation]) -> BatchStatus:
+        if not 0 < len(operations) <= BATCH_LIMIT:
+            raise ValueError(f"a batch holds 1 to {BATCH_LIMIT} operations, not {len(operations)}")
+        body = {
+            "operations": [
+                {
+                    "method": "PUT",
+                    "path": MEMBER_PATH.format(
+                        list_id=self.list_id, subscriber_hash=operation.subscriber_hash
+                    ),
+                    "operation_id": operation.operation_id,
+                    "body": json.dumps(operation.body),
+                }
+                for operation in operations
+            ]
+        }
+        response = self.api.request(
+            "POST",
+            "/batches",
+            json_body=body,
+            retry_safe_because="every operation is an idempotent PUT: a second batch is harmless",
+        )
+        return parse_batch(response.data)
+
+    def get_batch(self, batch_id: str) -> BatchStatus:
+        response = self.api.request("GET", "/batches/{batch_id}", path={"batch_id": batch_id})
+        return parse_batch(response.data)
+
+    def batch_results(self, batch: BatchStatus) -> list[OperationResult]:
+        """Download and parse a finished batch's results, from the status just read.
+
+        The pre-signed URL expires within minutes: when it is refused, the batch is read again
+        for a fresh one, once.
+        """
+        if not batch.done or not batch.response_body_url:
+            raise RemoteError(f"mailchimp: batch {batch.id} has no results yet ({batch.status})")
+        label = "batch results archive"
+        try:
+            data = self.api.download(batch.response_body_url, label)
+        except RemoteError:
+            data = self.api.download(self.get_batch(batch.id).response_body_url, label)
+        return parse_archive(data)
+
+
+def parse_member(raw: Any) -> MailchimpMember:
+    if not isinstance(raw, dict) or "email_address" not in raw:
+        raise RemoteError("mailchimp: a member in the answer has no email address")
+    changed = parse_time(raw.get("last_changed"))
+    return MailchimpMember(
+        id=str(raw.get("id") or subscriber_hash(raw["email_address"])),
+        email=str(raw["email_address"]),
+        unique_email_id=str(raw.get("unique_email_id") or ""),
+        status=str(raw.get("status") or ""),
+        merge_fields={
+            str(tag): normalise(value) for tag, value in (raw.get("merge_fields") or {}).items()
+        },
+        last_changed=changed or datetime.fromtimestamp(0, UTC),
+    )
+
+
+def parse_batch(raw: Any) -> BatchStatus:
+    if not isinstance(raw, dict) or "id" not in raw:
+        raise RemoteError("mailchimp: a batch answer has no id")
+    return BatchStatus(
+        id=str(raw["id"]),
+        status=str(raw.get("status") or ""),
+        total=int(raw.get("total_operations") or 0),
+        finished=int(raw.get("finished_operations") or 0),
+        errored=int(raw.get("errored_operations") or 0),
+        response_body_url=str(raw.get("response_body_url") or ""),
+    )
+
+
+def format_time(moment: datetime) -> str:
+    """UTC, ``+00:00`` and whole seconds: the only form ``since_last_changed`` reliably accepts."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()

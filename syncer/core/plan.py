@@ -1,0 +1,154 @@
+"""From a decision to outbox operations, and the blast-radius guard over what is queued.
+
+Every outbox payload is shaped here, including the one write no decision asks for: the
+unsubscribe of a member whose HubSpot contact was deleted.
+
+Pure: values in, values out. The engine stores what this returns in the same transaction as the
+decision that produced it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from syncer.config import Config, SafetyConfig
+from syncer.core.identity import subscriber_hash
+from syncer.core.models import Decision, FieldChange
+from syncer.core.records import ContactRow, NewOperation
+from syncer.core.transforms import as_bool
+
+
+def operations_for(row: ContactRow, decision: Decision, config: Config) -> list[NewOperation]:
+    """The writes a decision asks for: at most one per side."""
+    operations: list[NewOperation] = []
+    if decision.writes_hubspot:
+        operations.append(
+            NewOperation(
+                target="hubspot",
+                action=_hubspot_action(row, decision, config),
+                payload={
+                    "properties": dict(decision.hubspot),
+                    "changes": _changes(decision, "hubspot"),
+                },
+                agreed=_pairs(decision.agreed_after_hubspot),
+            )
+        )
+    if decision.writes_mailchimp:
+        operations.append(
+            NewOperation(
+                target="mailchimp",
+                action=_mailchimp_action(decision),
+                payload={
+                    "hash": _member_hash(row, decision),
+                    "body": mailchimp_body(row, decision),
+                    "changes": _changes(decision, "mailchimp"),
+                },
+                agreed=_pairs(decision.agreed_after_mailchimp),
+            )
+        )
+    return operations
+
+
+def mailchimp_body(row: ContactRow, decision: Decision) -> dict[str, object]:
+    """The upsert's body. A create sends ``status`` too, so that an address Mailchimp already
+    holds as unsubscribed is refused ("Member In Compliance State") and asked for ``pending``,
+    rather than silently left as it is."""
+    current = str((row.mc or {}).get("email", ""))
+    body: dict[str, object] = {"email_address": decision.mailchimp_email or current}
+    if decision.create_mailchimp:
+        body["status_if_new"] = decision.mailchimp_status
+    if decision.mailchimp_status:
+        body["status"] = decision.mailchimp_status
+    if decision.mailchimp_fields:
+        body["merge_fields"] = dict(decision.mailchimp_fields)
+    return body
+
+
+def member_unsubscribe(row: ContactRow) -> NewOperation:
+    """Unsubscribe a person's member, with no decision behind it (their contact is deleted)."""
+    member = row.mc or {}
+    email = str(member.get("email") or row.email)
+    change = FieldChange("mailchimp", "status", str(member.get("status", "")), "unsubscribed")
+    return NewOperation(
+        target="mailchimp",
+        action="unsubscribe",
+        payload={
+            "hash": row.mailchimp_id or subscriber_hash(email),
+            "body": {"email_address": email, "status": "unsubscribed"},
+            "changes": [_change_record(change)],
+        },
+        agreed={},
+    )
+
+
+def pending_retry(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The same upsert asking for ``pending``: Mailchimp then asks the person to confirm."""
+    body = dict(payload["body"])
+    body["status"] = "pending"
+    if "status_if_new" in body:
+        body["status_if_new"] = "pending"
+    return {**payload, "body": body, "pending_retry": True}
+
+
+def _member_hash(row: ContactRow, decision: Decision) -> str:
+    if row.mailchimp_id and not decision.create_mailchimp:
+        return row.mailchimp_id
+    return subscriber_hash(decision.mailchimp_email or row.email)
+
+
+def _hubspot_action(row: ContactRow, decision: Decision, config: Config) -> str:
+    if decision.create_hubspot:
+        return "create"
+    name = config.subscription.hubspot_property
+    was_subscribed = as_bool((row.hs or {}).get(name, "")) is True
+    if was_subscribed and decision.hubspot.get(name) == "false":
+        return "unsubscribe"
+    return "update"
+
+
+def _mailchimp_action(decision: Decision) -> str:
+    if decision.create_mailchimp:
+        return "create"
+    if decision.mailchimp_status == "unsubscribed":
+        return "unsubscribe"
+    if decision.mailchimp_status == "pending":
+        return "resubscribe"
+    return "update"
+
+
+def _changes(decision: Decision, side: str) -> list[dict[str, str]]:
+    return [_change_record(change) for change in decision.changes if change.side == side]
+
+
+def _change_record(change: FieldChange) -> dict[str, str]:
+    return {"side": change.side, "field": change.field, "old": change.old, "new": change.new}
+
+
+def _pairs(agreed: Mapping[str, tuple[str, str]]) -> dict[str, list[str]]:
+    return {key: list(pair) for key, pair in agreed.items()}
+
+
+def changes_of(payload: Mapping[str, Any]) -> list[FieldChange]:
+    return [FieldChange(**change) for change in payload.get("changes") or []]
+
+
+def guard_verdict(
+    queued: Mapping[str, int], linked: int, safety: SafetyConfig, *, first_sync: bool
+) -> str | None:
+    """Why the queued writes must not be sent, or ``None`` when they may."""
+    unsubscribes = queued.get("mailchimp:unsubscribe", 0) + queued.get("hubspot:unsubscribe", 0)
+    limit = max(safety.min_guarded, safety.max_unsubscribe_share * linked)
+    if unsubscribes > limit:
+        return (
+            f"{unsubscribes} unsubscribes would exceed the limit of {limit:.0f} "
+            f"({safety.max_unsubscribe_share:.0%} of {linked} linked people)"
+        )
+    creates = queued.get("mailchimp:create", 0) + queued.get("hubspot:create", 0)
+    limit = max(safety.min_guarded, safety.max_create_share * linked)
+    if not first_sync and creates > limit:
+        return (
+            f"{creates} creations would exceed the limit of {limit:.0f} "
+            f"({safety.max_create_share:.0%} of {linked} linked people)"
+        )
+    return None

@@ -1,0 +1,64 @@
+"""Wiring for the commands: open the cache and the clients, hold the lock, run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from syncer.cache.lock import run_lock
+from syncer.cache.store import Store
+from syncer.config import Config
+from syncer.connectors.hubspot.client import HubSpotClient
+from syncer.connectors.mailchimp.client import MailchimpClient
+from syncer.operate.alerts import alert_after_run
+from syncer.run.context import Deadline, RunContext
+from syncer.run.engine import RunOptions, RunReport, run_sync
+from syncer.run.progress import Progress
+
+
+@contextmanager
+def open_store(config: Config) -> Iterator[Store]:
+    store = Store(config.state_path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def open_clients(config: Config) -> Iterator[tuple[HubSpotClient, MailchimpClient]]:
+    hubspot = HubSpotClient(config.hubspot, config.http)
+    mailchimp = MailchimpClient(config.mailchimp, config.http)
+    try:
+        yield hubspot, mailchimp
+    finally:
+        hubspot.close()
+        mailchimp.close()
+
+
+def sync_once(
+    config: Config,
+    options: RunOptions,
+    *,
+    deadline: Deadline | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """One `syncer run` (or `--dry-run`), under the run lock, until done or ``deadline``."""
+    with run_lock(config.state_path), open_store(config) as store, open_clients(config) as clients:
+        hubspot, mailchimp = clients
+        context = RunContext(
+            config=config,
+            store=store,
+            hubspot=hubspot,
+            mailchimp=mailchimp,
+            run_id=None,
+            dry_run=options.dry_run,
+            deadline=deadline or Deadline(None),
+            progress=progress or Progress(),
+        )
+        try:
+            return run_sync(context, options)
+        finally:
+            context.progress.done()
+            if not options.dry_run:
+                alert_after_run(store, config)

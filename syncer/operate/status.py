@@ -1,0 +1,190 @@
+"""What operators look at: the status report, the error list with hints, one person's history.
+
+Each function reads the cache and returns plain data (the ``--json`` shapes); the CLI renders it.
+The status shape is documented in the README and stable: new keys may appear, none go away.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from syncer.cache.store import Store
+from syncer.config import Config
+from syncer.core.identity import normalise_email
+from syncer.core.records import ContactRow
+from syncer.operate.health import error_rate, evaluate
+
+#: (any of these words in the reason, the hint); the first match wins.
+HINTS: list[tuple[tuple[str, ...], str]] = [
+    (
+        ("cleaned",),
+        "cleaned by Mailchimp after bounces: fix the address in HubSpot, then `syncer retry EMAIL`",
+    ),
+    (
+        ("fake or invalid", "not valid", "domain"),
+        "Mailchimp refuses this address: correct it in HubSpot, then `syncer retry EMAIL`",
+    ),
+    (
+        ("resubscribe` is `never`",),
+        "opted out in Mailchimp; only the person can opt in again (or set subscription.resubscribe"
+        " to pending)",
+    ),
+    (
+        ("compliance state",),
+        "Mailchimp will not resubscribe this person; they must sign up "
+        "again through a Mailchimp form",
+    ),
+    (("permanently deleted",), "deleted for good in Mailchimp; only the person can sign up again"),
+    (
+        ("on_hubspot_delete",),
+        "restore the contact in HubSpot, then `syncer retry EMAIL`; the member stays "
+        "unsubscribed until the person opts in again",
+    ),
+    (
+        ("archived or deleted",),
+        "restore the contact in HubSpot (or leave it: the member is not "
+        "touched), then `syncer retry EMAIL`",
+    ),
+    (
+        ("merge fields",),
+        "a merge field refused the value: check the field types with "
+        "`syncer check`, then `syncer retry EMAIL`",
+    ),
+    (("HubSpot:",), "fix the value in HubSpot or the mapping, then `syncer retry EMAIL`"),
+    (
+        ("same email",),
+        "two HubSpot contacts share this address: merge them in HubSpot (until "
+        "then the older one is synced)",
+    ),
+]
+DEFAULT_HINT = "fix the cause, then `syncer retry EMAIL` (or `syncer retry --all`)"
+
+
+def hint_for(reason: str) -> str:
+    lowered = reason.lower()
+    for words, hint in HINTS:
+        if any(word.lower() in lowered for word in words):
+            return hint
+    return DEFAULT_HINT
+
+
+def status_report(store: Store, config: Config, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    runs = store.runs(limit=10)
+    batches = store.open_batches()
+    health = evaluate(
+        runs,
+        [(batch.id, datetime.fromisoformat(batch.submitted_at)) for batch in batches],
+        now,
+        config.health,
+    )
+    problems: dict[str, dict[str, int]] = {
+        "failed": {},
+        "blocked": {},
+        "detached": {},
+        "duplicate": {},
+    }
+    for row in store.problem_contacts():
+        group = problems[row["state"]]
+        group[row["reason"] or "-"] = group.get(row["reason"] or "-", 0) + 1
+    return {
+        "health": {"ok": health.ok, "reasons": health.reasons},
+        "runs": [_run_summary(run) for run in runs],
+        "cursors": {
+            source: {"value": value, "behind_seconds": _behind(value, now)}
+            for source, value in sorted(store.cursors().items())
+        },
+        "batches": [
+            {
+                "id": batch.id,
+                "status": batch.status,
+                "total": batch.total,
+                "finished": batch.finished,
+                "errored": batch.errored,
+                "submitted_at": batch.submitted_at,
+                "progress_at": batch.progress_at,
+            }
+            for batch in batches
+        ],
+        "problems": problems,
+        "state_path": str(config.state_path),
+    }
+
+
+def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    counts = run.get("counts") or {}
+    calls = run.get("api_calls") or {}
+    started, ended = run["started_at"], run.get("ended_at")
+    duration = (
+        (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+        if ended
+        else None
+    )
+    return {
+        "id": run["id"],
+        "started_at": started,
+        "ended_at": ended,
+        "duration_seconds": duration,
+        "mode": run["mode"],
+        "outcome": run["outcome"],
+        "error": run.get("error"),
+        "counts": {
+            "fetched": counts.get("fetched_hubspot", 0) + counts.get("fetched_mailchimp", 0),
+            "changed": counts.get("changed", 0),
+            "conflicts": counts.get("conflicts", 0),
+            "written": counts.get("written_hubspot", 0) + counts.get("written_mailchimp", 0),
+            "failed": counts.get("failed", 0),
+            "blocked": counts.get("blocked", 0),
+        },
+        "error_rate": round(error_rate(counts), 4),
+        "api_calls": {side: sum(endpoints.values()) for side, endpoints in calls.items()},
+    }
+
+
+def _behind(value: str, now: datetime) -> float | None:
+    """Seconds between a cursor and now: display only, never used to decide anything."""
+    try:
+        return round((now - datetime.fromisoformat(value)).total_seconds())
+    except ValueError:
+        return None
+
+
+def error_list(store: Store) -> list[dict[str, str]]:
+    return [
+        {
+            "email": row["email"],
+            "state": row["state"],
+            "reason": row["reason"] or "-",
+            "hint": hint_for(row["reason"] or ""),
+        }
+        for row in store.problem_contacts()
+    ]
+
+
+def person(store: Store, email: str) -> dict[str, Any] | None:
+    """`syncer show EMAIL`: both cached sides, the base, and the history of decisions."""
+    row = store.contact_by_email(normalise_email(email))
+    if row is None:
+        return None
+    return {
+        "email": row.email,
+        "state": row.state,
+        "reason": row.reason,
+        "hubspot": _side(row.hubspot_id, row.hs, row.hs_modified),
+        "mailchimp": _side(row.mailchimp_id, _member(row), row.mc_changed),
+        "base": {key: {"hubspot": pair[0], "mailchimp": pair[1]} for key, pair in row.base.items()},
+        **store.contact_history(row.id),
+    }
+
+
+def _side(identifier: str | None, values: dict[str, Any] | None, modified: str | None) -> Any:
+    if values is None:
+        return None
+    return {"id": identifier, "modified": modified, "values": values}
+
+
+def _member(row: ContactRow) -> dict[str, Any] | None:
+    if row.mc is None:
+        return None
+    return {key: value for key, value in row.mc.items() if key != "since"}

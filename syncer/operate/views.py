@@ -1,0 +1,149 @@
+"""Rendering the operators' reports (status, errors, batches, one person) for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from syncer.operate.console import Output
+
+
+def render_status(out: Output, report: dict[str, Any]) -> None:
+    health = report["health"]
+    if health["ok"]:
+        out.line("health: OK", "bold green")
+    else:
+        out.line("health: UNHEALTHY", "bold red")
+        for reason in health["reasons"]:
+            out.line(f"  - {reason}", "red")
+    out.heading("Last runs")
+    if report["runs"]:
+        out.table(
+            [
+                "run",
+                "started",
+                "secs",
+                "mode",
+                "outcome",
+                "fetched",
+                "changed",
+                "conflicts",
+                "written",
+                "failed",
+                "HubSpot calls",
+                "Mailchimp calls",
+            ],
+            [_run_row(run) for run in report["runs"]],
+        )
+    else:
+        out.line("no runs yet: `syncer run` starts the sync")
+    out.heading("Cursors")
+    out.table(
+        ["source", "server time reached", "behind (s)"],
+        [
+            [name, cursor["value"], cursor["behind_seconds"]]
+            for name, cursor in report["cursors"].items()
+        ],
+    )
+    out.heading("Open Mailchimp batches")
+    if report["batches"]:
+        out.table(
+            ["batch", "status", "finished", "errored", "submitted"],
+            [
+                [
+                    b["id"],
+                    b["status"],
+                    f"{b['finished']}/{b['total']}",
+                    b["errored"],
+                    b["submitted_at"],
+                ]
+                for b in report["batches"]
+            ],
+        )
+    else:
+        out.line("none")
+    out.heading("People needing attention")
+    rows = [
+        [state, reason, count]
+        for state, reasons in report["problems"].items()
+        for reason, count in sorted(reasons.items())
+    ]
+    if rows:
+        out.table(["state", "reason", "people"], rows)
+        out.line("`syncer errors` lists them with what to do")
+    else:
+        out.line("none")
+
+
+def _run_row(run: dict[str, Any]) -> list[object]:
+    counts, calls = run["counts"], run["api_calls"]
+    return [
+        run["id"], run["started_at"], run["duration_seconds"], run["mode"], run["outcome"],
+        counts["fetched"], counts["changed"], counts["conflicts"], counts["written"],
+        counts["failed"], calls.get("hubspot", 0), calls.get("mailchimp", 0),
+    ]  # fmt: skip
+
+
+def render_errors(out: Output, errors: list[dict[str, str]]) -> None:
+    if not errors:
+        out.line("no failed or blocked contacts")
+        return
+    for error in errors:
+        out.line(f"{error['email']}  [{error['state']}]", "bold")
+        out.line(f"  {error['reason']}")
+        out.line(f"  hint: {error['hint']}", "cyan")
+
+
+def render_batches(out: Output, batches: list[dict[str, Any]]) -> None:
+    if not batches:
+        out.line("no Mailchimp batches yet")
+        return
+    out.table(
+        ["batch", "submitted", "status", "operations", "errored", "outcomes"],
+        [
+            [
+                batch["id"],
+                batch["submitted_at"],
+                batch["status"],
+                batch["total"],
+                batch["errored"],
+                ", ".join(f"{n} {state}" for state, n in sorted(batch["outcomes"].items())),
+            ]
+            for batch in batches
+        ],
+    )
+
+
+def render_person(out: Output, person: dict[str, Any]) -> None:
+    out.line(
+        f"{person['email']}: {person['state']}"
+        + (f" ({person['reason']})" if person["reason"] else ""),
+        "bold",
+    )
+    for side in ("hubspot", "mailchimp"):
+        out.heading("HubSpot" if side == "hubspot" else "Mailchimp")
+        data = person[side]
+        if data is None:
+            out.line("not on this side")
+            continue
+        out.line(f"id {data['id']}, last modified {data['modified']}")
+        values = data["values"]
+        flat = {**{k: v for k, v in values.items() if k != "fields"}, **values.get("fields", {})}
+        out.table(["field", "value"], sorted(flat.items()))
+    out.heading("Base (what both sides last agreed on)")
+    out.table(
+        ["key", "HubSpot", "Mailchimp"],
+        [[key, pair["hubspot"], pair["mailchimp"]] for key, pair in sorted(person["base"].items())],
+    )
+    out.heading("Decisions")
+    out.table(
+        ["run", "kind", "field", "detail", "at"],
+        [[e["run_id"], e["kind"], e["field"], e["detail"], e["at"]] for e in person["events"]],
+    )
+    out.heading("Changes written")
+    out.table(
+        ["run", "side", "field", "old", "new", "at"],
+        [
+            [c["run_id"], c["side"], c["field"], c["old"], c["new"], c["at"]]
+            for c in person["changes"]
+        ],
+    )

@@ -1,0 +1,252 @@
+"""One run: collect old batches, fetch, reconcile, guard, write, record.
+
+The order is the crash-safety argument. Results of earlier batches are settled first, so nothing
+decided before is decided again blindly. Fetched pages are committed before their cursor moves.
+Each decision is stored with its outbox rows in one transaction. Writes are idempotent upserts
+whose success updates the base, so a write repeated after a crash changes nothing. A dry run does
+all of it up to the writes inside one transaction that is then rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncer.core.models import Decision
+from syncer.core.plan import guard_verdict, operations_for
+from syncer.core.reconcile import reconcile
+from syncer.core.records import ContactRow
+from syncer.errors import GuardTripped, Interrupted, SyncerError
+from syncer.run.context import RunContext
+from syncer.run.deletions import check_hubspot_deletions
+from syncer.run.fetch import fetch
+from syncer.run.report import Plan, build_plan
+from syncer.run.write_hubspot import write_hubspot
+from syncer.run.write_mailchimp import collect_batches, write_mailchimp
+
+log = logging.getLogger("syncer.run")
+
+RECONCILE_CHUNK = 500
+HISTORY_FLUSH = 1000
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    dry_run: bool = False
+    full: bool = False
+    force: bool = False
+
+
+@dataclass
+class RunReport:
+    mode: str
+    outcome: str
+    counts: dict[str, int]
+    api_calls: dict[str, dict[str, int]]
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None
+    plan: Plan | None = None
+
+
+class _Rollback(Exception):
+    """Raised at the end of a dry run to undo everything it did to the cache."""
+
+
+def run_sync(ctx: RunContext, options: RunOptions) -> RunReport:
+    """Run once; the caller holds the lock and owns the clients' lifetime."""
+    report = _dry_run(ctx, options) if options.dry_run else _real_run(ctx, options)
+    if ctx.deadline.interrupted:
+        raise Interrupted("interrupted: the run stopped at a safe point")
+    return report
+
+
+def _real_run(ctx: RunContext, options: RunOptions) -> RunReport:
+    ctx.run_id = ctx.store.start_run("real")
+    try:
+        _sync(ctx, options)
+    except SyncerError as error:
+        outcome = "guarded" if isinstance(error, GuardTripped) else "failed"
+        _finish(ctx, outcome, str(error))
+        raise
+    except KeyboardInterrupt:
+        _finish(ctx, "interrupted", "interrupted")
+        raise
+    if ctx.deadline.interrupted:
+        return _finish(ctx, "interrupted", "interrupted")
+    return _finish(ctx, "partial" if ctx.failures else "ok", None)
+
+
+def _dry_run(ctx: RunContext, options: RunOptions) -> RunReport:
+    report: RunReport | None = None
+    try:
+        with ctx.store.transaction():
+            ctx.run_id = ctx.store.start_run("dry")
+            _prepare(ctx, options)
+            plan = build_plan(ctx)
+            report = RunReport(
+                mode="dry",
+                outcome="planned",
+                counts=dict(ctx.counts),
+                api_calls=ctx.api_calls(),
+                failures=list(ctx.failures),
+                plan=plan,
+            )
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert report is not None
+    return report
+
+
+def _sync(ctx: RunContext, options: RunOptions) -> None:
+    _prepare(ctx, options)
+    if ctx.should_stop():
+        return
+    relinked = write_hubspot(ctx)
+    if relinked:
+        reconcile_contacts(ctx, [row for i in relinked if (row := ctx.store.contact(i))])
+        write_hubspot(ctx)
+    write_mailchimp(ctx)
+
+
+def _prepare(ctx: RunContext, options: RunOptions) -> None:
+    """Everything before the first remote write; a dry run stops here."""
+    collect_batches(ctx)
+    first_sync = not ctx.store.has_completed_run()
+    fetch(ctx, options.full)
+    if ctx.should_stop():
+        return
+    check_hubspot_deletions(ctx, first_sync=first_sync)
+    reconcile_dirty(ctx)
+    verdict = guard_verdict(
+        ctx.store.queued_counts(),
+        ctx.store.linked_count(),
+        ctx.config.safety,
+        first_sync=first_sync,
+    )
+    if verdict and not options.force:
+        raise GuardTripped(f"the blast-radius guard stopped the run before writing: {verdict}")
+    if verdict:
+        log.warning("blast-radius guard overridden by --force: %s", verdict)
+
+
+def reconcile_dirty(ctx: RunContext) -> None:
+    """Decide for every contact fetched since its last decision, in chunks.
+
+    Contacts that need HubSpot's property history wait across chunks, so history is read in
+    full batches of 100 rather than a few ids per chunk. A stop leaves the rest dirty for the
+    next run.
+    """
+    ctx.progress.phase("reconciling")
+    after = 0
+    waiting: list[ContactRow] = []
+    while not ctx.should_stop() and (rows := ctx.store.dirty_contacts(after, RECONCILE_CHUNK)):
+        waiting.extend(_decide(ctx, rows))
+        if len(waiting) >= HISTORY_FLUSH:
+            _decide_with_history(ctx, waiting)
+            waiting = []
+        after = rows[-1].id
+        ctx.progress.advance(len(rows))
+    _decide_with_history(ctx, waiting)
+
+
+def reconcile_contacts(ctx: RunContext, rows: list[ContactRow]) -> None:
+    """Decide for each row, reading HubSpot history once for those that need it."""
+    _decide_with_history(ctx, _decide(ctx, rows))
+
+
+def _decide(ctx: RunContext, rows: list[ContactRow]) -> list[ContactRow]:
+    """Record every decision that needs no history; return the rows that wait for it."""
+    waiting: list[ContactRow] = []
+    with ctx.store.transaction():
+        for row in rows:
+            decision = reconcile(row.view(), ctx.config)
+            if decision.detach_member:
+                ctx.store.detach_member(row, ctx.run_id)
+                decision = reconcile(row.view(), ctx.config)
+            if decision.needs_history:
+                waiting.append(row)
+            else:
+                _record(ctx, row, decision)
+    return waiting
+
+
+def _decide_with_history(ctx: RunContext, waiting: list[ContactRow]) -> None:
+    if not waiting:
+        return
+    history = ctx.hubspot.history(
+        [row.hubspot_id for row in waiting if row.hubspot_id], ctx.history_properties
+    )
+    ctx.counts["history_reads"] += len(waiting)
+    with ctx.store.transaction():
+        for row in waiting:
+            stamps = history.get(row.hubspot_id or "", {})
+            row.hs_times = {
+                "at": row.hs_modified,
+                "values": {
+                    name: [value, moment.isoformat()] for name, (value, moment) in stamps.items()
+                },
+            }
+            _record(ctx, row, reconcile(row.view(), ctx.config))
+
+
+def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
+    """Store a decision: its outbox rows, the base pairs that hold now, conflicts and blocks."""
+    operations = operations_for(row, decision, ctx.config)
+    ctx.store.queue_operations(row.id, operations, ctx.run_id)
+    for key, pair in decision.agreed_now.items():
+        row.base[key] = list(pair)
+    for conflict in decision.conflicts:
+        ctx.store.add_event(
+            ctx.run_id,
+            row.id,
+            "conflict",
+            f"HubSpot {conflict.hubspot_value!r} vs Mailchimp {conflict.mailchimp_value!r}: "
+            f"{conflict.winner} kept ({conflict.reason})",
+            field=conflict.key,
+        )
+    ctx.counts["conflicts"] += len(decision.conflicts)
+    if decision.blocked:
+        if row.reason != decision.blocked:
+            ctx.store.add_event(ctx.run_id, row.id, "blocked", decision.blocked)
+        row.state, row.reason = "blocked", decision.blocked
+        ctx.counts["blocked"] += 1
+    elif operations:
+        row.state, row.reason = "todo", None
+    elif ctx.store.open_operation_count(row.id) == 0:
+        row.state, row.reason = "ok", None
+    if operations:
+        ctx.counts["changed"] += 1
+    row.dirty = 0
+    ctx.store.save_decision(row)
+
+
+def _finish(ctx: RunContext, outcome: str, error: str | None) -> RunReport:
+    counts = dict(ctx.counts)
+    counts["batches_open"] = len(ctx.store.open_batches())
+    if ctx.stopped_early:
+        counts["stopped_early"] = 1
+    usage: dict[str, Any] | None = None
+    if ctx.hubspot.throttle.usage.daily_limit is not None:
+        usage = {
+            "daily_limit": ctx.hubspot.throttle.usage.daily_limit,
+            "daily_remaining": ctx.hubspot.throttle.usage.daily_remaining,
+        }
+    if ctx.run_id is not None:
+        ctx.store.finish_run(
+            ctx.run_id,
+            outcome,
+            counts=counts,
+            api_calls=ctx.api_calls(),
+            error=error,
+            hubspot_usage=usage,
+        )
+    return RunReport(
+        mode="real",
+        outcome=outcome,
+        counts=counts,
+        api_calls=ctx.api_calls(),
+        failures=list(ctx.failures),
+        error=error,
+    )

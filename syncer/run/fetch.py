@@ -1,0 +1,169 @@
+"""Fetching both sides into the cache, page by page and side by side, and moving the cursors.
+
+The two APIs are read at the same time, each by its own thread, since neither's rate limit is
+spent by the other; one thread (the caller's) writes every page to the cache, so SQLite is only
+ever touched from one place.
+
+A cursor is a server's own timestamp: the newest modification seen, or the server's clock when
+the walk began, whichever is later (everything changed before that moment was there to be read).
+The second matters after a sync: its own writes are the newest changes, and a cursor left at them
+would make every quiet run re-read the whole write burst inside the overlap. A cursor moves only
+once the whole walk below it is committed, so a run stopped half-way (``--max-time``, a signal, a
+crash) fetches the same window again; the cache de-duplicates what it already holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from syncer.cache.contacts import PageStats
+from syncer.connectors.http import ApiSession
+from syncer.core.models import parse_time
+from syncer.run.context import RunContext
+
+log = logging.getLogger("syncer.run")
+
+#: Pages waiting to be saved; a full queue holds the readers back (memory stays bounded).
+QUEUE_PAGES = 4
+#: Seconds a reader keeps offering its end after a stop, while the saving thread drains.
+HAND_OVER_AFTER_STOP = 10.0
+
+
+@dataclass
+class _Walk:
+    """One side's reading: where pages come from, how they are saved and dated."""
+
+    source: str
+    api: ApiSession
+    pages: Iterable[Sequence[Any]]
+    save: Callable[[Sequence[Any]], PageStats]
+    stamp: Callable[[Any], datetime]
+    newest: datetime | None = None
+    finished: bool = False
+
+
+class _Done:
+    """Put on the queue by a reader when its walk has ended."""
+
+
+def fetch(ctx: RunContext, full: bool) -> None:
+    """Read both sides' changes (everything with ``full`` or before a first cursor)."""
+    walks = [_hubspot_walk(ctx, full), _mailchimp_walk(ctx, full)]
+    everything = full or any(ctx.store.cursor(walk.source) is None for walk in walks)
+    ctx.progress.phase(
+        f"fetching {'all' if everything else 'changed'} HubSpot contacts and Mailchimp members"
+    )
+    pages: queue.Queue[tuple[_Walk, object]] = queue.Queue(maxsize=QUEUE_PAGES)
+    stop = threading.Event()
+    for walk in walks:
+        threading.Thread(
+            target=_read, args=(walk, pages, stop), name=f"fetch-{walk.source}", daemon=True
+        ).start()
+    try:
+        _save_pages(ctx, pages, stop, len(walks))
+    finally:
+        stop.set()
+    for walk in walks:
+        started = walk.api.walk_started()
+        reached = max((m for m in (walk.newest, started) if m is not None), default=None)
+        if walk.finished and reached is not None:
+            ctx.store.advance_cursor(walk.source, reached.astimezone(UTC).isoformat())
+
+
+def _save_pages(
+    ctx: RunContext, pages: queue.Queue[tuple[_Walk, object]], stop: threading.Event, readers: int
+) -> None:
+    while readers:
+        walk, item = pages.get()
+        if isinstance(item, _Done):
+            readers -= 1
+            walk.finished = not stop.is_set()
+            continue
+        if isinstance(item, BaseException):
+            raise item
+        page: Sequence[Any] = item  # type: ignore[assignment]
+        stats = walk.save(page)
+        ctx.counts[f"fetched_{walk.source}"] += stats.fetched
+        ctx.counts[f"changed_{walk.source}"] += stats.changed
+        ctx.counts["duplicates"] += stats.duplicates
+        ctx.progress.advance(stats.fetched)
+        if page:
+            newest = max(walk.stamp(record) for record in page)
+            walk.newest = newest if walk.newest is None else max(walk.newest, newest)
+        if not stop.is_set() and ctx.should_stop():
+            stop.set()
+            log.warning("stopped fetching early; the next run resumes")
+
+
+def _read(walk: _Walk, pages: queue.Queue[tuple[_Walk, object]], stop: threading.Event) -> None:
+    """A reader thread: hand over every page, then a :class:`_Done` (or the error)."""
+    walk.api.begin_walk()
+    try:
+        for page in walk.pages:
+            if not _hand_over(pages, (walk, page), stop):
+                break
+    except BaseException as error:  # noqa: BLE001 - any failure belongs to the saving thread
+        _hand_over(pages, (walk, error), stop, even_when_stopped=True)
+        return
+    _hand_over(pages, (walk, _Done()), stop, even_when_stopped=True)
+
+
+def _hand_over(
+    pages: queue.Queue[tuple[_Walk, object]],
+    item: tuple[_Walk, object],
+    stop: threading.Event,
+    *,
+    even_when_stopped: bool = False,
+) -> bool:
+    """Queue ``item`` unless the saving side has stopped; its last word (an end or an error)
+    is still delivered after a stop, for a while: the saving thread drains the queue until every
+    reader has ended, unless it has itself failed and gone."""
+    patience = HAND_OVER_AFTER_STOP
+    while even_when_stopped or not stop.is_set():
+        try:
+            pages.put(item, timeout=0.2)
+        except queue.Full:
+            if stop.is_set():
+                patience -= 0.2
+                if patience <= 0:
+                    return False
+            continue
+        return True
+    return False
+
+
+def _hubspot_walk(ctx: RunContext, full: bool) -> _Walk:
+    cursor = parse_time(ctx.store.cursor("hubspot"))
+    client = ctx.hubspot
+    if full or cursor is None:
+        pages: Iterable[Sequence[Any]] = client.all_contacts(ctx.hubspot_properties)
+    else:
+        since = cursor - timedelta(seconds=ctx.config.sync.overlap_seconds)
+        pages = client.changed_contacts(since, ctx.hubspot_properties)
+    return _Walk(
+        "hubspot",
+        client.api,
+        pages,
+        lambda page: ctx.store.save_hubspot_page(page, ctx.run_id),
+        lambda contact: contact.modified,
+    )
+
+
+def _mailchimp_walk(ctx: RunContext, full: bool) -> _Walk:
+    cursor = parse_time(ctx.store.cursor("mailchimp"))
+    since = None
+    if not full and cursor is not None:
+        since = cursor - timedelta(seconds=ctx.config.sync.overlap_seconds)
+    return _Walk(
+        "mailchimp",
+        ctx.mailchimp.api,
+        ctx.mailchimp.changed_members(since, ctx.merge_tags),
+        ctx.store.save_mailchimp_page,
+        lambda member: member.last_changed,
+    )

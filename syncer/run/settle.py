@@ -1,0 +1,151 @@
+"""Settling outbox operations: what a remote answer does to the cache.
+
+A success stores the value the vendor returned (not the one sent, should the vendor normalise it)
+on its side and in the base, so the write is recognised when it comes back on the next fetch and
+causes nothing further. Failures are kept with their reason; the one compliance refusal becomes a
+``pending`` request, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from syncer.cache.contacts import apply_member, iso
+from syncer.connectors.hubspot.client import ALWAYS, WriteResult
+from syncer.connectors.mailchimp.batches import OperationResult, Outcome, classify
+from syncer.connectors.mailchimp.client import parse_member
+from syncer.core.models import SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
+from syncer.core.plan import changes_of, pending_retry
+from syncer.core.records import ContactRow, NewOperation, Operation
+from syncer.run.context import RunContext
+
+log = logging.getLogger("syncer.run")
+
+COMPLIANCE_BLOCK = "Mailchimp refused the subscription even as `pending` (compliance state)"
+
+
+def settle_hubspot_success(ctx: RunContext, operation: Operation, contact: HubSpotContact) -> None:
+    row = _row(ctx, operation)
+    sent: dict[str, str] = operation.payload["properties"]
+    # Keep exactly what a fetch returns, so the write's echo compares equal and costs nothing.
+    fetched = {*(row.hs or {}), *sent, *ctx.hubspot_properties, *ALWAYS}
+    returned = {k: v for k, v in contact.properties.items() if k in fetched}
+    row.hs = {**(row.hs or {}), **sent, **returned}
+    row.hs_modified = iso(contact.modified)
+    if operation.action == "create":
+        row.hubspot_id = contact.id
+        row.hubspot_created = iso(contact.created) if contact.created else iso(contact.modified)
+    for key, (_, mailchimp_value) in operation.agreed.items():
+        row.base[key] = [row.hs.get(ctx.hubspot_name(key), ""), mailchimp_value]
+    _succeeded(ctx, operation, row)
+
+
+def settle_hubspot_failure(ctx: RunContext, operation: Operation, result: WriteResult) -> None:
+    mark_failed(ctx, operation, "failed", f"HubSpot: {result.message}")
+
+
+def settle_mailchimp(ctx: RunContext, operation: Operation, result: OperationResult) -> None:
+    """Apply one Mailchimp answer (from a batch archive or a direct call) to the cache."""
+    verdict = classify(result.status_code, result.body)
+    if verdict.outcome is Outcome.SUCCEEDED:
+        _mailchimp_success(ctx, operation, result.body)
+    elif verdict.outcome is Outcome.RETRY_PENDING:
+        _compliance_refusal(ctx, operation, verdict.reason)
+    elif verdict.outcome is Outcome.RETRY_LATER:
+        ctx.store.set_operation_state(operation.id, "queued", verdict.reason)
+        ctx.counts["retry_later"] += 1
+    elif verdict.outcome is Outcome.BLOCKED:
+        mark_failed(ctx, operation, "blocked", verdict.reason)
+    else:
+        mark_failed(ctx, operation, "failed", f"Mailchimp: {verdict.reason}")
+
+
+def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None:
+    row = _row(ctx, operation)
+    dirty = row.dirty
+    if isinstance(body, dict) and "email_address" in body:
+        member = parse_member(body)
+        apply_member(row, member)
+        row.dirty = dirty
+    mc = row.mc or {}
+    for key, (hubspot_value, intended) in operation.agreed.items():
+        actual = _member_value(ctx, mc, key, intended)
+        if key == SUBSCRIPTION_KEY and (actual in SUBSCRIBED_STATUSES) != (
+            intended in SUBSCRIBED_STATUSES
+        ):
+            continue
+        row.base[key] = [hubspot_value, actual]
+    _succeeded(ctx, operation, row)
+
+
+def _member_value(ctx: RunContext, mc: dict[str, Any], key: str, intended: str) -> str:
+    if key == SUBSCRIPTION_KEY:
+        return str(mc.get("status", intended))
+    tag = ctx.mailchimp_name(key)
+    if tag is None:
+        return str(mc.get("email", intended))
+    return str(mc.get("fields", {}).get(tag, intended))
+
+
+def _compliance_refusal(ctx: RunContext, operation: Operation, reason: str) -> None:
+    """Mailchimp refused a subscribe because of a past opt-out: ask for ``pending``, once."""
+    if operation.payload.get("pending_retry") or ctx.config.subscription.resubscribe == "never":
+        mark_failed(
+            ctx,
+            operation,
+            "blocked",
+            COMPLIANCE_BLOCK
+            if operation.payload.get("pending_retry")
+            else f"{reason} (`resubscribe: never`)",
+        )
+        return
+    agreed = dict(operation.agreed)
+    if SUBSCRIPTION_KEY in agreed:
+        agreed[SUBSCRIPTION_KEY] = [agreed[SUBSCRIPTION_KEY][0], "pending"]
+    retry = NewOperation("mailchimp", "resubscribe", pending_retry(operation.payload), agreed)
+    ctx.store.set_operation_state(operation.id, "superseded", "Member In Compliance State")
+    ctx.store.queue_operations(operation.contact_id, [retry], ctx.run_id, supersede=False)
+    row = _row(ctx, operation)
+    row.state = "todo"
+    ctx.store.save_contact(row)
+    ctx.counts["pending_retries"] += 1
+    log.info(
+        "contact %d: subscription refused (compliance state); asking for pending",
+        operation.contact_id,
+    )
+
+
+def _succeeded(ctx: RunContext, operation: Operation, row: ContactRow) -> None:
+    ctx.store.set_operation_state(operation.id, "succeeded")
+    ctx.store.add_changes(ctx.run_id, row.id, changes_of(operation.payload))
+    if ctx.store.open_operation_count(row.id) == 0 and row.state in ("todo", "pending"):
+        row.state, row.reason = "ok", None
+    ctx.store.save_contact(row)
+    ctx.counts[f"written_{operation.target}"] += 1
+
+
+def mark_failed(ctx: RunContext, operation: Operation, state: str, reason: str) -> None:
+    """Settle an operation that did not succeed; ``state`` is what the person becomes.
+
+    ``failed`` is worth retrying as it is; ``blocked`` needs a fix first; ``detached`` means the
+    HubSpot contact is gone (merged or archived), so the person is left out of the sync until
+    `syncer retry`.
+    """
+    row = _row(ctx, operation)
+    ctx.store.set_operation_state(
+        operation.id, "failed" if state == "failed" else "blocked", reason
+    )
+    row.state, row.reason = state, reason
+    ctx.store.save_contact(row)
+    ctx.store.add_event(ctx.run_id, row.id, state, reason)
+    ctx.counts[state] += 1
+    if state == "failed":
+        ctx.failures.append(f"{row.email}: {reason}")
+
+
+def _row(ctx: RunContext, operation: Operation) -> ContactRow:
+    row = ctx.store.contact(operation.contact_id)
+    if row is None:
+        raise LookupError(f"operation {operation.id} names a contact that is not in the cache")
+    return row

@@ -1,0 +1,199 @@
+"""Sending queued Mailchimp writes, and following batches until their results are in.
+
+A handful of writes go as direct calls (a real batch can take minutes); more go as batches of up
+to 1,000 upserts. A batch's id is stored in the same transaction that marks its operations
+submitted; a run waits only ``sync.batch_wait_seconds`` for its batches, and every run starts by
+collecting whatever earlier runs left open.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from syncer.cache.outbox import BatchRow
+from syncer.connectors.mailchimp.batches import OperationResult
+from syncer.connectors.mailchimp.client import BATCH_LIMIT, MemberOperation
+from syncer.connectors.paging import chunks
+from syncer.core.identity import subscriber_hash
+from syncer.core.records import Operation
+from syncer.core.transforms import normalise
+from syncer.errors import AuthError, RemoteError, RetriableError
+from syncer.run.context import RunContext
+from syncer.run.settle import settle_mailchimp
+
+log = logging.getLogger("syncer.run")
+
+#: Rounds of sending per run: the writes, then the `pending` retries their results asked for.
+ROUNDS = 2
+
+
+def write_mailchimp(ctx: RunContext) -> None:
+    for _ in range(ROUNDS):
+        queued = ctx.store.queued_operations("mailchimp")
+        if not queued or ctx.should_stop():
+            return
+        if len(queued) <= ctx.config.sync.direct_threshold:
+            _send_directly(ctx, queued)
+        else:
+            submitted = _submit_batches(ctx, queued)
+            _wait_for(ctx, submitted)
+
+
+def collect_batches(ctx: RunContext) -> None:
+    """Check every batch earlier runs left open; settle the finished ones."""
+    open_batches = ctx.store.open_batches()
+    if not open_batches:
+        return
+    ctx.progress.phase("collecting earlier Mailchimp batches", len(open_batches))
+    for batch in open_batches:
+        _check(ctx, batch)
+        ctx.progress.advance()
+
+
+def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
+    ctx.progress.phase("writing to Mailchimp", len(operations))
+    for operation in operations:
+        try:
+            result = ctx.mailchimp.upsert_member(_member_operation(operation))
+        except AuthError:
+            raise
+        except RemoteError as error:
+            ctx.counts["mailchimp_write_errors"] += 1
+            ctx.failures.append(f"Mailchimp write: {error}")
+            log.error("%s; the remaining writes stay queued for the next run", error)
+            return
+        result = _landed_rename(ctx, operation, result)
+        with ctx.store.transaction():
+            settle_mailchimp(ctx, operation, result)
+        ctx.progress.advance()
+
+
+def _submit_batches(ctx: RunContext, operations: list[Operation]) -> list[str]:
+    room = ctx.config.sync.max_open_batches - len(ctx.store.open_batches())
+    groups = list(chunks(operations, BATCH_LIMIT))
+    if room < len(groups):
+        log.warning(
+            "%d Mailchimp batches are still open; %d of %d new ones are sent now",
+            ctx.config.sync.max_open_batches - room,
+            max(room, 0),
+            len(groups),
+        )
+    ctx.progress.phase("submitting Mailchimp batches", len(groups[: max(room, 0)]))
+    submitted = []
+    for group in groups[: max(room, 0)]:
+        if ctx.should_stop():
+            break
+        batch = ctx.mailchimp.submit_batch([_member_operation(op) for op in group])
+        ctx.store.record_batch(batch.id, batch.status, [op.id for op in group], ctx.run_id)
+        with ctx.store.transaction():
+            for operation in group:
+                row = ctx.store.contact(operation.contact_id)
+                if row is not None and row.state in ("todo", "ok"):
+                    row.state = "pending"
+                    ctx.store.save_contact(row)
+        submitted.append(batch.id)
+        ctx.counts["batches_submitted"] += 1
+        ctx.progress.advance()
+    return submitted
+
+
+def _wait_for(ctx: RunContext, batch_ids: list[str]) -> None:
+    waiting = set(batch_ids)
+    if not waiting:
+        return
+    wait = ctx.deadline.remaining(ctx.config.sync.batch_wait_seconds)
+    ctx.progress.phase(f"waiting up to {wait:.0f} s for Mailchimp batches", len(waiting))
+    end = time.monotonic() + wait
+    while waiting and time.monotonic() < end:
+        ctx.deadline.sleep(min(ctx.config.sync.batch_poll_seconds, end - time.monotonic()))
+        if ctx.deadline.interrupted:
+            break
+        for batch in [row for row in ctx.store.open_batches() if row.id in waiting]:
+            if _check(ctx, batch):
+                waiting.discard(batch.id)
+                ctx.progress.advance()
+    if waiting:
+        log.info("%d Mailchimp batches still open; the next run collects them", len(waiting))
+
+
+def _check(ctx: RunContext, batch: BatchRow) -> bool:
+    """Ask Mailchimp about one batch; settle it when finished. True when it is settled."""
+    try:
+        status = ctx.mailchimp.get_batch(batch.id)
+    except RetriableError as error:
+        log.warning("batch %s: %s", batch.id, error)
+        return False
+    ctx.store.update_batch(batch.id, status.status, status.finished, status.errored)
+    if not status.done:
+        _report_stall(ctx, batch, status.finished)
+        return False
+    try:
+        results = ctx.mailchimp.batch_results(status)
+    except AuthError:
+        raise
+    except RemoteError as error:
+        log.warning("batch %s: %s; its results are fetched again next run", batch.id, error)
+        ctx.counts["archive_errors"] += 1
+        return False
+    operations = {str(op.id): op for op in ctx.store.operations_in_batch(batch.id)}
+    answered = [
+        (operations.pop(result.operation_id), result)
+        for result in results
+        if result.operation_id in operations
+    ]
+    answered = [(op, _landed_rename(ctx, op, result)) for op, result in answered]
+    with ctx.store.transaction():
+        for operation, result in answered:
+            settle_mailchimp(ctx, operation, result)
+        for operation in operations.values():
+            ctx.store.set_operation_state(operation.id, "queued", "missing from the batch results")
+        ctx.store.close_batch(batch.id)
+    ctx.counts["batches_processed"] += 1
+    return True
+
+
+def _report_stall(ctx: RunContext, batch: BatchRow, finished: int) -> None:
+    if finished != batch.finished:
+        return
+    since = datetime.fromisoformat(batch.progress_at)
+    stalled_for = datetime.now(UTC) - since
+    if stalled_for > timedelta(seconds=ctx.config.sync.batch_stall_seconds):
+        ctx.counts["batches_stalled"] += 1
+        log.warning(
+            "Mailchimp batch %s has made no progress for %d minutes",
+            batch.id,
+            stalled_for.total_seconds() // 60,
+        )
+
+
+def _landed_rename(
+    ctx: RunContext, operation: Operation, result: OperationResult
+) -> OperationResult:
+    """A refused rename may be the repeat of one that went through (its answer was lost, or a
+    duplicate batch ran it again): the old address is gone. When the member already holds the
+    new address, the rename did land, and its current state is the answer."""
+    body = operation.payload["body"]
+    new_email = str(body.get("email_address", ""))
+    renaming = bool(new_email) and subscriber_hash(new_email) != operation.payload["hash"]
+    if not renaming or not 400 <= result.status_code < 500:
+        return result
+    try:
+        member = ctx.mailchimp.member_body(new_email)
+    except RemoteError:
+        return result
+    if member is None or any(
+        normalise(member.get("merge_fields", {}).get(tag)) != normalise(value)
+        for tag, value in body.get("merge_fields", {}).items()
+    ):
+        return result
+    return OperationResult(result.operation_id, 200, member)
+
+
+def _member_operation(operation: Operation) -> MemberOperation:
+    return MemberOperation(
+        operation_id=str(operation.id),
+        subscriber_hash=str(operation.payload["hash"]),
+        body=dict(operation.payload["body"]),
+    )
