@@ -41,7 +41,8 @@ from benchmarks.common import RESULTS, print_table, save_results, stamp
 from benchmarks.world import World
 from syncer.cache.store import Store
 from syncer.config import Config, parse_config
-from syncer.connectors.hubspot.client import HubSpotClient, parse_contact
+from syncer.connectors.hubspot.client import HubSpotClient
+from syncer.connectors.hubspot.parse import parse_contact
 from syncer.connectors.mailchimp.client import MailchimpClient, parse_member
 from syncer.core.identity import subscriber_hash
 from syncer.core.models import (

@@ -23,14 +23,14 @@ from syncer.cache.lock import run_lock
 from syncer.config import Config, find_config_path, load_config
 from syncer.errors import ConfigError, ExitCode, SyncerError
 from syncer.operate.check import check_remote
-from syncer.operate.console import Output
+from syncer.operate.console import Output, RichProgress
 from syncer.operate.logs import configure_logging
 from syncer.operate.service import open_clients, open_store, sync_once
 from syncer.operate.status import error_list, person, status_report
 from syncer.operate.views import render_batches, render_errors, render_person, render_status
 from syncer.run.context import Deadline
 from syncer.run.engine import RunOptions
-from syncer.run.progress import Progress, RichProgress
+from syncer.run.progress import Progress
 from syncer.run.report import plan_lines, summary_lines
 from syncer.sandbox.demo import run_demo
 from syncer.sandbox.runner import Sandbox

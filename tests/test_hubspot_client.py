@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from syncer.config import parse_config
-from syncer.connectors.hubspot.client import HubSpotClient, WriteInput
+from syncer.connectors.hubspot.client import HubSpotClient
+from syncer.connectors.hubspot.parse import WriteInput
 from tests.support.sandbox import SandboxDriver
 from tests.support.scripted_server import Reply, ScriptedServer
 

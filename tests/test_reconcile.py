@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from syncer.core.models import EMAIL_KEY, SUBSCRIPTION_KEY, ContactView, Decision
-from syncer.core.reconcile import CLEANED_REASON, INVALID_EMAIL_REASON, NEVER_REASON, reconcile
+from syncer.core.reconcile import INVALID_EMAIL_REASON, reconcile
+from syncer.core.subscription import CLEANED_REASON, NEVER_REASON
 from tests.reconcile_support import hubspot, mailchimp, make_config
 
 CONFIG = make_config()

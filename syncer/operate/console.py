@@ -1,7 +1,8 @@
 """Where results are written: rich tables on a terminal, plain aligned text everywhere else.
 
 Commands build headings, lines and tables; this decides how they look. Plain mode never emits
-an escape code, so cron logs, pipes and `grep` see clean text.
+an escape code, so cron logs, pipes and `grep` see clean text. A run's live progress bars are
+drawn here too, behind the engine's plain :class:`~syncer.run.progress.Progress` interface.
 """
 
 from __future__ import annotations
@@ -11,7 +12,18 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Progress as RichDisplay
 from rich.table import Table
+
+from syncer.run.progress import Progress
 
 
 class Output:
@@ -66,3 +78,38 @@ def _cell(value: object) -> str:
 def _escape(text: str) -> str:
     """Rich reads ``[...]`` as markup; data (emails, reasons) must print as it is."""
     return text.replace("[", r"\[")
+
+
+class RichProgress(Progress):
+    """A live progress display on a terminal: one line per phase, with a bar when it has a size."""
+
+    def __init__(self, console: Console) -> None:
+        self._display = RichDisplay(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self._task: TaskID | None = None
+        self._display.start()
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self._close_task()
+        self._task = self._display.add_task(name, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        if self._task is not None:
+            self._display.advance(self._task, amount)
+
+    def done(self) -> None:
+        self._close_task()
+        self._display.stop()
+
+    def _close_task(self) -> None:
+        if self._task is not None:
+            task = self._display.tasks[self._task]
+            self._display.update(
+                self._task, total=task.completed or 1, completed=task.completed or 1
+            )

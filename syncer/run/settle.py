@@ -12,7 +12,8 @@ import logging
 from typing import Any
 
 from syncer.cache.contacts import apply_member, iso
-from syncer.connectors.hubspot.client import ALWAYS, WriteResult
+from syncer.connectors.hubspot.client import ALWAYS
+from syncer.connectors.hubspot.parse import WriteResult
 from syncer.connectors.mailchimp.batches import OperationResult, Outcome, classify
 from syncer.connectors.mailchimp.client import parse_member
 from syncer.core.models import SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from syncer.connectors.hubspot.client import BATCH_LIMIT, WriteInput
+from syncer.connectors.hubspot.client import BATCH_LIMIT
+from syncer.connectors.hubspot.parse import WriteInput
 from syncer.connectors.paging import chunks
 from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError

@@ -7,29 +7,32 @@ out of a hundred is three results, not an exception.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from syncer.config import HttpConfig, HubSpotConfig
 from syncer.connectors.http import ApiSession, RetryPolicy
 from syncer.connectors.hubspot.full import SEARCH_LIMIT as FULL_SEARCH_LIMIT
 from syncer.connectors.hubspot.full import all_contact_pages
+from syncer.connectors.hubspot.parse import (
+    WriteInput,
+    WriteResult,
+    current_stamps,
+    match_results,
+    parse_contact,
+)
 from syncer.connectors.hubspot.search import SEARCH_CAP, changed_contact_pages
 from syncer.connectors.paging import LoopGuard, chunks
 from syncer.connectors.ratelimit import HubSpotThrottle
-from syncer.core.models import HubSpotContact, parse_time
-from syncer.core.transforms import normalise
+from syncer.core.models import HubSpotContact
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError, RetriableError
 
 BATCH_LIMIT = 100
 LIST_LIMIT = 100
 ALWAYS = ("email", "lastmodifieddate", "createdate")
 CONTACTS = "/crm/v3/objects/contacts"
-_EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
-_ALREADY_HAS = re.compile(r"on (\d+)\. (\d+) already has that value")
 
 
 @dataclass(frozen=True)
@@ -38,24 +41,6 @@ class PropertyInfo:
     type: str
     field_type: str
     read_only: bool
-
-
-@dataclass(frozen=True)
-class WriteInput:
-    """One record to create (``contact_id`` None) or update; ``trace_id`` is the outbox row."""
-
-    trace_id: str
-    properties: dict[str, str]
-    contact_id: str | None = None
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    trace_id: str
-    outcome: Literal["ok", "conflict", "missing", "error"]
-    contact: HubSpotContact | None = None
-    existing_id: str | None = None
-    message: str = ""
 
 
 def _read_error(status: int, body: Any, endpoint: str) -> RemoteError | None:
@@ -232,7 +217,7 @@ class HubSpotClient:
                 retry_safe_because="a batch read reads only",
             )
             for raw in (response.data or {}).get("results", []):
-                found[str(raw["id"])] = _current_stamps(raw.get("propertiesWithHistory") or {})
+                found[str(raw["id"])] = current_stamps(raw.get("propertiesWithHistory") or {})
         return found
 
     def find_by_email(
@@ -292,7 +277,7 @@ class HubSpotClient:
                 json_body=body,
                 retry_safe_because="an update sets the same values again",
             )
-            results.extend(_match_results(chunk, response.data, by_id=True))
+            results.extend(match_results(chunk, response.data, by_id=True))
         return results
 
     def _create_chunk(self, chunk: Sequence[WriteInput]) -> list[WriteResult]:
@@ -317,7 +302,7 @@ class HubSpotClient:
             if error.status != 409:
                 raise
             return self._resolve_whole_conflict(chunk, error)
-        return _match_results(chunk, response.data, by_id=False)
+        return match_results(chunk, response.data, by_id=False)
 
     def _resolve_whole_conflict(
         self, chunk: Sequence[WriteInput], error: RemoteError
@@ -337,78 +322,3 @@ class HubSpotClient:
         if not conflicts:
             return [WriteResult(item.trace_id, "error", message=error.detail) for item in chunk]
         return conflicts + (self._create_chunk(rest) if rest else [])
-
-
-def _match_results(chunk: Sequence[WriteInput], data: Any, *, by_id: bool) -> list[WriteResult]:
-    """One result per input: matched by trace id, else by id (updates) or email (creates)."""
-    data = data if isinstance(data, dict) else {}
-    by_trace = {item.trace_id: item for item in chunk}
-    by_key = {
-        (item.contact_id if by_id else item.properties.get("email", "").lower()): item
-        for item in chunk
-    }
-    results: dict[str, WriteResult] = {}
-    for raw in data.get("results", []):
-        contact = parse_contact(raw)
-        item = by_trace.get(str(raw.get("objectWriteTraceId") or "")) or by_key.get(
-            contact.id if by_id else contact.email.lower()
-        )
-        if item is not None:
-            results[item.trace_id] = WriteResult(item.trace_id, "ok", contact=contact)
-    for error in data.get("errors", []):
-        context = error.get("context") or {}
-        traces = [str(t) for t in context.get("objectWriteTraceId") or []]
-        targets = [by_trace[t] for t in traces if t in by_trace] or [
-            by_key[i] for i in (str(x) for x in context.get("ids") or []) if i in by_key
-        ]
-        for item in targets:
-            results[item.trace_id] = _error_result(item, error)
-    return [
-        results.get(item.trace_id)
-        or WriteResult(item.trace_id, "missing", message="absent from HubSpot's answer")
-        for item in chunk
-    ]
-
-
-def _error_result(item: WriteInput, error: dict[str, Any]) -> WriteResult:
-    message = str(error.get("message") or error.get("category") or "error")
-    category = error.get("category")
-    existing = _EXISTING_ID.search(message)
-    if category == "CONFLICT" and existing:
-        return WriteResult(
-            item.trace_id, "conflict", existing_id=existing.group(1), message=message
-        )
-    already = _ALREADY_HAS.search(message)
-    if already:
-        return WriteResult(item.trace_id, "conflict", existing_id=already.group(2), message=message)
-    if category == "OBJECT_NOT_FOUND":
-        return WriteResult(item.trace_id, "missing", message=message)
-    return WriteResult(item.trace_id, "error", message=message)
-
-
-def _current_stamps(history: dict[str, Any]) -> dict[str, tuple[str, datetime]]:
-    stamps: dict[str, tuple[str, datetime]] = {}
-    for name, entries in history.items():
-        dated = [
-            (moment, normalise(entry.get("value")))
-            for entry in entries or []
-            if (moment := parse_time(entry.get("timestamp"))) is not None
-        ]
-        if dated:
-            moment, value = max(dated)
-            stamps[name] = (value, moment)
-    return stamps
-
-
-def parse_contact(raw: Any) -> HubSpotContact:
-    if not isinstance(raw, dict) or "id" not in raw:
-        raise RemoteError("hubspot: a contact in the answer has no id")
-    properties = {str(k): normalise(v) for k, v in (raw.get("properties") or {}).items()}
-    modified = parse_time(properties.get("lastmodifieddate") or raw.get("updatedAt"))
-    return HubSpotContact(
-        id=str(raw["id"]),
-        properties=properties,
-        modified=modified or datetime.fromtimestamp(0, UTC),
-        created=parse_time(properties.get("createdate") or raw.get("createdAt")),
-        archived=bool(raw.get("archived", False)),
-    )

@@ -1,0 +1,114 @@
+"""HubSpot's answers read into syncer's values: contacts, history stamps, batch write results.
+
+A batch write answers with results and errors in any order; each input gets exactly one
+:class:`WriteResult`, matched by ``objectWriteTraceId`` (then by id or email), and an input
+missing from both lists counts as ``missing`` rather than vanishing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from syncer.core.models import HubSpotContact, parse_time
+from syncer.core.transforms import normalise
+from syncer.errors import RemoteError
+
+_EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
+_ALREADY_HAS = re.compile(r"on (\d+)\. (\d+) already has that value")
+
+
+@dataclass(frozen=True)
+class WriteInput:
+    """One record to create (``contact_id`` None) or update; ``trace_id`` is the outbox row."""
+
+    trace_id: str
+    properties: dict[str, str]
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    trace_id: str
+    outcome: Literal["ok", "conflict", "missing", "error"]
+    contact: HubSpotContact | None = None
+    existing_id: str | None = None
+    message: str = ""
+
+
+def match_results(chunk: Sequence[WriteInput], data: Any, *, by_id: bool) -> list[WriteResult]:
+    """One result per input: matched by trace id, else by id (updates) or email (creates)."""
+    data = data if isinstance(data, dict) else {}
+    by_trace = {item.trace_id: item for item in chunk}
+    by_key = {
+        (item.contact_id if by_id else item.properties.get("email", "").lower()): item
+        for item in chunk
+    }
+    results: dict[str, WriteResult] = {}
+    for raw in data.get("results", []):
+        contact = parse_contact(raw)
+        item = by_trace.get(str(raw.get("objectWriteTraceId") or "")) or by_key.get(
+            contact.id if by_id else contact.email.lower()
+        )
+        if item is not None:
+            results[item.trace_id] = WriteResult(item.trace_id, "ok", contact=contact)
+    for error in data.get("errors", []):
+        context = error.get("context") or {}
+        traces = [str(t) for t in context.get("objectWriteTraceId") or []]
+        targets = [by_trace[t] for t in traces if t in by_trace] or [
+            by_key[i] for i in (str(x) for x in context.get("ids") or []) if i in by_key
+        ]
+        for item in targets:
+            results[item.trace_id] = _error_result(item, error)
+    return [
+        results.get(item.trace_id)
+        or WriteResult(item.trace_id, "missing", message="absent from HubSpot's answer")
+        for item in chunk
+    ]
+
+
+def _error_result(item: WriteInput, error: dict[str, Any]) -> WriteResult:
+    message = str(error.get("message") or error.get("category") or "error")
+    category = error.get("category")
+    existing = _EXISTING_ID.search(message)
+    if category == "CONFLICT" and existing:
+        return WriteResult(
+            item.trace_id, "conflict", existing_id=existing.group(1), message=message
+        )
+    already = _ALREADY_HAS.search(message)
+    if already:
+        return WriteResult(item.trace_id, "conflict", existing_id=already.group(2), message=message)
+    if category == "OBJECT_NOT_FOUND":
+        return WriteResult(item.trace_id, "missing", message=message)
+    return WriteResult(item.trace_id, "error", message=message)
+
+
+def current_stamps(history: dict[str, Any]) -> dict[str, tuple[str, datetime]]:
+    stamps: dict[str, tuple[str, datetime]] = {}
+    for name, entries in history.items():
+        dated = [
+            (moment, normalise(entry.get("value")))
+            for entry in entries or []
+            if (moment := parse_time(entry.get("timestamp"))) is not None
+        ]
+        if dated:
+            moment, value = max(dated)
+            stamps[name] = (value, moment)
+    return stamps
+
+
+def parse_contact(raw: Any) -> HubSpotContact:
+    if not isinstance(raw, dict) or "id" not in raw:
+        raise RemoteError("hubspot: a contact in the answer has no id")
+    properties = {str(k): normalise(v) for k, v in (raw.get("properties") or {}).items()}
+    modified = parse_time(properties.get("lastmodifieddate") or raw.get("updatedAt"))
+    return HubSpotContact(
+        id=str(raw["id"]),
+        properties=properties,
+        modified=modified or datetime.fromtimestamp(0, UTC),
+        created=parse_time(properties.get("createdate") or raw.get("createdAt")),
+        archived=bool(raw.get("archived", False)),
+    )
