@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.bench_reconcile                    # 1,000,000 views
     .venv/bin/python -m benchmarks.bench_reconcile --contacts 100000 --rows 20000 --profile
 
-**Pure** (``syncer.reconcile.reconcile`` over ``ContactView`` values): ``--contacts`` distinct
+**Pure** (``syncer.core.reconcile.reconcile`` over ``ContactView`` values): ``--contacts`` distinct
 views are generated in chunks (generation is not timed), in a mix of linked people in sync, one
 side changed, true conflicts, subscription changes, first links and one-sided people (see
 ``VIEW_MIX``). A view whose decision asks for HubSpot's property history is decided again with
@@ -15,7 +15,7 @@ transform, the status mirror). Target: >= 50,000 contacts/s.
 
 **Engine** (what a real run pays): ``--rows`` people a side (the sync benchmark's world) are
 saved into a fresh SQLite cache page by page as the fetch does (``save_hubspot_page``,
-``save_mailchimp_page``), then ``syncer.engine.reconcile_dirty`` reads every dirty row, decides
+``save_mailchimp_page``), then ``syncer.run.engine.reconcile_dirty`` reads every dirty row, decides
 and writes decisions, base and outbox rows. HubSpot history is answered empty by a stand-in
 client, so no network is involved (its would-be calls are counted). ``--profile`` adds a cProfile
 of that phase. Results go to ``benchmarks/results/bench_reconcile-<UTC time>.json``.

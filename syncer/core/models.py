@@ -1,7 +1,7 @@
 """Value types that flow between the clients, the cache, the reconciler and the writers.
 
 Everything here is immutable and free of I/O. Remote values are kept as normalised strings
-(see :mod:`syncer.transforms`); timestamps are aware UTC datetimes parsed from the servers' own
+(see :mod:`syncer.core.transforms`); timestamps are aware UTC datetimes parsed from the servers' own
 clocks, never the local one.
 """
 

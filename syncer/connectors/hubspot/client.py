@@ -1,6 +1,6 @@
 """The HubSpot CRM v3 contacts client: search, list, batch read/create/update, properties.
 
-Reads come back as :class:`~syncer.models.HubSpotContact`; batch writes come back as one
+Reads come back as :class:`~syncer.core.models.HubSpotContact`; batch writes come back as one
 :class:`WriteResult` per input, matched by ``objectWriteTraceId``, so a 207 with three bad records
 out of a hundred is three results, not an exception.
 """

@@ -1,6 +1,6 @@
 """The Mailchimp Marketing API v3 client: only what the sync needs, typed.
 
-It knows nothing of the cache: it turns API answers into :mod:`syncer.models` values and typed
+It knows nothing of the cache: it turns API answers into :mod:`syncer.core.models` values and typed
 errors carrying Mailchimp's ``title`` and ``detail``.
 """
 

@@ -2,11 +2,11 @@
 
 It is served at the root of a loopback server with HubSpot's own paths, so a client only changes
 its base URL. The spec it follows is the project's ``reference/hubspot-crm-api.md``; the parts live
-beside this module: ``hubspot_store`` (contacts, history, identity, index lag), ``hubspot_props``
-(definitions and value rules), ``hubspot_search``, ``hubspot_batch``, ``hubspot_limits``,
-``hubspot_errors`` and ``hubspot_wire``. Each documents the choices it makes where HubSpot's
-behaviour is unconfirmed; here: a missing contact is a 404 ``OBJECT_NOT_FOUND`` "resource not
-found", and a merge answers the survivor with an extra ``mergedObjectIds`` list.
+beside this module: ``store`` (contacts, history, identity, index lag), ``props`` (definitions and
+value rules), ``search``, ``batch``, ``limits``, ``errors`` and ``wire``. Each documents the
+choices it makes where HubSpot's behaviour is unconfirmed; here: a missing contact is a 404
+``OBJECT_NOT_FOUND`` "resource not found", and a merge answers the survivor with an extra
+``mergedObjectIds`` list.
 
 Settings (``POST /_sim/config``): ``latency_ms``, ``slow_s``, ``ten_second_limit`` (100),
 ``search_per_second`` (5), ``search_cap`` (10,000), ``index_lag_ms`` (0), ``daily_limit`` (250,000).

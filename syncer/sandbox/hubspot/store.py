@@ -10,7 +10,7 @@ stays invisible until the last of them is indexed.
 History is kept newest first. API writes are recorded with ``sourceType`` ``API`` and the app's
 id, seeded values and ``/_sim/edit`` as ``CRM_UI`` by a user, derived values as ``CALCULATED``.
 
-Emails identify contacts (see ``hubspot_identity``).
+Emails identify contacts (see ``identity``).
 """
 
 from __future__ import annotations

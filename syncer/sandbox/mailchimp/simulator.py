@@ -4,8 +4,8 @@ It follows ``reference/mailchimp-marketing-api.md``: HTTP basic auth with the AP
 problem+json errors whose ``instance`` is the ``X-Request-Id``, at most ``max_connections``
 simultaneous requests per key, one audience with Mailchimp's consent rules, and batches that run
 in the background and publish a pre-signed result archive at ``/_batch-results/<id>.tar.gz``.
-The store lives in :mod:`mailchimp_members`, the routes in :mod:`mailchimp_api`, batches in
-:mod:`mailchimp_batches`, and the test-only ``/_sim/`` additions in :mod:`mailchimp_admin`.
+The store lives in :mod:`.members`, the routes in :mod:`.api`, batches in :mod:`.batches`, and
+the test-only ``/_sim/`` additions in :mod:`.admin`.
 """
 
 from __future__ import annotations
