@@ -135,7 +135,7 @@ def reconcile_dirty(ctx: RunContext) -> None:
     """Decide for every contact fetched since its last decision, in chunks.
 
     Contacts that need HubSpot's property history wait across chunks, so history is read in
-    full batches of 100 rather than a few ids per chunk. A stop leaves the rest dirty for the
+    full batches of 50 rather than a few ids per chunk. A stop leaves the rest dirty for the
     next run.
     """
     ctx.progress.phase("reconciling")

@@ -7,6 +7,7 @@ without an exception is also a check of the simulator's response shapes.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hubspot.crm.contacts import (
@@ -149,6 +150,33 @@ def test_batch_create_read_update_and_upsert(hub: Hub) -> None:
     new = {result.id: result.new for result in upserted.results}
     assert new.pop(by_trace["op-2"]) is False
     assert list(new.values()) == [True]
+
+
+def test_a_history_read_takes_50_ids_and_refuses_51(hub: Hub) -> None:
+    """HubSpot's limit for ``propertiesWithHistory`` (reference §12.1), with its own message."""
+    ids = hub.seed(*({"properties": {"email": f"h{i}@example.org"}} for i in range(51)))
+    batch = hub.sdk().crm.contacts.batch_api
+
+    def read(count: int, history: list[str]) -> Any:
+        return batch.read(
+            BatchReadInputSimplePublicObjectId(
+                properties=["email"],
+                properties_with_history=history,
+                inputs=[SimplePublicObjectId(id=contact_id) for contact_id in ids[:count]],
+            )
+        )
+
+    assert len(read(50, ["email"]).results) == 50
+    assert len(read(51, []).results) == 51, "without history the batch limit is 100"
+    with pytest.raises(ApiException) as refused:
+        read(51, ["email"])
+    assert refused.value.status == 400
+    body = json.loads(refused.value.body)
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["message"] == (
+        "The maximum number of inputs supported in a batch request for property histories "
+        "is 50. Please reduce the number of items and try again"
+    )
 
 
 def test_search_by_lastmodifieddate_pages_to_the_end(hub: Hub) -> None:

@@ -30,6 +30,8 @@ from syncer.core.models import HubSpotContact
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError, RetriableError
 
 BATCH_LIMIT = 100
+#: A batch read asking for property history takes at most 50 ids (reference §12.1).
+HISTORY_LIMIT = 50
 LIST_LIMIT = 100
 ALWAYS = ("email", "lastmodifieddate", "createdate")
 CONTACTS = "/crm/v3/objects/contacts"
@@ -205,7 +207,7 @@ class HubSpotClient:
     ) -> dict[str, dict[str, tuple[str, datetime]]]:
         """For each contact, the timestamp of each property's *current* value (newest entry)."""
         found: dict[str, dict[str, tuple[str, datetime]]] = {}
-        for chunk in chunks(ids, BATCH_LIMIT):
+        for chunk in chunks(ids, HISTORY_LIMIT):
             response = self.api.request(
                 "POST",
                 f"{CONTACTS}/batch/read",

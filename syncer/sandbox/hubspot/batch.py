@@ -3,6 +3,9 @@
 How failures surface (reference §5; the simulator's own choices are marked *):
 
 - more than 100 inputs, or the same id twice (read/update/upsert): 400 for the whole request;
+- a read asking for ``propertiesWithHistory`` takes at most 50 inputs: more is a 400
+  ``VALIDATION_ERROR`` with HubSpot's own message (reference §12.1: activepieces PR #9359,
+  PipedreamHQ/pipedream #8462 and #10988 quote it);
 - ids that do not exist: 207 with one ``OBJECT_NOT_FOUND`` error naming them in ``context.ids``;
   an update of a merged-away id is silently left out of the results, as HubSpot was seen to do;
 - bad values, unknown or read-only properties and email collisions fail only their input when
@@ -40,6 +43,11 @@ from syncer.sandbox.hubspot.wire import names_param, properties_of, render, repl
 from syncer.sandbox.server import Response
 
 MAX_INPUTS = 100
+MAX_HISTORY_INPUTS = 50
+HISTORY_LIMIT_MESSAGE = (
+    f"The maximum number of inputs supported in a batch request for property histories is "
+    f"{MAX_HISTORY_INPUTS}. Please reduce the number of items and try again"
+)
 
 
 def _inputs(body: Any, *, unique: bool) -> list[dict[str, Any]]:
@@ -141,6 +149,8 @@ def batch_read(store: ContactStore, body: Any, *, archived: bool) -> Response:
     batch = _Batch(store, inputs, partial=False)
     names = names_param(body.get("properties"))
     history = names_param(body.get("propertiesWithHistory")) or []
+    if history and len(inputs) > MAX_HISTORY_INPUTS:
+        raise api_error(400, "VALIDATION_ERROR", HISTORY_LIMIT_MESSAGE)
     for item in inputs:
         contact = store.find(str(item.get("id", "")), body.get("idProperty"), archived=archived)
         if contact is None:
