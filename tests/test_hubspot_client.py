@@ -55,6 +55,36 @@ def test_incremental_reading_crosses_the_search_window_exactly_once(
     assert api.api.calls["POST /crm/v3/objects/contacts/search"] < 25_000 / 190 + 20
 
 
+def test_a_25000_change_window_is_read_whole_while_total_says_10000(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """HubSpot's ``total`` stops at 10,000 (reference §12.3): the walk must not stop with it."""
+    sim.seed_hubspot(contacts(25_000))
+    api = client(sim, tmp_path)
+    since = datetime.now(UTC) - timedelta(days=3)
+    probe = sim.http.post(
+        f"{sim.hs_url}/crm/v3/objects/contacts/search",
+        json={"limit": 1},
+        headers=sim.hs_headers,
+        timeout=30,
+    ).json()
+    assert probe["total"] == 10_000
+    ids = [c.id for page in api.changed_contacts(since, ["firstname"]) for c in page]
+    assert len(ids) == len(set(ids)) == 25_000
+
+
+def test_a_total_capped_below_the_window_never_ends_the_walk(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """The same rule where a stop at ``seen >= total`` would bite: a total capped at 1,000."""
+    sim.seed_hubspot(contacts(5_000))
+    sim.configure("hubspot", {"search_total_cap": 1_000})
+    api = client(sim, tmp_path)
+    since = datetime.now(UTC) - timedelta(days=3)
+    ids = [c.id for page in api.changed_contacts(since, ["firstname"]) for c in page]
+    assert len(ids) == len(set(ids)) == 5_000
+
+
 def test_more_contacts_than_the_window_with_one_timestamp(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:

@@ -91,6 +91,7 @@ def test_config_accepts_the_documented_keys_only(hub: Hub) -> None:
         "ten_second_limit",
         "search_per_second",
         "search_cap",
+        "search_total_cap",
         "index_lag_ms",
         "daily_limit",
     }

@@ -293,9 +293,21 @@ def test_a_page_over_100000_contacts_is_fast(hub: Hub) -> None:
     started = time.perf_counter()
     first = hub.ok("POST", SEARCH, {**body, "after": "0"})
     assert time.perf_counter() - started < 1.0
-    assert first["total"] == 100_000
+    assert first["total"] == 10_000, "HubSpot's total stops at 10,000 (reference §12.3)"
     assert len(first["results"]) == 200
     started = time.perf_counter()
     for page in range(1, 21):
         hub.ok("POST", SEARCH, {**body, "after": str(page * 200)})
     assert time.perf_counter() - started < 1.0, "later pages must not re-sort the store"
+
+
+def test_total_is_capped_while_paging_follows_the_true_count(hub: Hub) -> None:
+    hub.seed(*({"properties": {"email": f"t{i}@example.org"}} for i in range(30)))
+    hub.configure(search_total_cap=20)
+    page = hub.ok("POST", SEARCH, {"limit": 10, "after": "20"})
+    assert page["total"] == 20
+    assert len(page["results"]) == 10
+    assert "paging" not in page, "the last page has no next one"
+    assert hub.ok("POST", SEARCH, {"limit": 10, "after": "10"})["paging"]["next"]["after"] == "20"
+    hub.configure(search_total_cap=0)
+    assert hub.ok("POST", SEARCH, {"limit": 1})["total"] == 30

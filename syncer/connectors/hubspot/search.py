@@ -4,7 +4,9 @@ A search query pages by offset and stops answering at 10,000 results. So the wal
 when a window fills, the next query starts at the newest ``lastmodifieddate`` seen. When one
 timestamp alone fills a window (HubSpot's own bulk jobs stamp thousands of contacts alike), that
 timestamp is paged by ``hs_object_id`` instead, and the walk resumes strictly after it. Records
-are de-duplicated by id and modification time across windows and overlapping pages.
+are de-duplicated by id and modification time across windows and overlapping pages. A window
+ends only where HubSpot offers no next page (or at the window's cap): ``total`` is capped at
+10,000 too, so having seen ``total`` records proves nothing.
 """
 
 from __future__ import annotations
@@ -52,9 +54,9 @@ def changed_contact_pages(
                 yield fresh
             stamps = [_modified_ms(raw) for raw in results]
             newest = max([newest or lower, *stamps])
-            total = data.get("total")
-            everything = total is not None and len(seen) >= int(total)
-            at_end = not following.stepped_back and (not data.get("paging") or everything)
+            # Only the absence of a next page ends a window: HubSpot's ``total`` stops at
+            # 10,000 however many match (reference §12.3), so it says nothing about the end.
+            at_end = not following.stepped_back and not data.get("paging")
             offset = None if at_end else following.offset
         if offset is None:
             return

@@ -6,6 +6,10 @@ Where HubSpot's docs are silent or disagree, the simulator chooses (reference §
 - the result window: a page whose ``after + limit`` exceeds ``search_cap`` (10,000) is a 400
   ``VALIDATION_ERROR`` whose message starts "Paging past the search result window";
   ``paging.next`` is still offered up to the cap's edge and beyond, as HubSpot does;
+- ``total`` never says more than ``search_total_cap`` (10,000; ``0`` reports the true count):
+  a query matching more reports 10,000, as integrators have recorded (reference §12.3,
+  dust-tt/dust ``hubspot_api_helper.ts`` ``MAX_COUNT_LIMIT``), while ``paging.next`` follows
+  the true count; a client must not end its walk because it has seen ``total`` records;
 - ``NEQ``, ``NOT_IN`` and ``NOT_CONTAINS_TOKEN`` also match contacts that have no value;
 - ``CONTAINS_TOKEN`` matches the whole value or one of its tokens (split on whitespace, ``;`` and
   ``,``); ``*`` is a wildcard;
@@ -287,12 +291,14 @@ class SearchIndex:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, int], _Entry] = {}
 
-    def run(self, store: ContactStore, search: Search, lag: int) -> dict[str, Any]:
+    def run(
+        self, store: ContactStore, search: Search, lag: int, total_cap: int = 0
+    ) -> dict[str, Any]:
         records = self._results(store, search, lag)
         total = len(records)
         page = records[search.after : search.after + search.limit]
         body: dict[str, Any] = {
-            "total": total,
+            "total": min(total, total_cap) if total_cap > 0 else total,
             "results": [render(record, search.names, store.properties) for record in page],
         }
         if search.after + search.limit < total:

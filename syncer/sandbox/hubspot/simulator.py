@@ -9,7 +9,8 @@ choices it makes where HubSpot's behaviour is unconfirmed; here: a missing conta
 ``mergedObjectIds`` list.
 
 Settings (``POST /_sim/config``): ``latency_ms``, ``slow_s``, ``ten_second_limit`` (100),
-``search_per_second`` (5), ``search_cap`` (10,000), ``index_lag_ms`` (0), ``daily_limit`` (250,000).
+``search_per_second`` (5), ``search_cap`` (10,000), ``search_total_cap`` (10,000),
+``index_lag_ms`` (0), ``daily_limit`` (250,000).
 
 Admin endpoints besides the shared ones (reset, seed, clock, faults, config, requests):
 
@@ -87,6 +88,7 @@ class HubSpotSimulator(Simulator):
         "ten_second_limit": 100,
         "search_per_second": 5,
         "search_cap": 10_000,
+        "search_total_cap": 10_000,
         "index_lag_ms": 0,
         "daily_limit": 250_000,
     }
@@ -268,7 +270,8 @@ class HubSpotSimulator(Simulator):
     def _search(self, request: Request) -> Response:
         with self.lock:
             search = parse(request.json(), self.store.properties, int(self.config["search_cap"]))
-            return reply(self.searches.run(self.store, search, int(self.config["index_lag_ms"])))
+            lag, total_cap = int(self.config["index_lag_ms"]), int(self.config["search_total_cap"])
+            return reply(self.searches.run(self.store, search, lag, total_cap))
 
     def _batch_read(self, request: Request) -> Response:
         with self.lock:
