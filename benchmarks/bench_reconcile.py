@@ -49,6 +49,7 @@ from syncer.core.models import (
     EMAIL_KEY,
     SUBSCRIPTION_KEY,
     ContactView,
+    HubSpotContact,
     HubSpotSide,
     MailchimpSide,
     Pair,
@@ -230,10 +231,14 @@ class NoNetworkHubSpot:
         self.history_calls = 0
         self.history_ids = 0
 
-    def history(self, ids: Sequence[str], properties: Sequence[str]) -> dict[str, Any]:
+    def read(
+        self, ids: Sequence[str], properties: Sequence[str], *, history: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Every contact answers as itself, with no history."""
         self.history_calls += 1
         self.history_ids += len(ids)
-        return {}
+        now = datetime.now(UTC)
+        return {contact_id: HubSpotContact(contact_id, {}, now) for contact_id in ids}
 
 
 def _pages(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -284,7 +289,9 @@ def time_engine(rows: int, folder: Path, profile: bool) -> dict[str, Any]:
     try:
         started = time.perf_counter()
         for page in _pages(contacts, 100):
-            store.save_hubspot_page(page, ctx.run_id)
+            store.save_hubspot_page(
+                page, ctx.run_id, subscription=config.subscription.hubspot_property
+            )
         figures["save_hubspot_s"] = time.perf_counter() - started
         started = time.perf_counter()
         for page in _pages(members, 1000):

@@ -1,4 +1,7 @@
-"""Identity and run-shape cases: duplicates, merges, archives, --full, --max-time, stalls."""
+"""Identity and run-shape cases: duplicates, archives, --full, --max-time, stalls.
+
+Merges are in test_sync_merges.py.
+"""
 
 from __future__ import annotations
 
@@ -47,39 +50,6 @@ def test_duplicate_hubspot_contacts_link_the_oldest_and_report_the_rest(
     listed = json.loads(invoke(config, "errors", "--json").stdout)
     assert [(e["email"], e["state"]) for e in listed] == [(address, "duplicate")]
     assert "merge" in listed[0]["hint"]
-
-
-def test_a_merged_away_contact_is_relinked_never_recreated(
-    sim: SandboxDriver, tmp_path: Path
-) -> None:
-    world = InitialWorld(shared=4, hubspot_only=0, mailchimp_only=0, conflicts=0)
-    ids = sim.seed_world(world)
-    config = sim.write_config(tmp_path)
-    assert invoke(config, "run").exit_code == 0
-    merged = requests.post(
-        f"{sim.hs_url}/crm/v3/objects/contacts/merge",
-        json={"primaryObjectId": ids[0], "objectIdToMerge": ids[1]},
-        headers=sim.hs_headers,
-        timeout=10,
-    )
-    assert merged.status_code == 200, merged.text
-    sim.advance(60)
-    sim.mailchimp_edit(email("shared", 1), {"merge_fields": {"LNAME": "FromMailchimp"}})
-    sim.advance(60)
-    assert invoke(config, "run").exit_code == 0
-    sim.advance(60)
-    assert invoke(config, "run").exit_code == 0
-    contacts = sim.hubspot_contacts(PROPERTIES)
-    assert len(contacts) == 3, "a merged-away contact must not be created again"
-    survivor = next(c for c in contacts if c["id"] == ids[0])
-    assert survivor["properties"]["lastname"] == "Last0", "another member's data stays out"
-    listed = json.loads(invoke(config, "errors", "--json").stdout)
-    assert [(e["email"], e["state"]) for e in listed] == [(email("shared", 1), "detached")]
-    assert "merged in HubSpot" in listed[0]["reason"]
-    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
-    sim.advance(60)
-    assert invoke(config, "run").exit_code == 0
-    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes
 
 
 def test_an_archived_contact_leaves_the_member_alone_and_is_reported(

@@ -1,8 +1,11 @@
-"""The contacts table: saving fetched pages with the identity rules, reading rows to reconcile."""
+"""The contacts table: reading rows to reconcile, saving them and fetched Mailchimp pages.
+
+HubSpot pages are saved by ``identity``, which applies the identity rules (DESIGN §5).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,6 +60,7 @@ class PageStats:
     changed: int = 0
     skipped: int = 0
     duplicates: int = 0
+    merged: int = 0
 
 
 def iso(moment: datetime) -> str:
@@ -132,32 +136,6 @@ class ContactStore(StoreBase):
         row.id = int(cursor.lastrowid or 0)
         return row
 
-    def save_hubspot_page(
-        self, contacts: Iterable[HubSpotContact], run_id: int | None
-    ) -> PageStats:
-        """Store one page of fetched contacts, linking each to its person (DESIGN §5)."""
-        stats = PageStats()
-        with self.db.atomic():
-            for contact in contacts:
-                stats.fetched += 1
-                email = normalise_email(contact.email)
-                if not email:
-                    stats.skipped += 1
-                    continue
-                row = self.contact_by_hubspot_id(contact.id)
-                if row is None:
-                    row = self._link_hubspot(contact, email, run_id, stats)
-                elif _same_hubspot(row, contact):
-                    continue
-                _apply_hubspot(row, contact, email)
-                if row.state == "duplicate" and self._still_duplicate(row):
-                    row.dirty = 0
-                elif row.state == "duplicate":
-                    row.state = "todo"
-                self.save_contact(row)
-                stats.changed += 1
-        return stats
-
     def save_mailchimp_page(self, members: Sequence[MailchimpMember]) -> PageStats:
         stats = PageStats()
         with self.db.atomic():
@@ -208,108 +186,8 @@ class ContactStore(StoreBase):
         )
         return {getattr(row, column): row for row in rows}
 
-    def _link_hubspot(
-        self, contact: HubSpotContact, email: str, run_id: int | None, stats: PageStats
-    ) -> ContactRow:
-        """A contact id not seen before: join it to the person with its email, or start one.
 
-        When another HubSpot contact already holds that email, the oldest by ``createdate``
-        keeps the link and the other is parked as a duplicate and reported.
-        """
-        row = self.contact_by_email(email)
-        if row is None:
-            return self.insert_contact(ContactRow(id=0, email=email))
-        if row.hubspot_id is None:
-            return row
-        stats.duplicates += 1
-        newer_is_older = bool(
-            contact.created and row.hubspot_created and iso(contact.created) < row.hubspot_created
-        )
-        if not newer_is_older:
-            return self._park(ContactRow(id=0, email=email), contact.id, row.hubspot_id, run_id)
-        parked = ContactRow(
-            id=0,
-            email=email,
-            hubspot_id=row.hubspot_id,
-            hubspot_created=row.hubspot_created,
-            hs=row.hs,
-            hs_modified=row.hs_modified,
-        )
-        row.hubspot_id = None
-        self.save_contact(row)
-        self._park(parked, parked.hubspot_id, contact.id, run_id)
-        return row
-
-    def _park(
-        self, row: ContactRow, duplicate: str | None, older: str | None, run_id: int | None
-    ) -> ContactRow:
-        """Keep a duplicate HubSpot contact out of the sync, with the reason on record."""
-        reason = f"HubSpot contact {duplicate} has the same email as the older contact {older}"
-        row.state, row.reason, row.dirty = "duplicate", reason, 0
-        row = self.insert_contact(row)
-        self.add_event(run_id, row.id, "duplicate", reason)
-        return row
-
-    def adopt_hubspot_contact(self, row: ContactRow, contact: HubSpotContact) -> int | None:
-        """Link ``row``'s person to ``contact`` (found after a conflict or a merge).
-
-        When another row already holds that contact, the two rows are the same person: the
-        Mailchimp side moves over and ``row`` is dropped. Returns the id of the row kept, or
-        ``None`` when both rows have a member (HubSpot merged two people Mailchimp keeps apart).
-        """
-        email = normalise_email(contact.email) or row.email
-        other = self.contact_by_hubspot_id(contact.id)
-        keep = row if other is None or other.id == row.id else other
-        if keep is not row and keep.mc is not None and row.mc is not None:
-            return None
-        if keep is not row:
-            if keep.mc is None and row.mc is not None:
-                keep.mc, keep.mc_changed = row.mc, row.mc_changed
-                keep.mailchimp_id, keep.unique_email_id = row.mailchimp_id, row.unique_email_id
-            self._fold_into(row.id, keep.id)
-        _apply_hubspot(keep, contact, email)
-        if keep.state == "duplicate":
-            keep.state = "todo"
-        self.save_contact(keep)
-        return keep.id
-
-    def detach_member(self, row: ContactRow, run_id: int | None) -> None:
-        """Let ``row`` go of its member, which stays on record as a Mailchimp-only person."""
-        member = ContactRow(
-            id=0,
-            email=normalise_email(str((row.mc or {}).get("email", ""))),
-            mailchimp_id=row.mailchimp_id,
-            unique_email_id=row.unique_email_id,
-            mc=row.mc,
-            mc_changed=row.mc_changed,
-            state="ok",
-            dirty=0,
-        )
-        row.mc = row.mc_changed = row.mailchimp_id = row.unique_email_id = None
-        row.base = {}
-        self.save_contact(row)
-        member = self.insert_contact(member)
-        detail = f"the address changed in HubSpot; the cleaned member {member.email} is let go"
-        self.add_event(run_id, row.id, "detached", detail)
-
-    def _fold_into(self, drop: int, keep: int) -> None:
-        for table in ("operations", "changes", "events"):
-            self.db.execute(
-                f"UPDATE {table} SET contact_id = ? WHERE contact_id = ?",  # noqa: S608 - fixed names
-                [keep, drop],
-            )
-        self.db.execute(
-            "UPDATE operations SET state = 'superseded' WHERE contact_id = ? AND state = 'queued'",
-            [keep],
-        )
-        self.db.execute("DELETE FROM contacts WHERE id = ?", [drop])
-
-    def _still_duplicate(self, row: ContactRow) -> bool:
-        other = self.contact_by_email(row.email)
-        return other is not None and other.id != row.id and other.hubspot_id is not None
-
-
-def _same_hubspot(row: ContactRow, contact: HubSpotContact) -> bool:
+def same_hubspot(row: ContactRow, contact: HubSpotContact) -> bool:
     """Unchanged since cached; an empty property and an absent one are the same value."""
     if row.hs is None or row.hs_modified != iso(contact.modified):
         return False
@@ -326,7 +204,7 @@ def _same_member(row: ContactRow, member: MailchimpMember) -> bool:
     return {k: v for k, v in row.mc.items() if k != "since"} == member_record(member)
 
 
-def _apply_hubspot(row: ContactRow, contact: HubSpotContact, email: str) -> None:
+def apply_hubspot(row: ContactRow, contact: HubSpotContact, email: str) -> None:
     row.hubspot_id = contact.id
     row.hubspot_created = iso(contact.created) if contact.created else row.hubspot_created
     row.hs = dict(contact.properties)

@@ -14,13 +14,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from syncer.cache.base import dumps, loads, utc_now
-from syncer.cache.contacts import ContactStore
+from syncer.cache.identity import IdentityStore
 from syncer.cache.outbox import OutboxStore
 from syncer.cache.schema import KNOWN, migrations
 from syncer.errors import StateError
 
 
-class Store(ContactStore, OutboxStore):
+class Store(IdentityStore, OutboxStore):
     """An open cache file, migrated to the current schema."""
 
     def __init__(self, path: Path) -> None:

@@ -45,10 +45,18 @@ class HubSpotContact:
     modified: datetime
     created: datetime | None = None
     archived: bool = False
+    #: Per property, the current value and when it was set, when history was read.
+    stamps: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
 
     @property
     def email(self) -> str:
         return self.properties.get("email", "")
+
+    @property
+    def merged_ids(self) -> tuple[str, ...]:
+        """The ids HubSpot merged into this record (``hs_merged_object_ids``, reference §12.2)."""
+        raw = self.properties.get("hs_merged_object_ids", "")
+        return tuple(part.strip() for part in raw.split(";") if part.strip())
 
 
 @dataclass(frozen=True)

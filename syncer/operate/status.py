@@ -47,6 +47,12 @@ HINTS: list[tuple[tuple[str, ...], str]] = [
         "touched), then `syncer retry EMAIL`",
     ),
     (
+        ("merged in HubSpot",),
+        "HubSpot merged this person into a contact synced with another member: archive one "
+        "of the two members in Mailchimp (or split the contact in HubSpot), then "
+        "`syncer retry EMAIL`",
+    ),
+    (
         ("merge fields",),
         "a merge field refused the value: check the field types with "
         "`syncer check`, then `syncer retry EMAIL`",

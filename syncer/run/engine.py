@@ -21,6 +21,7 @@ from syncer.errors import GuardTripped, Interrupted, SyncerError
 from syncer.run.context import RunContext
 from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.fetch import fetch
+from syncer.run.identity import resolve
 from syncer.run.report import Plan, build_plan
 from syncer.run.write_hubspot import write_hubspot
 from syncer.run.write_mailchimp import collect_batches, write_mailchimp
@@ -103,10 +104,14 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
     _prepare(ctx, options)
     if ctx.should_stop():
         return
+    deleted = ctx.counts["hubspot_deleted"]
     relinked = write_hubspot(ctx)
     if relinked:
         reconcile_contacts(ctx, [row for i in relinked if (row := ctx.store.contact(i))])
         write_hubspot(ctx)
+    if ctx.counts["hubspot_deleted"] > deleted:
+        # HubSpot's writes met deleted contacts, whose members the delete rule may unsubscribe.
+        _guard(ctx, options, first_sync=False)
     write_mailchimp(ctx)
 
 
@@ -119,6 +124,10 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
         return
     check_hubspot_deletions(ctx, first_sync=first_sync)
     reconcile_dirty(ctx)
+    _guard(ctx, options, first_sync=first_sync)
+
+
+def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
     verdict = guard_verdict(
         ctx.store.queued_counts(),
         ctx.store.linked_count(),
@@ -173,22 +182,40 @@ def _decide(ctx: RunContext, rows: list[ContactRow]) -> list[ContactRow]:
 
 
 def _decide_with_history(ctx: RunContext, waiting: list[ContactRow]) -> None:
+    """Read the waiting people's contacts with history, then decide for each.
+
+    A contact answered by another id was merged, and one not answered is gone (``identity``):
+    those people are relinked or detached, and the relinked decided again.
+    """
     if not waiting:
         return
-    history = ctx.hubspot.history(
-        [row.hubspot_id for row in waiting if row.hubspot_id], ctx.history_properties
+    found = ctx.hubspot.read(
+        [row.hubspot_id or "" for row in waiting],
+        ctx.hubspot_properties,
+        history=ctx.history_properties,
     )
     ctx.counts["history_reads"] += len(waiting)
+    answered = {
+        row.id: contact
+        for row in waiting
+        if (contact := found.get(row.hubspot_id or "")) is not None and contact.id == row.hubspot_id
+    }
+    moved = [row for row in waiting if row.id not in answered]
+    relinked = resolve(ctx, moved, found, by_email=True).relinked if moved else []
     with ctx.store.transaction():
         for row in waiting:
-            stamps = history.get(row.hubspot_id or "", {})
+            if row.id not in answered:
+                continue
             row.hs_times = {
                 "at": row.hs_modified,
                 "values": {
-                    name: [value, moment.isoformat()] for name, (value, moment) in stamps.items()
+                    name: [value, moment.isoformat()]
+                    for name, (value, moment) in answered[row.id].stamps.items()
                 },
             }
             _record(ctx, row, reconcile(row.view(), ctx.config))
+    if relinked:
+        reconcile_contacts(ctx, [person for i in relinked if (person := ctx.store.contact(i))])
 
 
 def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:

@@ -150,7 +150,9 @@ def _hubspot_walk(ctx: RunContext, full: bool) -> _Walk:
         "hubspot",
         client.api,
         pages,
-        lambda page: ctx.store.save_hubspot_page(page, ctx.run_id),
+        lambda page: ctx.store.save_hubspot_page(
+            page, ctx.run_id, subscription=ctx.config.subscription.hubspot_property
+        ),
         lambda contact: contact.modified,
     )
 

@@ -1,8 +1,10 @@
 """Sending queued HubSpot writes through the batch endpoints, 100 records a call.
 
-A create refused because the email exists, or an update whose contact vanished (merged or
-archived), is resolved by looking the email up and relinking the person to the contact HubSpot
-has; the engine then reconciles those people again, so the write lands as an update.
+A create refused because the email exists is resolved by looking the email up and linking the
+person to the contact HubSpot has. An update HubSpot leaves out of its answer, or answers with
+another id, is read again by id (``identity``): a merged record answering the old id relinks
+the person, nothing answering is a deletion. The engine then reconciles the relinked people
+again, so the write lands as an update of the contact HubSpot has now.
 """
 
 from __future__ import annotations
@@ -10,22 +12,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from syncer.cache.identity import MERGED_REASON
 from syncer.connectors.hubspot.client import BATCH_LIMIT
-from syncer.connectors.hubspot.parse import WriteInput
+from syncer.connectors.hubspot.parse import WriteInput, WriteResult
 from syncer.connectors.paging import chunks
 from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run.context import RunContext
-from syncer.run.deletions import LEFT_REASON
+from syncer.run.identity import resolve
 from syncer.run.settle import mark_failed, settle_hubspot_failure, settle_hubspot_success
 
 log = logging.getLogger("syncer.run")
 
 CONFLICT_REASON = "HubSpot reports this email exists but no contact can be found with it"
-MERGED_REASON = (
-    "merged in HubSpot into contact {}, which is synced with another Mailchimp member; "
-    "this member is left as it is"
-)
+ABSENT_REASON = "HubSpot left this update out of its answer; it is sent again next run"
 
 
 def write_hubspot(ctx: RunContext) -> list[int]:
@@ -74,29 +74,43 @@ def _send(
         for result in results:
             op = by_trace[result.trace_id]
             row = rows[op.id]
-            if result.outcome == "ok" and result.contact is not None:
-                settle_hubspot_success(ctx, op, result.contact)
-            elif result.outcome in ("conflict", "missing") and row is not None:
+            if row is not None and _unresolved(action, result, row):
                 unresolved.append((op, row))
+            elif result.outcome == "ok" and result.contact is not None:
+                settle_hubspot_success(ctx, op, result.contact)
             else:
                 settle_hubspot_failure(ctx, op, result)
     return unresolved
 
 
+def _unresolved(action: str, result: WriteResult, row: ContactRow) -> bool:
+    """A conflict, an input left out of the answer, or an update answered by another id (the
+    old id of a merged record answers with the merged record's, reference §12.2)."""
+    if result.outcome in ("conflict", "missing"):
+        return True
+    return action == "update" and result.contact is not None and result.contact.id != row.hubspot_id
+
+
 def _relink(ctx: RunContext, unresolved: list[tuple[Operation, ContactRow]]) -> list[int]:
-    """Find the contact HubSpot has for each person by email and link to it."""
+    """Find the contact HubSpot has for each person and link to it; returns those relinked."""
     if not unresolved:
         return []
-    found = ctx.hubspot.find_by_email([row.email for _, row in unresolved], ctx.hubspot_properties)
+    creates = [(op, row) for op, row in unresolved if op.action == "create"]
+    updates = [(op, row) for op, row in unresolved if op.action != "create"]
+    return _relink_creates(ctx, creates) + _relink_updates(ctx, updates)
+
+
+def _relink_creates(ctx: RunContext, conflicts: list[tuple[Operation, ContactRow]]) -> list[int]:
+    """A create refused because the email exists: link the person to the contact holding it."""
+    if not conflicts:
+        return []
+    found = ctx.hubspot.find_by_email([row.email for _, row in conflicts], ctx.hubspot_properties)
     relinked: list[int] = []
     with ctx.store.transaction():
-        for op, row in unresolved:
+        for op, row in conflicts:
             contact = found.get(row.email)
-            if contact is None or contact.id == row.hubspot_id:
-                if op.action == "create":
-                    mark_failed(ctx, op, "failed", CONFLICT_REASON)
-                else:
-                    mark_failed(ctx, op, "detached", LEFT_REASON)
+            if contact is None:
+                mark_failed(ctx, op, "failed", CONFLICT_REASON)
                 continue
             keep = ctx.store.adopt_hubspot_contact(row, contact)
             if keep is None:
@@ -106,3 +120,23 @@ def _relink(ctx: RunContext, unresolved: list[tuple[Operation, ContactRow]]) -> 
             relinked.append(keep)
             ctx.counts["relinked"] += 1
     return relinked
+
+
+def _relink_updates(ctx: RunContext, vanished: list[tuple[Operation, ContactRow]]) -> list[int]:
+    """Updates whose contact did not answer as itself: merged, deleted, or merely left out."""
+    if not vanished:
+        return []
+    rows = [row for _, row in vanished]
+    found = ctx.hubspot.read([row.hubspot_id or "" for row in rows], ctx.hubspot_properties)
+    outcome = resolve(ctx, rows, found, by_email=True)
+    present = {row.id for row in outcome.present}
+    with ctx.store.transaction():
+        for op, row in vanished:
+            if row.id in present:
+                mark_failed(ctx, op, "failed", ABSENT_REASON)
+                continue
+            current = ctx.store.contact(row.id)
+            reason = current.reason if current is not None and current.reason else "relinked"
+            state = "superseded" if current is None or current.state != "detached" else "blocked"
+            ctx.store.set_operation_state(op.id, state, reason)
+    return outcome.relinked

@@ -164,7 +164,7 @@ def test_batch_limits_and_duplicate_ids(hub: Hub) -> None:
 
 def test_batch_update_email_collisions_and_merged_ids(hub: Hub) -> None:
     ann, bob, cat = people(hub, 3)
-    hub.ok("POST", f"{CONTACTS}/merge", {"primaryObjectId": ann, "objectIdToMerge": cat})
+    merged = hub.ok("POST", f"{CONTACTS}/merge", {"primaryObjectId": ann, "objectIdToMerge": cat})
     response = hub.call(
         "POST",
         f"{BATCH}/update",
@@ -172,16 +172,18 @@ def test_batch_update_email_collisions_and_merged_ids(hub: Hub) -> None:
             "inputs": [
                 {"id": bob, "properties": {"email": "P0@example.org"}, "objectWriteTraceId": "1"},
                 {"id": cat, "properties": {"score": "3"}, "objectWriteTraceId": "2"},
-                {"id": ann, "properties": {"score": "4"}, "objectWriteTraceId": "3"},
+                {"id": ann, "properties": {"lastname": "Ann"}, "objectWriteTraceId": "3"},
             ]
         },
     )
     assert response.status_code == 207
     body = response.json()
-    assert [r["id"] for r in body["results"]] == [ann], "the merged-away id is silently dropped"
+    assert body["results"] == [], "updates of old ids land but are left out of the results"
     (error,) = body["errors"]
     assert error["context"] == {"ids": [bob], "objectWriteTraceId": ["1"]}
-    assert error["message"].endswith(f"on {bob}. {ann} already has that value.")
+    assert error["message"].endswith(f"on {bob}. {merged['id']} already has that value.")
+    now = hub.ok("GET", f"{CONTACTS}/{merged['id']}", properties="score,lastname")
+    assert now["properties"] == {"score": "3", "lastname": "Ann"}
 
 
 def test_batch_read_by_email_with_history_and_archived(hub: Hub) -> None:
@@ -229,34 +231,81 @@ def test_upsert_by_email_creates_or_updates_and_never_partially(hub: Hub) -> Non
     assert read["results"][0]["properties"]["score"] == "1"
 
 
-def test_merge_keeps_the_primary_and_archives_the_other(hub: Hub) -> None:
+def merge(hub: Hub, primary: str, other: str) -> dict[str, Any]:
+    merged: dict[str, Any] = hub.ok(
+        "POST", f"{CONTACTS}/merge", {"primaryObjectId": primary, "objectIdToMerge": other}
+    )
+    return merged
+
+
+def test_a_merge_makes_a_new_record_that_both_old_ids_reach(hub: Hub) -> None:
+    """HubSpot's merge model since its changelog "Updated merge functionality" (§12.2)."""
     keep, lose = hub.seed(
         {"properties": {"email": "keep@example.org", "firstname": "Kim"}},
         {"properties": {"email": "lose@example.org", "firstname": "Lee", "lastname": "Lo"}},
     )
-    merged = hub.ok("POST", f"{CONTACTS}/merge", {"primaryObjectId": keep, "objectIdToMerge": lose})
-    assert merged["id"] == keep
-    assert merged["mergedObjectIds"] == [lose]
-    assert merged["properties"]["firstname"] == "Kim"
-    assert merged["properties"]["lastname"] == "Lo"
+    merged = merge(hub, keep, lose)
+    new = merged["id"]
+    assert new not in (keep, lose)
+    assert merged["properties"]["hs_merged_object_ids"] == f"{keep};{lose}"
+    assert merged["properties"]["firstname"] == "Kim", "the primary's values win"
+    assert merged["properties"]["lastname"] == "Lo", "the other's fill the primary's blanks"
     assert merged["properties"]["hs_additional_emails"] == "lose@example.org"
-    assert hub.call("GET", f"{CONTACTS}/{lose}").status_code == 404
-    assert hub.ok("GET", f"{CONTACTS}/{lose}", archived="true")["archived"] is True
+    for old in (keep, lose):
+        assert hub.ok("GET", f"{CONTACTS}/{old}")["id"] == new
+    read = hub.ok(
+        "POST", f"{BATCH}/read", {"properties": [], "inputs": [{"id": keep}, {"id": lose}]}
+    )
+    assert [r["id"] for r in read["results"]] == [new], "one merged record answers both"
+    patched = hub.ok("PATCH", f"{CONTACTS}/{lose}", {"properties": {"lastname": "Li"}})
+    assert (patched["id"], patched["properties"]["lastname"]) == (new, "Li")
     conflict = hub.call("POST", CONTACTS, {"properties": {"email": "lose@example.org"}})
-    assert conflict.json()["message"] == f"Contact already exists. Existing ID: {keep}"
-    found = hub.ok("GET", f"{CONTACTS}/lose@example.org", idProperty="email")
-    assert found["id"] == keep
+    assert conflict.json()["message"] == f"Contact already exists. Existing ID: {new}"
+    assert hub.ok("GET", f"{CONTACTS}/lose@example.org", idProperty="email")["id"] == new
     search = hub.ok("POST", f"{CONTACTS}/search", {"properties": ["hs_merged_object_ids"]})
-    assert [r["id"] for r in search["results"]] == [keep]
-    assert (
-        hub.call(
-            "POST", f"{CONTACTS}/merge", {"primaryObjectId": keep, "objectIdToMerge": keep}
-        ).status_code
-        == 400
-    )
-    assert (
-        hub.call(
-            "POST", f"{CONTACTS}/merge", {"primaryObjectId": keep, "objectIdToMerge": "9"}
-        ).status_code
-        == 404
-    )
+    assert [r["id"] for r in search["results"]] == [new]
+    assert merge_status(hub, new, new) == 400
+    assert merge_status(hub, new, "9") == 404
+
+
+def merge_status(hub: Hub, primary: str, other: str) -> int:
+    body = {"primaryObjectId": primary, "objectIdToMerge": other}
+    return hub.call("POST", f"{CONTACTS}/merge", body).status_code
+
+
+@pytest.mark.parametrize("archived", [True, False], ids=["old-ids-archived", "old-ids-vanish"])
+def test_whether_merged_away_ids_show_in_the_archive_is_a_setting(hub: Hub, archived: bool) -> None:
+    hub.configure(merged_ids_archived=archived)
+    keep, lose, bystander = people(hub, 3)
+    new = merge(hub, keep, lose)["id"]
+    listed = hub.ok("GET", CONTACTS, archived="true", limit="100")["results"]
+    assert sorted(r["id"] for r in listed) == (sorted([keep, lose]) if archived else [])
+    assert hub.ok("GET", f"{CONTACTS}/{keep}")["id"] == new, "either way the old id reads on"
+    assert bystander in [r["id"] for r in hub.ok("GET", CONTACTS, limit="100")["results"]]
+
+
+def test_a_chain_of_merges_is_followed_and_listed(hub: Hub) -> None:
+    first, second, third = people(hub, 3)
+    middle = merge(hub, first, second)["id"]
+    last = merge(hub, third, middle)
+    assert last["properties"]["hs_merged_object_ids"] == f"{third};{middle};{first};{second}"
+    assert hub.ok("GET", f"{CONTACTS}/{first}")["id"] == last["id"]
+
+
+def test_a_gdpr_delete_leaves_nothing_behind(hub: Hub) -> None:
+    gone, second = people(hub, 2)
+    deleted = hub.call("POST", f"{CONTACTS}/gdpr-delete", {"objectId": gone})
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert hub.call("GET", f"{CONTACTS}/{gone}").status_code == 404
+    assert hub.call("GET", f"{CONTACTS}/{gone}", params={"archived": "true"}).status_code == 404
+    assert hub.ok("GET", CONTACTS, archived="true")["results"] == []
+    read = hub.call("POST", f"{BATCH}/read", {"properties": [], "inputs": [{"id": gone}]})
+    assert read.status_code == 207
+    assert read.json()["errors"][0]["context"] == {"ids": [gone]}
+    by_email = {"objectId": "p1@example.org", "idProperty": "email"}
+    assert hub.call("POST", f"{CONTACTS}/gdpr-delete", by_email).status_code == 204
+    assert hub.call("GET", f"{CONTACTS}/{second}").status_code == 404
+    unknown = hub.call("POST", f"{CONTACTS}/gdpr-delete", {"objectId": "999"})
+    assert unknown.status_code == 404
+    again = hub.call("POST", CONTACTS, {"properties": {"email": "p0@example.org"}})
+    assert again.status_code == 201, "an API create may add the address again"

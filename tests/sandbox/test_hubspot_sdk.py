@@ -18,6 +18,7 @@ from hubspot.crm.contacts import (
     BatchReadInputSimplePublicObjectId,
     Filter,
     FilterGroup,
+    PublicGdprDeleteInput,
     PublicMergeInput,
     PublicObjectSearchRequest,
     SimplePublicObjectBatchInput,
@@ -215,16 +216,37 @@ def test_search_by_lastmodifieddate_pages_to_the_end(hub: Hub) -> None:
     assert seen == [f"s{i}@example.org" for i in range(5, 25)]
 
 
-def test_merge_through_the_sdk(hub: Hub) -> None:
+def test_merge_through_the_sdk_makes_a_new_record(hub: Hub) -> None:
     keep, lose = hub.seed(
         {"properties": {"email": "keep@example.org"}}, {"properties": {"email": "lose@example.org"}}
     )
-    merged = hub.sdk().crm.contacts.basic_api.merge(
+    contacts = hub.sdk().crm.contacts
+    merged = contacts.basic_api.merge(
         PublicMergeInput(primary_object_id=keep, object_id_to_merge=lose)
     )
-    assert merged.id == keep
-    assert merged.properties["hs_merged_object_ids"] == lose
+    assert merged.id not in (keep, lose)
+    assert merged.properties["hs_merged_object_ids"] == f"{keep};{lose}"
     assert merged.properties["hs_additional_emails"] == "lose@example.org"
+    assert contacts.basic_api.get_by_id(lose).id == merged.id
+    read = contacts.batch_api.read(
+        BatchReadInputSimplePublicObjectId(
+            properties=["email", "hs_merged_object_ids"],
+            properties_with_history=[],
+            inputs=[SimplePublicObjectId(id=keep)],
+        )
+    )
+    assert [(r.id, r.properties["email"]) for r in read.results] == [
+        (merged.id, "keep@example.org")
+    ]
+
+
+def test_gdpr_delete_through_the_sdk(hub: Hub) -> None:
+    (gone,) = hub.seed({"properties": {"email": "gone@example.org"}})
+    basic = hub.sdk().crm.contacts.basic_api
+    assert basic.purge(PublicGdprDeleteInput(object_id=gone)) is None
+    with pytest.raises(ApiException) as missing:
+        basic.get_by_id(gone, archived=True)
+    assert missing.value.status == 404
 
 
 def test_conflict_and_validation_errors_raise_api_exceptions(hub: Hub) -> None:

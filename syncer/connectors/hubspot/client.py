@@ -19,7 +19,6 @@ from syncer.connectors.hubspot.full import all_contact_pages
 from syncer.connectors.hubspot.parse import (
     WriteInput,
     WriteResult,
-    current_stamps,
     match_results,
     parse_contact,
 )
@@ -33,7 +32,8 @@ BATCH_LIMIT = 100
 #: A batch read asking for property history takes at most 50 ids (reference §12.1).
 HISTORY_LIMIT = 50
 LIST_LIMIT = 100
-ALWAYS = ("email", "lastmodifieddate", "createdate")
+#: Read with every contact: identity, cursors, and the ids a merged record absorbed (§12.2).
+ALWAYS = ("email", "lastmodifieddate", "createdate", "hs_merged_object_ids")
 CONTACTS = "/crm/v3/objects/contacts"
 
 
@@ -202,24 +202,36 @@ class HubSpotClient:
             params["after"] = after
         return dict(self.api.request("GET", CONTACTS, params=params).data or {})
 
-    def history(
-        self, ids: Sequence[str], properties: Sequence[str]
-    ) -> dict[str, dict[str, tuple[str, datetime]]]:
-        """For each contact, the timestamp of each property's *current* value (newest entry)."""
-        found: dict[str, dict[str, tuple[str, datetime]]] = {}
-        for chunk in chunks(ids, HISTORY_LIMIT):
+    def read(
+        self, ids: Sequence[str], properties: Iterable[str], *, history: Sequence[str] = ()
+    ) -> dict[str, HubSpotContact | None]:
+        """Each id's contact as HubSpot has it now, with ``history``'s timestamps when asked.
+
+        An id merged away is answered by the merged record, whose id is another (reference
+        §12.2): it is matched back through ``hs_merged_object_ids``. An id HubSpot does not
+        answer at all (deleted, or permanently deleted) maps to ``None``. History reads go 50
+        ids a call, HubSpot's limit for them (§12.1); plain reads 100.
+        """
+        names = sorted({*properties, *ALWAYS, *history})
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, HubSpotContact | None] = {}
+        for chunk in chunks(wanted, HISTORY_LIMIT if history else BATCH_LIMIT):
             response = self.api.request(
                 "POST",
                 f"{CONTACTS}/batch/read",
                 json_body={
-                    "properties": list(properties),
-                    "propertiesWithHistory": list(properties),
+                    "properties": names,
+                    "propertiesWithHistory": list(history),
                     "inputs": [{"id": contact_id} for contact_id in chunk],
                 },
                 retry_safe_because="a batch read reads only",
             )
-            for raw in (response.data or {}).get("results", []):
-                found[str(raw["id"])] = current_stamps(raw.get("propertiesWithHistory") or {})
+            answers = [parse_contact(raw) for raw in (response.data or {}).get("results", [])]
+            by_id = {contact.id: contact for contact in answers}
+            for contact_id in chunk:
+                found[contact_id] = by_id.get(contact_id) or next(
+                    (contact for contact in answers if contact_id in contact.merged_ids), None
+                )
         return found
 
     def find_by_email(

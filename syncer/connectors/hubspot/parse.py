@@ -8,7 +8,7 @@ missing from both lists counts as ``missing`` rather than vanishing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -86,7 +86,15 @@ def _error_result(item: WriteInput, error: dict[str, Any]) -> WriteResult:
     return WriteResult(item.trace_id, "error", message=message)
 
 
-def current_stamps(history: dict[str, Any]) -> dict[str, tuple[str, datetime]]:
+def current_stamps(
+    history: dict[str, Any], current: Mapping[str, str]
+) -> dict[str, tuple[str, datetime]]:
+    """When each property got its current value: the newest history entry holding it.
+
+    The newest entry is not always the current value: a merged record keeps both records'
+    histories while its values are the primary's (HubSpot changelog, "Updated merge
+    functionality"). With no entry holding the current value, the newest entry stands.
+    """
     stamps: dict[str, tuple[str, datetime]] = {}
     for name, entries in history.items():
         dated = [
@@ -94,8 +102,9 @@ def current_stamps(history: dict[str, Any]) -> dict[str, tuple[str, datetime]]:
             for entry in entries or []
             if (moment := parse_time(entry.get("timestamp"))) is not None
         ]
-        if dated:
-            moment, value = max(dated)
+        holding = [item for item in dated if item[1] == current.get(name, "")]
+        if holding or dated:
+            moment, value = max(holding or dated)
             stamps[name] = (value, moment)
     return stamps
 
@@ -111,4 +120,5 @@ def parse_contact(raw: Any) -> HubSpotContact:
         modified=modified or datetime.fromtimestamp(0, UTC),
         created=parse_time(properties.get("createdate") or raw.get("createdAt")),
         archived=bool(raw.get("archived", False)),
+        stamps=current_stamps(raw.get("propertiesWithHistory") or {}, properties),
     )

@@ -7,7 +7,9 @@ How failures surface (reference §5; the simulator's own choices are marked *):
   ``VALIDATION_ERROR`` with HubSpot's own message (reference §12.1: activepieces PR #9359,
   PipedreamHQ/pipedream #8462 and #10988 quote it);
 - ids that do not exist: 207 with one ``OBJECT_NOT_FOUND`` error naming them in ``context.ids``;
-  an update of a merged-away id is silently left out of the results, as HubSpot was seen to do;
+- an id merged away names the merged record (reference §12.2): a read answers the merged record
+  (its new id, once however many of its old ids were asked for); an update lands on it but is
+  left out of the results, as a recording shows (reference §5);
 - bad values, unknown or read-only properties and email collisions fail only their input when
   **every** input carries a unique ``objectWriteTraceId`` (207; errors grouped by message, with
   ``context.objectWriteTraceId`` and, for updates, ``context.ids``). Otherwise the first of them
@@ -151,11 +153,15 @@ def batch_read(store: ContactStore, body: Any, *, archived: bool) -> Response:
     history = names_param(body.get("propertiesWithHistory")) or []
     if history and len(inputs) > MAX_HISTORY_INPUTS:
         raise api_error(400, "VALIDATION_ERROR", HISTORY_LIMIT_MESSAGE)
+    answered: set[int] = set()
     for item in inputs:
         contact = store.find(str(item.get("id", "")), body.get("idProperty"), archived=archived)
         if contact is None:
             batch.missing(item)
             continue
+        if contact.state.id in answered:
+            continue
+        answered.add(contact.state.id)
         batch.results.append(
             render(
                 contact.state,
@@ -190,15 +196,15 @@ def batch_update(store: ContactStore, body: Any, via: str) -> Response:
         key, id_property = str(item.get("id", "")), item.get("idProperty")
         contact = store.find(key, id_property)
         if contact is None:
-            if id_property or not store.merged_away(key):
-                batch.missing(item)
+            batch.missing(item)
             continue
         changes = batch.check(position, item, properties_of(item), contact)
         if changes is not None:
             planned.append((item, contact, changes))
     for item, contact, changes in planned:
         store.write(contact, changes, api_source(via))
-        batch.result(written(contact, changes, store.properties), item)
+        if item.get("idProperty") or str(item.get("id", "")) == str(contact.state.id):
+            batch.result(written(contact, changes, store.properties), item)
     return batch.answer()
 
 

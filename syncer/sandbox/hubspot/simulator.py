@@ -2,15 +2,15 @@
 
 It is served at the root of a loopback server with HubSpot's own paths, so a client only changes
 its base URL. The spec it follows is the project's ``reference/hubspot-crm-api.md``; the parts live
-beside this module: ``store`` (contacts, history, identity, index lag), ``props`` (definitions and
-value rules), ``search``, ``batch``, ``limits``, ``errors`` and ``wire``. Each documents the
-choices it makes where HubSpot's behaviour is unconfirmed; here: a missing contact is a 404
-``OBJECT_NOT_FOUND`` "resource not found", and a merge answers the survivor with an extra
-``mergedObjectIds`` list.
+beside this module: ``store`` (contacts, history, identity, index lag), ``merges`` (merges and
+GDPR deletes), ``props`` (definitions and value rules), ``search``, ``batch``, ``limits``,
+``errors`` and ``wire``. Each documents the choices it makes where HubSpot's behaviour is
+unconfirmed; here: a missing contact is a 404 ``OBJECT_NOT_FOUND`` "resource not found".
 
 Settings (``POST /_sim/config``): ``latency_ms``, ``slow_s``, ``ten_second_limit`` (100),
 ``search_per_second`` (5), ``search_cap`` (10,000), ``search_total_cap`` (10,000),
-``index_lag_ms`` (0), ``daily_limit`` (250,000).
+``index_lag_ms`` (0), ``daily_limit`` (250,000), ``merged_ids_archived`` (true: merged-away ids
+stay in the archive, see ``merges``).
 
 Admin endpoints besides the shared ones (reset, seed, clock, faults, config, requests):
 
@@ -47,6 +47,7 @@ from syncer.sandbox.hubspot.errors import (
     rate_limit_body,
 )
 from syncer.sandbox.hubspot.limits import RateLimits
+from syncer.sandbox.hubspot.merges import merge, purge
 from syncer.sandbox.hubspot.props import DEFAULT_NAMES, ms_iso, parse_definition, seeded_definition
 from syncer.sandbox.hubspot.search import SearchIndex, parse
 from syncer.sandbox.hubspot.store import (
@@ -91,6 +92,7 @@ class HubSpotSimulator(Simulator):
         "search_total_cap": 10_000,
         "index_lag_ms": 0,
         "daily_limit": 250_000,
+        "merged_ids_archived": True,
     }
     store: ContactStore
     limits: RateLimits
@@ -103,10 +105,12 @@ class HubSpotSimulator(Simulator):
     # -- hooks -----------------------------------------------------------------------------------
 
     def register_routes(self) -> None:
-        # Fixed paths first: "/search", "/merge" and "/batch/..." must win over "/{contactId}".
+        # Fixed paths first: "/search", "/merge", "/gdpr-delete" and "/batch/..." must win over
+        # "/{contactId}".
         for method, template, handler in [
             ("POST", SEARCH, self._search),
             ("POST", f"{CONTACTS}/merge", self._merge),
+            ("POST", f"{CONTACTS}/gdpr-delete", self._gdpr_delete),
             ("POST", f"{CONTACTS}/batch/read", self._batch_read),
             ("POST", f"{CONTACTS}/batch/create", self._batch_create),
             ("POST", f"{CONTACTS}/batch/update", self._batch_update),
@@ -254,18 +258,28 @@ class HubSpotSimulator(Simulator):
 
     def _merge(self, request: Request) -> Response:
         body = json_object(request)
-        primary_id, loser_id = str(body.get("primaryObjectId")), str(body.get("objectIdToMerge"))
-        if primary_id == loser_id:
-            raise api_error(400, "VALIDATION_ERROR", "Cannot merge a contact with itself")
+        primary_id, other_id = str(body.get("primaryObjectId")), str(body.get("objectIdToMerge"))
         with self.lock:
-            primary, loser = self.store.find(primary_id, None), self.store.find(loser_id, None)
-            if primary is None or loser is None:
+            primary, other = self.store.find(primary_id, None), self.store.find(other_id, None)
+            if primary is None or other is None:
                 raise api_error(404, "OBJECT_NOT_FOUND", "resource not found")
-            survivor = self.store.merge(primary, loser)
+            keep_old = bool(self.config["merged_ids_archived"])
+            merged = merge(self.store, primary, other, keep_old=keep_old)
             names = [*DEFAULT_NAMES, "hs_additional_emails", "hs_merged_object_ids"]
-            answer = render(survivor.state, names, self.store.properties)
-            merged = survivor.state.values["hs_merged_object_ids"].split(";")
-        return reply({**answer, "mergedObjectIds": merged})
+            return reply(render(merged.state, names, self.store.properties))
+
+    def _gdpr_delete(self, request: Request) -> Response:
+        """``{"objectId", "idProperty"?}`` -> 204. An unknown email is blocklisted by HubSpot
+        (SDK docstring of ``purge``), which the simulator does not model: it answers 204 too."""
+        body = json_object(request)
+        key, id_property = str(body.get("objectId") or ""), body.get("idProperty")
+        with self.lock:
+            contact = self.store.find(key, id_property)
+            if contact is None and id_property != "email":
+                raise api_error(404, "OBJECT_NOT_FOUND", "resource not found")
+            if contact is not None:
+                purge(self.store, contact)
+        return Response.empty(204)
 
     def _search(self, request: Request) -> Response:
         with self.lock:

@@ -10,7 +10,7 @@ stays invisible until the last of them is indexed.
 History is kept newest first. API writes are recorded with ``sourceType`` ``API`` and the app's
 id, seeded values and ``/_sim/edit`` as ``CRM_UI`` by a user, derived values as ``CALCULATED``.
 
-Emails identify contacts (see ``identity``).
+Emails identify contacts (see ``identity``); merges and permanent deletions live in ``merges``.
 """
 
 from __future__ import annotations
@@ -87,7 +87,6 @@ class Contact:
     history: dict[str, list[Version]]
     written_at: int = 0
     before: Record | None = None
-    merged_into: int | None = None
 
     def visible(self, now: int, lag: int) -> Record | None:
         """The record search shows at ``now``: the current one once the lag has passed."""
@@ -110,6 +109,8 @@ class ContactStore:
         #: Bumped by every change, so cached search results know when they are stale.
         self.version = 0
         self.writes: list[dict[str, str]] = []
+        #: Each merged-away id -> the record it was merged into.
+        self.redirects: dict[int, int] = {}
 
     def now_ms(self) -> int:
         return to_ms(self.clock.now())
@@ -117,9 +118,16 @@ class ContactStore:
     # -- reading ---------------------------------------------------------------------------------
 
     def find(self, key: str, id_property: str | None, *, archived: bool = False) -> Contact | None:
-        """The contact ``key`` names (a record id, or an email with ``idProperty=email``)."""
+        """The contact ``key`` names (a record id, or an email with ``idProperty=email``).
+
+        An id merged away names the merged record (reference §12.2), unless ``archived`` asks
+        for the archived record kept under the old id.
+        """
         if id_property in (None, "", "hs_object_id"):
-            contact = self.contacts.get(int(key)) if key.strip().isdigit() else None
+            cid = int(key) if key.strip().isdigit() else None
+            if cid is not None and not archived:
+                cid = self.resolve(cid)
+            contact = self.contacts.get(cid) if cid is not None else None
         elif id_property == "email":
             owner = self.emails.owner(key)
             contact = self.contacts.get(owner) if owner is not None else None
@@ -143,9 +151,13 @@ class ContactStore:
             and key in (e.lower() for e in emails_of(contact.state.values))
         ]
 
-    def merged_away(self, key: str) -> bool:
-        contact = self.contacts.get(int(key)) if key.strip().isdigit() else None
-        return contact is not None and contact.merged_into is not None
+    def resolve(self, cid: int) -> int:
+        """The id a merged-away id now points to, through every later merge; else ``cid``."""
+        for _ in range(len(self.redirects) + 1):
+            if cid not in self.redirects:
+                return cid
+            cid = self.redirects[cid]
+        raise AssertionError("merge redirects form a cycle")
 
     def page(self, after: int, limit: int, *, archived: bool) -> tuple[list[Contact], int | None]:
         """Up to ``limit`` contacts with id >= ``after`` in id order, and the next page's id."""
@@ -257,44 +269,32 @@ class ContactStore:
                 for name, value in changes.items()
             )
 
-    def archive(self, contact: Contact, *, merged_into: int | None = None) -> None:
+    def archive(self, contact: Contact) -> None:
         old = contact.state
         if old.archived_at is not None:
             return
         at = self.now_ms()
         self._reindex(old.id, emails_of(old.values), [])
         contact.state = Record(old.id, old.created, old.updated, old.values, at)
-        contact.merged_into = merged_into
         self._mark_written(contact, old, at)
 
-    def merge(self, primary: Contact, loser: Contact) -> Contact:
-        """Fold ``loser`` into ``primary``, which keeps its id and values; its blanks are filled
-        from the loser, whose id joins ``hs_merged_object_ids`` and whose emails become additional
-        emails. The loser is archived (readable with ``archived=true``); real HubSpot has been
-        seen to make it vanish instead, which clients observe the same way (a 404)."""
-        kept, gone = primary.state.values, loser.state.values
-        changes = {
-            name: value
-            for name, value in gone.items()
-            if name not in kept and name not in INTRINSIC and name not in EMAIL_PROPERTIES
-        }
-        merged = [i for i in kept.get("hs_merged_object_ids", "").split(";") if i]
-        merged += [str(loser.state.id)] + [
-            i for i in gone.get("hs_merged_object_ids", "").split(";") if i
-        ]
-        changes["hs_merged_object_ids"] = ";".join(dict.fromkeys(merged))
-        primary_email = kept.get("email", "").lower()
-        extra: dict[str, str] = {}
-        for email in emails_of({"hs_additional_emails": kept.get("hs_additional_emails", "")}):
-            extra.setdefault(email.lower(), email)
-        for email in emails_of(gone):
-            if email.lower() != primary_email:
-                extra.setdefault(email.lower(), email)
-        if extra:
-            changes["hs_additional_emails"] = ";".join(extra.values())
-        self.archive(loser, merged_into=primary.state.id)
-        self.write(primary, changes, CALCULATED)
-        return primary
+    def forget(self, contact: Contact) -> None:
+        """Remove ``contact`` for good: no read, listing or archive shows it again."""
+        cid = contact.state.id
+        self._reindex(cid, emails_of(contact.state.values), [])
+        del self.contacts[cid]
+        self.ids.pop(bisect.bisect_left(self.ids, cid))
+        self.version += 1
+
+    def add(self, contact: Contact) -> None:
+        """Take in a contact built elsewhere (a merge's result) under its own, new id."""
+        self.contacts[contact.state.id] = contact
+        for email in emails_of(contact.state.values):
+            self.emails.claim(email, contact.state.id)
+        self._mark_written(contact, None, contact.state.updated)
+
+    def allocate(self) -> int:
+        return self._allocate()
 
     def seed(self, spec: Mapping[str, Any]) -> int:
         """Load one contact as it already stands (no rate limits, no index lag, no write log)."""
