@@ -11,7 +11,7 @@ import pytest
 
 from syncer.config import parse_config
 from syncer.connectors.hubspot.client import HubSpotClient
-from syncer.connectors.hubspot.parse import WriteInput
+from syncer.connectors.hubspot.parse import WriteInput, match_results
 from tests.support.sandbox import SandboxDriver
 from tests.support.scripted_server import Reply, ScriptedServer
 
@@ -178,7 +178,8 @@ def test_a_batch_repeating_one_new_email_is_reported_not_retried_forever(
             WriteInput("2", {"email": "same@northwind-mail.com", "firstname": "Two"}),
         ]
     )
-    assert sorted(r.outcome for r in results) == ["error", "ok"]
+    # a conflict naming no contact: the writer looks the address up, nothing is sent again
+    assert sorted((r.outcome, r.existing_id) for r in results) == [("conflict", None), ("ok", None)]
     assert sim.requests("hubspot")["counts"]["POST /crm/v3/objects/contacts/batch/create"] == 1
 
 
@@ -193,13 +194,17 @@ def _contact_json(contact_id: str, address: str) -> dict[str, object]:
     }
 
 
-def test_a_whole_batch_409_is_resolved_by_looking_the_emails_up(tmp_path: Path) -> None:
-    """HubSpot has been seen to refuse a whole create batch for one existing email."""
-    conflict = {
-        "status": "error",
-        "category": "CONFLICT",
-        "message": "Contact already exists. Existing ID: 7",
-    }
+@pytest.mark.parametrize(
+    "message",
+    ["Contact already exists. Existing ID: 7", "Contact already exists"],
+    ids=["naming-one", "bare"],
+)
+def test_a_whole_batch_409_is_resolved_by_looking_the_emails_up(
+    tmp_path: Path, message: str
+) -> None:
+    """HubSpot has been seen to refuse a whole create batch for one existing email, naming it
+    or not (reference §12.6): every email is looked up either way."""
+    conflict = {"status": "error", "category": "CONFLICT", "message": message}
     server = ScriptedServer(
         Reply(409, json.dumps(conflict).encode()),
         Reply(
@@ -262,3 +267,30 @@ def test_the_archive_is_read_page_by_page_and_holds_only_archived_contacts(
     assert [len(page) for page in pages] == [100, 100, 10]
     assert {c.id for page in pages for c in page} == archived
     assert all(c.archived and c.properties["email"] for page in pages for c in page)
+
+
+@pytest.mark.parametrize(
+    ("existing", "expected"),
+    [(["71", "72"], {"1": "71", "2": "72"}), (["71"], {"1": None, "2": None})],
+    ids=["one-per-input", "ambiguous"],
+)
+def test_a_grouped_create_conflict_names_each_existing_contact_from_its_context(
+    existing: list[str], expected: dict[str, str | None]
+) -> None:
+    inputs = [WriteInput(str(n), {"email": f"p{n}@northwind-mail.com"}) for n in (1, 2)]
+    answer = {
+        "status": "COMPLETE",
+        "results": [],
+        "errors": [
+            {
+                "status": "error",
+                "category": "CONFLICT",
+                "message": "Contact already exists",
+                "context": {"objectWriteTraceId": ["1", "2"], "existingId": existing},
+            }
+        ],
+    }
+    results = match_results(inputs, answer, by_id=False)
+    assert {r.trace_id: (r.outcome, r.existing_id) for r in results} == {
+        trace: ("conflict", named) for trace, named in expected.items()
+    }

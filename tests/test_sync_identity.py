@@ -210,3 +210,42 @@ def test_a_rename_repeated_after_a_lost_answer_counts_as_done(
     assert renamed.exit_code == 0, renamed.output
     assert json.loads(renamed.stdout)["failures"] == []
     assert sorted(sim.mailchimp_by_email()) == ["ann.new@northwind-mail.com"]
+
+
+def test_a_create_that_meets_an_existing_contact_links_it_by_the_id_hubspot_names(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """A member new to syncer whose address HubSpot already holds, unseen by search's lag: the
+    207 conflict names the contact only in ``context.existingId`` (reference §12.6)."""
+    sim.seed_world(InitialWorld(shared=2, hubspot_only=0, mailchimp_only=0, conflicts=0))
+    config = sim.write_config(tmp_path)
+    assert invoke(config, "run").exit_code == 0
+    sim.configure("hubspot", {"index_lag_ms": 3_600_000})
+    address = "late@northwind-mail.com"
+    created = requests.post(
+        f"{sim.hs_url}/crm/v3/objects/contacts",
+        json={"properties": {"email": address, "lastname": "FromHubSpot"}},
+        headers=sim.hs_headers,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    sim.seed_mailchimp(
+        [
+            {
+                "email_address": address,
+                "status": "subscribed",
+                "merge_fields": {"FNAME": "Late", "LNAME": ""},
+            }
+        ]
+    )
+    sim.advance(60)
+
+    result = invoke(config, "run", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["failures"] == []
+    contacts = [c for c in sim.hubspot_contacts(PROPERTIES) if c["properties"]["email"] == address]
+    assert [c["id"] for c in contacts] == [created.json()["id"]], "linked, never duplicated"
+    assert contacts[0]["properties"]["firstname"] == "Late"
+    assert contacts[0]["properties"]["newsletter"] == "true"
+    assert sim.mailchimp_by_email()[address]["merge_fields"]["LNAME"] == "FromHubSpot"

@@ -22,6 +22,11 @@ HINTS: list[tuple[tuple[str, ...], str]] = [
         "cleaned by Mailchimp after bounces: fix the address in HubSpot, then `syncer retry EMAIL`",
     ),
     (
+        ("HubSpot refuses the address",),
+        "HubSpot takes only addresses with a real top-level domain and no quotes: correct it "
+        "where it was typed (usually in Mailchimp), then `syncer retry EMAIL`",
+    ),
+    (
         ("fake or invalid", "not valid", "domain"),
         "Mailchimp refuses this address: correct it in HubSpot, then `syncer retry EMAIL`",
     ),

@@ -23,6 +23,8 @@ from syncer.run.context import RunContext
 
 log = logging.getLogger("syncer.run")
 
+#: HubSpot takes only addresses with a real top-level domain and no quotes (reference §12.7).
+HUBSPOT_INVALID_EMAIL = "HubSpot refuses the address as invalid (INVALID_EMAIL)"
 COMPLIANCE_BLOCK = "Mailchimp refused the subscription even as `pending` (compliance state)"
 
 
@@ -43,6 +45,10 @@ def settle_hubspot_success(ctx: RunContext, operation: Operation, contact: HubSp
 
 
 def settle_hubspot_failure(ctx: RunContext, operation: Operation, result: WriteResult) -> None:
+    """A refused address needs someone to fix it (blocked); anything else is worth a retry."""
+    if result.code == "INVALID_EMAIL":
+        mark_failed(ctx, operation, "blocked", HUBSPOT_INVALID_EMAIL)
+        return
     mark_failed(ctx, operation, "failed", f"HubSpot: {result.message}")
 
 

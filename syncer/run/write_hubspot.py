@@ -24,6 +24,9 @@ from syncer.run.settle import mark_failed, settle_hubspot_failure, settle_hubspo
 
 log = logging.getLogger("syncer.run")
 
+#: A write HubSpot did not simply accept: the operation, its person and HubSpot's answer.
+Unresolved = tuple[Operation, ContactRow, WriteResult]
+
 CONFLICT_REASON = "HubSpot reports this email exists but no contact can be found with it"
 ABSENT_REASON = "HubSpot left this update out of its answer; it is sent again next run"
 
@@ -34,7 +37,7 @@ def write_hubspot(ctx: RunContext) -> list[int]:
     if not queued:
         return []
     ctx.progress.phase("writing to HubSpot", len(queued))
-    relink: list[tuple[Operation, ContactRow]] = []
+    relink: list[Unresolved] = []
     creates = [op for op in queued if op.action == "create"]
     updates = [op for op in queued if op.action != "create"]
     for action, operations in (("create", creates), ("update", updates)):
@@ -53,9 +56,7 @@ def write_hubspot(ctx: RunContext) -> list[int]:
     return _relink(ctx, relink)
 
 
-def _send(
-    ctx: RunContext, action: str, operations: Sequence[Operation]
-) -> list[tuple[Operation, ContactRow]]:
+def _send(ctx: RunContext, action: str, operations: Sequence[Operation]) -> list[Unresolved]:
     rows = {op.id: ctx.store.contact(op.contact_id) for op in operations}
     inputs = []
     for op in operations:
@@ -69,13 +70,13 @@ def _send(
     client = ctx.hubspot
     results = client.create(inputs) if action == "create" else client.update(inputs)
     by_trace = {str(op.id): op for op in operations}
-    unresolved: list[tuple[Operation, ContactRow]] = []
+    unresolved: list[Unresolved] = []
     with ctx.store.transaction():
         for result in results:
             op = by_trace[result.trace_id]
             row = rows[op.id]
             if row is not None and _unresolved(action, result, row):
-                unresolved.append((op, row))
+                unresolved.append((op, row, result))
             elif result.outcome == "ok" and result.contact is not None:
                 settle_hubspot_success(ctx, op, result.contact)
             else:
@@ -91,26 +92,31 @@ def _unresolved(action: str, result: WriteResult, row: ContactRow) -> bool:
     return action == "update" and result.contact is not None and result.contact.id != row.hubspot_id
 
 
-def _relink(ctx: RunContext, unresolved: list[tuple[Operation, ContactRow]]) -> list[int]:
+def _relink(ctx: RunContext, unresolved: list[Unresolved]) -> list[int]:
     """Find the contact HubSpot has for each person and link to it; returns those relinked."""
     if not unresolved:
         return []
-    creates = [(op, row) for op, row in unresolved if op.action == "create"]
-    updates = [(op, row) for op, row in unresolved if op.action != "create"]
+    creates = [item for item in unresolved if item[0].action == "create"]
+    updates = [(op, row) for op, row, _ in unresolved if op.action != "create"]
     return _relink_creates(ctx, creates) + _relink_updates(ctx, updates)
 
 
-def _relink_creates(ctx: RunContext, conflicts: list[tuple[Operation, ContactRow]]) -> list[int]:
-    """A create refused because the email exists: link the person to the contact holding it."""
+def _relink_creates(ctx: RunContext, conflicts: list[Unresolved]) -> list[int]:
+    """A create refused because the email exists: link the person to the contact holding it,
+    read by the id HubSpot named (``context.existingId``, reference §12.6), else looked up by
+    email (a bare "Contact already exists" names nobody)."""
     if not conflicts:
         return []
-    found = ctx.hubspot.find_by_email([row.email for _, row in conflicts], ctx.hubspot_properties)
+    named = [result.existing_id for _, _, result in conflicts if result.existing_id]
+    by_id = ctx.hubspot.read(named, ctx.hubspot_properties) if named else {}
+    unnamed = [row.email for _, row, result in conflicts if not by_id.get(result.existing_id or "")]
+    by_email = ctx.hubspot.find_by_email(unnamed, ctx.hubspot_properties) if unnamed else {}
     relinked: list[int] = []
     with ctx.store.transaction():
-        for op, row in conflicts:
-            contact = found.get(row.email)
+        for op, row, result in conflicts:
+            contact = by_id.get(result.existing_id or "") or by_email.get(row.email)
             if contact is None:
-                mark_failed(ctx, op, "failed", CONFLICT_REASON)
+                mark_failed(ctx, op, "failed", f"{CONFLICT_REASON} ({result.message})")
                 continue
             keep = ctx.store.adopt_hubspot_contact(row, contact)
             if keep is None:

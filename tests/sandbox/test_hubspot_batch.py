@@ -95,7 +95,8 @@ def test_create_with_trace_ids_fails_per_input(hub: Hub) -> None:
     assert set(body["results"][0]["properties"]) >= {"createdate", "hs_object_id", "email"}
     errors = {tuple(e["context"]["objectWriteTraceId"]): e for e in body["errors"]}
     assert errors[("a",)]["category"] == "CONFLICT"
-    assert errors[("a",)]["message"] == f"Contact already exists. Existing ID: {existing}"
+    assert errors[("a",)]["message"] == "Contact already exists"
+    assert errors[("a",)]["context"]["existingId"] == [existing], "the id is in the context"
     assert "ids" not in errors[("a",)]["context"]
     assert errors[("b",)]["category"] == "VALIDATION_ERROR"
     assert errors[("d",)]["category"] == "CONFLICT"
@@ -130,7 +131,7 @@ def creates(*emails: str, trace: str | None = None) -> list[dict[str, Any]]:
         (
             creates("twin@example.org", "Twin@example.org"),
             409,
-            "Duplicate email in batch input: Twin@example.org",
+            "Duplicate email in batch input: twin@example.org",
         ),
     ],
     ids=["existing-email", "bad-value", "trace-ids-not-unique", "same-email-twice"],

@@ -278,3 +278,34 @@ def test_conflict_and_validation_errors_raise_api_exceptions(hub: Hub) -> None:
     embedded = json.loads(body["message"].removeprefix("Property values were not valid: "))
     assert embedded[0]["error"] == "PROPERTY_DOESNT_EXIST"
     assert embedded[0]["name"] == "favourite_fruit"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["bcooper@example.con", "jane@example", '"jane"@example.org', "a@b@example.org"],
+    ids=["no-such-tld", "no-tld", "quoted", "two-ats"],
+)
+def test_an_address_without_a_real_tld_or_with_quotes_is_refused(hub: Hub, address: str) -> None:
+    """HubSpot's INVALID_EMAIL, as recorded for ``bcooper@example.con`` (reference §12.7)."""
+    basic = hub.sdk().crm.contacts.basic_api
+    with pytest.raises(ApiException) as refused:
+        basic.create(SimplePublicObjectInputForCreate(properties={"email": address}))
+    assert refused.value.status == 400
+    body = json.loads(refused.value.body)
+    assert body["category"] == "VALIDATION_ERROR"
+    (result,) = json.loads(body["message"].removeprefix("Property values were not valid: "))
+    assert (result["error"], result["name"]) == ("INVALID_EMAIL", "email")
+    assert result["message"] == f"Email address {address} is invalid"
+
+
+def test_addresses_are_stored_lower_cased(hub: Hub) -> None:
+    basic = hub.sdk().crm.contacts.basic_api
+    created = basic.create(
+        SimplePublicObjectInputForCreate(
+            properties={"email": "Ann.Lee@Example.ORG", "hs_additional_emails": "ANN@Work.dev"}
+        )
+    )
+    read = basic.get_by_id(created.id, properties=["email", "hs_additional_emails"])
+    assert read.properties["email"] == "ann.lee@example.org"
+    assert read.properties["hs_additional_emails"] == "ann@work.dev"
+    assert basic.get_by_id("ANN.LEE@example.org", id_property="email").id == created.id

@@ -37,6 +37,8 @@ class WriteResult:
     contact: HubSpotContact | None = None
     existing_id: str | None = None
     message: str = ""
+    #: HubSpot's code for a refused value (``errors[].code``, e.g. ``INVALID_EMAIL``), if given.
+    code: str = ""
 
 
 def match_results(chunk: Sequence[WriteInput], data: Any, *, by_id: bool) -> list[WriteResult]:
@@ -61,8 +63,12 @@ def match_results(chunk: Sequence[WriteInput], data: Any, *, by_id: bool) -> lis
         targets = [by_trace[t] for t in traces if t in by_trace] or [
             by_key[i] for i in (str(x) for x in context.get("ids") or []) if i in by_key
         ]
-        for item in targets:
-            results[item.trace_id] = _error_result(item, error)
+        existing = [str(x) for x in context.get("existingId") or []]
+        for position, item in enumerate(targets):
+            # One grouped error may name several inputs: its existingId list then follows its
+            # objectWriteTraceId list, position by position; any other shape names nobody.
+            named = existing[position] if len(existing) == len(targets) else None
+            results[item.trace_id] = _error_result(item, error, named)
     return [
         results.get(item.trace_id)
         or WriteResult(item.trace_id, "missing", message="absent from HubSpot's answer")
@@ -70,20 +76,25 @@ def match_results(chunk: Sequence[WriteInput], data: Any, *, by_id: bool) -> lis
     ]
 
 
-def _error_result(item: WriteInput, error: dict[str, Any]) -> WriteResult:
+def _error_result(item: WriteInput, error: dict[str, Any], existing_id: str | None) -> WriteResult:
+    """One input's failure. A create conflict names the existing contact in
+    ``context.existingId`` (reference §12.6), else in its message, else nowhere (the caller
+    then looks the email up)."""
     message = str(error.get("message") or error.get("category") or "error")
     category = error.get("category")
     existing = _EXISTING_ID.search(message)
-    if category == "CONFLICT" and existing:
-        return WriteResult(
-            item.trace_id, "conflict", existing_id=existing.group(1), message=message
-        )
+    if category == "CONFLICT" and (existing_id or existing):
+        named = existing_id or (existing.group(1) if existing else None)
+        return WriteResult(item.trace_id, "conflict", existing_id=named, message=message)
+    if category == "CONFLICT":
+        return WriteResult(item.trace_id, "conflict", message=message)
     already = _ALREADY_HAS.search(message)
     if already:
         return WriteResult(item.trace_id, "conflict", existing_id=already.group(2), message=message)
     if category == "OBJECT_NOT_FOUND":
         return WriteResult(item.trace_id, "missing", message=message)
-    return WriteResult(item.trace_id, "error", message=message)
+    codes = [str(e.get("code")) for e in error.get("errors") or [] if isinstance(e, dict)]
+    return WriteResult(item.trace_id, "error", message=message, code=next(iter(codes), ""))
 
 
 def current_stamps(

@@ -119,6 +119,10 @@ class Failure:
     category: str
     message: str
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: How the failure reads as one input's error in a 207, when that differs from ``message``.
+    input_message: str | None = None
+    #: What a 207 error adds to its ``context`` for each input (each value joins a list).
+    input_context: dict[str, str] = field(default_factory=dict)
 
     def as_error(self) -> SimError:
         extra = {"errors": self.errors} if self.errors else {}
@@ -136,8 +140,20 @@ def invalid_values(problems: list[Problem]) -> Failure:
 
 
 def already_exists(existing_id: int) -> Failure:
-    """A create whose email (or an additional email) belongs to a contact already."""
-    return Failure(409, "CONFLICT", f"Contact already exists. Existing ID: {existing_id}")
+    """A create whose email (or an additional email) belongs to a contact already.
+
+    A whole request names the contact in its message (ISS python #51, nodejs #545); one input
+    of a 207 carries it in ``context.existingId`` instead (amp-labs/connectors fixture
+    ``batch/create/contacts/err-partial-success.json``, reference §12.6), and the simulator
+    leaves the message bare, so a client must read the context.
+    """
+    return Failure(
+        409,
+        "CONFLICT",
+        f"Contact already exists. Existing ID: {existing_id}",
+        input_message="Contact already exists",
+        input_context={"existingId": str(existing_id)},
+    )
 
 
 def already_has_value(prop: str, value: str, target: str, existing_id: int) -> Failure:
@@ -177,12 +193,13 @@ class ErrorGroups:
         self._groups: dict[tuple[str, str], dict[str, Any]] = {}
 
     def add(self, failure: Failure, *, object_id: str | None, trace_id: str | None) -> None:
+        message = failure.input_message or failure.message
         group = self._groups.setdefault(
-            (failure.category, failure.message),
+            (failure.category, message),
             {
                 "status": "error",
                 "category": failure.category,
-                "message": failure.message,
+                "message": message,
                 "context": {},
                 "errors": failure.errors,
                 "links": {},
@@ -192,6 +209,8 @@ class ErrorGroups:
             group["context"].setdefault("ids", []).append(object_id)
         if trace_id is not None:
             group["context"].setdefault("objectWriteTraceId", []).append(trace_id)
+        for key, value in failure.input_context.items():
+            group["context"].setdefault(key, []).append(value)
 
     def as_list(self) -> list[dict[str, Any]]:
         return list(self._groups.values())

@@ -1,16 +1,42 @@
 """Identity by email in the HubSpot simulator.
 
 Emails identify contacts: ``email`` and every ``;``-separated entry of ``hs_additional_emails`` are
-unique, compared case-insensitively (unconfirmed, but HubSpot's search matches emails that way) and
-stored as sent. Seeded data may hold duplicates (real portals do, from imports); lookups then find
+unique, compared case-insensitively. HubSpot stores them lower-cased and refuses an address whose
+domain has no real IANA top-level domain, or whose local part has quotes (reference §12.7: HubSpot
+staff answer, community thread 833439; recorded refusals of ``bcooper@example.con`` and
+``example.lcom``, and a v1 one of ``invalid.email@wales.nhs.ik``, all ``INVALID_EMAIL`` "Email
+address ... is invalid"). The top-level domains are the ICANN section of the Public Suffix List
+(``tlds.txt``). Seeded data may hold duplicates (real portals do, from imports); lookups then find
 the oldest owner.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import cache
+from importlib.resources import files
 
 EMAIL_PROPERTIES = ("email", "hs_additional_emails")
+_SHAPE = re.compile(r"[^@\s;]+@[^@\s;]+\.[^@\s;.]+")
+
+
+@cache
+def _top_level_domains() -> frozenset[str]:
+    text = files("syncer.sandbox.hubspot").joinpath("tlds.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.split() if line and not line.startswith("#"))
+
+
+def valid_email(address: str) -> bool:
+    """Whether HubSpot takes ``address``: one ``@``, no quotes, a real top-level domain."""
+    if not _SHAPE.fullmatch(address) or '"' in address:
+        return False
+    label = address.rsplit(".", 1)[1].lower()
+    try:
+        label = label.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return label in _top_level_domains()
 
 
 def email_entries(values: Mapping[str, str]) -> list[tuple[str, str]]:

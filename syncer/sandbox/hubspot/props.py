@@ -2,9 +2,10 @@
 
 Every value travels and is stored as a string. Normalising turns what a client may send into the
 one string HubSpot keeps: numbers keep their decimal text (``1e-14`` is refused, as HubSpot refuses
-it), booleans are ``"true"``/``"false"``, datetimes become ISO 8601 with milliseconds and ``Z``, and
-dates become ``YYYY-MM-DD``. HubSpot's docs disagree on how dates come back (ISO or an epoch-ms
-string); the simulator answers ``YYYY-MM-DD`` and accepts both forms on input. ``""`` clears.
+it), booleans are ``"true"``/``"false"``, datetimes become ISO 8601 with milliseconds and ``Z``,
+dates become ``YYYY-MM-DD`` and emails are lower-cased (see ``identity``). HubSpot's docs disagree
+on how dates come back (ISO or an epoch-ms string); the simulator answers ``YYYY-MM-DD`` and
+accepts both forms on input. ``""`` clears.
 Error codes and messages copy recorded HubSpot answers (``INVALID_INTEGER``, ``INVALID_OPTION``,
 ``INVALID_DATE``, ``PROPERTY_DOESNT_EXIST``); ``READ_ONLY_VALUE`` and ``INVALID_LONG`` (a bad
 datetime) are the simulator's best guess. As HubSpot does, creating a ``bool`` property requires
@@ -21,6 +22,7 @@ from typing import Any
 
 from syncer.sandbox.clock import iso_millis, parse_iso
 from syncer.sandbox.hubspot.errors import api_error
+from syncer.sandbox.hubspot.identity import valid_email
 
 FIELD_TYPES: dict[str, frozenset[str]] = {
     "string": frozenset(
@@ -42,7 +44,6 @@ MAX_TEXT = 65536
 _DAY_MS = 86_400_000
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _EPOCH = re.compile(r"-?\d+")
-_EMAIL = re.compile(r"[^@\s;]+@[^@\s;]+\.[^@\s;]+")
 
 
 class InvalidValue(ValueError):
@@ -276,12 +277,14 @@ def _string(prop: PropertyDef, text: str, current: str | None) -> str:
         raise InvalidValue("MAX_LENGTH_EXCEEDED", f"Value is longer than {MAX_TEXT} characters.")
     if prop.name == "email":
         text = text.strip()
-        if not _EMAIL.fullmatch(text):
+        if not valid_email(text):
             raise InvalidValue("INVALID_EMAIL", f"Email address {text} is invalid")
+        return text.lower()
     if prop.name == "hs_additional_emails":
         for part in filter(None, text.split(";")):
-            if not _EMAIL.fullmatch(part.strip()):
+            if not valid_email(part.strip()):
                 raise InvalidValue("INVALID_EMAIL", f"Email address {part} is invalid")
+        return text.lower()
     return text
 
 
