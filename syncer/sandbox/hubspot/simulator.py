@@ -3,9 +3,10 @@
 It is served at the root of a loopback server with HubSpot's own paths, so a client only changes
 its base URL. The spec it follows is the project's ``reference/hubspot-crm-api.md``; the parts live
 beside this module: ``store`` (contacts, history, identity, index lag), ``merges`` (merges and
-GDPR deletes), ``props`` (definitions and value rules), ``search``, ``batch``, ``limits``,
-``errors`` and ``wire``. Each documents the choices it makes where HubSpot's behaviour is
-unconfirmed; here: a missing contact is a 404 ``OBJECT_NOT_FOUND`` "resource not found".
+GDPR deletes), ``props`` (definitions and value rules), ``search``, ``lists`` (Lists v3),
+``batch``, ``limits``, ``errors`` and ``wire``. Each documents the choices it makes where
+HubSpot's behaviour is unconfirmed; here: a missing contact is a 404 ``OBJECT_NOT_FOUND``
+"resource not found".
 
 Settings (``POST /_sim/config``): ``latency_ms``, ``slow_s``, ``ten_second_limit`` (100),
 ``search_per_second`` (5), ``search_cap`` (10,000), ``search_total_cap`` (10,000),
@@ -47,6 +48,7 @@ from syncer.sandbox.hubspot.errors import (
     rate_limit_body,
 )
 from syncer.sandbox.hubspot.limits import RateLimits
+from syncer.sandbox.hubspot.lists import ListsApi, ListStore
 from syncer.sandbox.hubspot.merges import merge, purge
 from syncer.sandbox.hubspot.props import DEFAULT_NAMES, ms_iso, parse_definition, seeded_definition
 from syncer.sandbox.hubspot.search import SearchIndex, parse
@@ -95,6 +97,7 @@ class HubSpotSimulator(Simulator):
         "merged_ids_archived": True,
     }
     store: ContactStore
+    lists: ListStore
     limits: RateLimits
     searches: SearchIndex
 
@@ -126,12 +129,15 @@ class HubSpotSimulator(Simulator):
             ("GET", f"{PROPERTIES}/{{propertyName}}", self._get_property),
         ]:
             self.add_route(method, template, handler)
+        self.lists_api = ListsApi(self)
+        self.lists_api.register(self.add_route)
 
     def reset(self) -> None:
         """A fresh portal: default properties only, no contacts, empty rate-limit windows."""
         self.store = ContactStore(self.clock, self.config)
         self.limits = RateLimits(self.clock)
         self.searches = SearchIndex()
+        self.lists = ListStore()
 
     def seed(self, payload: Any) -> Any:
         """``{"properties": [...], "contacts": [...]}`` -> ``{"ids": [...]}``, in order.
@@ -209,6 +215,7 @@ class HubSpotSimulator(Simulator):
             ("POST", "/_sim/touch"): self._admin_touch,
             ("POST", "/_sim/edit"): self._admin_edit,
             ("GET", "/_sim/writes"): self._admin_writes,
+            **self.lists_api.admin(),
         }
 
     # -- contacts --------------------------------------------------------------------------------

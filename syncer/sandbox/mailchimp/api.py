@@ -16,10 +16,10 @@ from syncer.sandbox.mailchimp.schema import (
     MemberWrite,
     MergeField,
     apply_merge_field_patch,
-    field_error,
     merge_field_from_body,
     parse_bool,
 )
+from syncer.sandbox.mailchimp.tags import check_tag_write, record_tag_write
 from syncer.sandbox.mailchimp.views import (
     MEMBER_KEYS,
     MemberQuery,
@@ -302,21 +302,11 @@ class AudienceApi:
         return Response.json(project(payload, request))
 
     def update_member_tags(self, request: Request) -> Response:
-        body = body_of(request)
-        tags = body.get("tags") if isinstance(body, dict) else None
-        if not isinstance(tags, list) or not all(
-            isinstance(tag, dict)
-            and isinstance(tag.get("name"), str)
-            and tag["name"].strip()
-            and tag.get("status") in {"active", "inactive"}
-            for tag in tags
-        ):
-            raise field_error("tags", "Each tag needs a name and a status of active or inactive.")
+        tags, syncing = check_tag_write(body_of(request))
         with self.lock:
             audience = self._audience(request)
             member = audience.require(request.params["subscriber_hash"], allow_email=False)
-            for tag in tags:
-                audience.tag(member, tag["name"].strip(), active=tag["status"] == "active")
+            record_tag_write(audience, member, tags, syncing)
         return Response.empty()
 
     def _member_json(self, member: Member, keys: list[str] | None = None) -> dict[str, Any]:

@@ -112,6 +112,8 @@ class Audience:
         }
         self.next_merge_id = 3
         self.tag_ids: dict[str, int] = {}
+        #: Tag changes made through the API, for ``/_sim/tag-writes`` (see :mod:`.tags`).
+        self.tag_writes: list[dict[str, Any]] = []
         self.transitions: list[dict[str, Any]] = []
         self.emails: list[dict[str, str]] = []
         self.status_counts: Counter[str] = Counter()
