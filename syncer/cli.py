@@ -23,6 +23,7 @@ from syncer.cache.lock import run_lock
 from syncer.config import Config, find_config_path, load_config
 from syncer.errors import ConfigError, ExitCode, SyncerError
 from syncer.operate.check import check_remote
+from syncer.operate.check_segments import check_segments
 from syncer.operate.console import Output, RichProgress
 from syncer.operate.logs import configure_logging
 from syncer.operate.service import open_clients, open_store, sync_once
@@ -121,6 +122,7 @@ def check(app: AppContext, offline: bool, fix: bool) -> int:
         return ExitCode.OK
     with open_clients(config) as (hubspot, mailchimp):
         findings = check_remote(config, hubspot, mailchimp, fix=fix)
+        findings += check_segments(config, hubspot, mailchimp)
     for finding in findings:
         mark = "fixed" if finding.fixed else "ok" if finding.ok else "PROBLEM"
         click.echo(f"  [{mark}] {finding.what}: {finding.detail}")

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from syncer import config_segments
+from syncer.config_segments import SegmentsConfig
 from syncer.errors import ConfigError
 from syncer.validation import Key, Section, join_path, validate
 
@@ -163,6 +165,7 @@ class Config:
     safety: SafetyConfig
     health: HealthConfig
     alerts: AlertsConfig
+    segments: SegmentsConfig
     source: Path | None = None
 
 
@@ -243,6 +246,7 @@ SCHEMA: Section = {
         "max_tries": Key(int, default=6, minimum=1),
         "max_time": Key(float, default=300.0, minimum=0.1),
     },
+    **config_segments.SCHEMA,
 }
 
 
@@ -284,6 +288,7 @@ def parse_config(text: str, environ: Mapping[str, str], source: Path | None = No
     if isinstance(values.get("fields"), list):
         _check_mappings(values, problems)
     _check_mailchimp_key(values["mailchimp"], problems)
+    config_segments.check(values, problems)
     if problems:
         raise ConfigError(problems)
     return _build(values, source)
@@ -383,5 +388,6 @@ def _build(values: dict[str, Any], source: Path | None) -> Config:
         alerts=AlertsConfig(
             webhook_url=Secret(url) if (url := values["alerts"]["webhook_url"]) else None
         ),
+        segments=config_segments.build(values),
         source=source,
     )

@@ -74,6 +74,7 @@ def member_record(member: MailchimpMember) -> dict[str, Any]:
         "fields": dict(member.merge_fields),
         "id": member.id,
         "unique_email_id": member.unique_email_id,
+        "tags": sorted(member.tags),
     }
 
 
@@ -112,7 +113,7 @@ class ContactStore(StoreBase):
         return rows[0] if rows else None
 
     def _rows(self, sql: str, params: list[Any]) -> list[ContactRow]:
-        return [_to_row(raw) for raw in self.db.query(sql, params)]
+        return [contact_row(raw) for raw in self.db.query(sql, params)]
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -250,7 +251,7 @@ def _to_columns(row: ContactRow, columns: Sequence[str] = _COLUMNS) -> dict[str,
     return values
 
 
-def _to_row(raw: dict[str, Any]) -> ContactRow:
+def contact_row(raw: dict[str, Any]) -> ContactRow:
     values = {name: raw[name] for name in ("id", *_COLUMNS)}
     for name in _JSON_COLUMNS:
         values[name] = loads(values[name])

@@ -9,6 +9,7 @@ from typing import Any
 from syncer.cache.base import StoreBase, dumps, loads, utc_now
 from syncer.core.models import FieldChange
 from syncer.core.records import NewOperation, Operation
+from syncer.core.segments import SEGMENT_ACTIONS
 
 OPEN_STATES = ("queued", "submitted")
 
@@ -34,13 +35,18 @@ class OutboxStore(StoreBase):
         *,
         supersede: bool = True,
     ) -> None:
-        """Queue a contact's new writes; a newer decision supersedes unsent older ones."""
+        """Queue a contact's new writes; a newer decision supersedes unsent older ones.
+
+        Segment writes (tags, archives) are decided apart from the contact sync: each kind
+        supersedes only its own, so neither decision drops the other's write.
+        """
         now = utc_now()
         if supersede:
+            segments = [op.action in SEGMENT_ACTIONS for op in operations]
             self.db.execute(
                 "UPDATE operations SET state = 'superseded', updated_at = ? "
-                "WHERE contact_id = ? AND state = 'queued'",
-                [now, contact_id],
+                "WHERE contact_id = ? AND state = 'queued' AND (action IN (?, ?, ?)) = ?",
+                [now, contact_id, *SEGMENT_ACTIONS, int(any(segments))],
             )
         for operation in operations:
             self.db.execute(

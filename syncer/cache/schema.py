@@ -142,3 +142,49 @@ def m001_initial(db: Database) -> None:
     )
     db.execute("CREATE INDEX events_contact ON events(contact_id)")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migration
+def m002_segments(db: Database) -> None:
+    """HubSpot list memberships as last read, and who the segment rules still have to look at."""
+    db.execute(
+        """
+        CREATE TABLE segment_lists (
+            key TEXT PRIMARY KEY,            -- the list as configured: a name or an id
+            list_id TEXT NOT NULL,           -- HubSpot's (ILS) list id
+            name TEXT NOT NULL,
+            processing_type TEXT NOT NULL,   -- MANUAL | DYNAMIC | SNAPSHOT
+            size INTEGER,
+            read_at TEXT                     -- local time of the last complete membership read
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE list_members (
+            list_id TEXT NOT NULL,
+            hubspot_id TEXT NOT NULL,
+            PRIMARY KEY (list_id, hubspot_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX list_members_contact ON list_members(hubspot_id)")
+    db.execute(
+        """
+        CREATE TABLE list_reads (            -- a membership read under way, swapped in when whole
+            list_id TEXT NOT NULL,
+            hubspot_id TEXT NOT NULL,
+            PRIMARY KEY (list_id, hubspot_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE TABLE segment_todo (contact_id INTEGER PRIMARY KEY)")
+    db.execute(
+        """
+        CREATE TABLE segment_scope (
+            contact_id INTEGER PRIMARY KEY,
+            in_scope INTEGER NOT NULL,
+            at TEXT NOT NULL
+        )
+        """
+    )

@@ -17,10 +17,11 @@ from syncer.cache.base import dumps, loads, utc_now
 from syncer.cache.identity import IdentityStore
 from syncer.cache.outbox import OutboxStore
 from syncer.cache.schema import KNOWN, migrations
+from syncer.cache.segments import SegmentStore
 from syncer.errors import StateError
 
 
-class Store(IdentityStore, OutboxStore):
+class Store(IdentityStore, OutboxStore, SegmentStore):
     """An open cache file, migrated to the current schema."""
 
     def __init__(self, path: Path) -> None:

@@ -69,6 +69,8 @@ class MailchimpMember:
     status: str
     merge_fields: Mapping[str, str]
     last_changed: datetime
+    #: Tag names, as the member listing gives them (its first 50).
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ class RunContext:
         if subscription.status_property:
             names.add(subscription.status_property)
         names.update(mapping.hubspot for mapping in self.config.fields)
+        names.update(self.config.segments.properties)
         return sorted(names)
 
     @property

@@ -23,6 +23,7 @@ from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.fetch import fetch
 from syncer.run.identity import resolve
 from syncer.run.report import Plan, build_plan
+from syncer.run.segments import apply_scope, queue_tags, read_lists, segments_verdict
 from syncer.run.write_hubspot import write_hubspot
 from syncer.run.write_mailchimp import collect_batches, write_mailchimp
 
@@ -123,7 +124,10 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
     if ctx.should_stop():
         return
     check_hubspot_deletions(ctx, first_sync=first_sync)
+    list_ids = read_lists(ctx, full=options.full)
+    apply_scope(ctx, list_ids)
     reconcile_dirty(ctx)
+    queue_tags(ctx, list_ids)
     _guard(ctx, options, first_sync=first_sync)
 
 
@@ -133,7 +137,7 @@ def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
         ctx.store.linked_count(),
         ctx.config.safety,
         first_sync=first_sync,
-    )
+    ) or segments_verdict(ctx)
     if verdict and not options.force:
         raise GuardTripped(f"the blast-radius guard stopped the run before writing: {verdict}")
     if verdict:

@@ -19,6 +19,7 @@ from syncer.connectors.mailchimp.client import parse_member
 from syncer.core.models import SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
 from syncer.core.plan import changes_of, pending_retry
 from syncer.core.records import ContactRow, NewOperation, Operation
+from syncer.core.segments import SEGMENT_ACTIONS, settled
 from syncer.run.context import RunContext
 
 log = logging.getLogger("syncer.run")
@@ -75,6 +76,8 @@ def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None
         member = parse_member(body)
         apply_member(row, member)
         row.dirty = dirty
+    if operation.action in SEGMENT_ACTIONS:
+        settled(row, operation.action, operation.payload)
     mc = row.mc or {}
     for key, (hubspot_value, intended) in operation.agreed.items():
         actual = _member_value(ctx, mc, key, intended)

@@ -196,4 +196,6 @@ def _member_operation(operation: Operation) -> MemberOperation:
         operation_id=str(operation.id),
         subscriber_hash=str(operation.payload["hash"]),
         body=dict(operation.payload["body"]),
+        method=str(operation.payload.get("method", "PUT")),
+        suffix=str(operation.payload.get("suffix", "")),
     )

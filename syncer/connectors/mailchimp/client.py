@@ -24,8 +24,24 @@ from syncer.errors import AuthError, RemoteError
 PAGE_SIZE = 1000
 PAGE_OVERLAP = 20
 BATCH_LIMIT = 1000
-MEMBER_FIELDS = ("id", "email_address", "unique_email_id", "status", "merge_fields", "last_changed")
+MEMBER_FIELDS = (
+    "id",
+    "email_address",
+    "unique_email_id",
+    "status",
+    "merge_fields",
+    "last_changed",
+    "tags",
+)
 MEMBER_PATH = "/lists/{list_id}/members/{subscriber_hash}"
+
+
+#: Why repeating each kind of member write is harmless.
+_SAFE = {
+    "PUT": "PUT by subscriber hash is an upsert: repeating it is a no-op",
+    "POST": "a tags write sets each tag active or inactive: repeating it is a no-op",
+    "DELETE": "archiving an archived member leaves it archived",
+}
 
 
 @dataclass(frozen=True)
@@ -51,11 +67,17 @@ class BatchStatus:
 
 @dataclass(frozen=True)
 class MemberOperation:
-    """One upsert to send, directly or inside a batch; ``operation_id`` is the outbox row."""
+    """One member write to send, directly or inside a batch; ``operation_id`` is the outbox row.
+
+    Mostly the upsert (``PUT``); ``suffix`` ``/tags`` with ``POST`` writes tags, ``DELETE``
+    archives. Each is idempotent: sending one twice leaves the member as sending it once.
+    """
 
     operation_id: str
     subscriber_hash: str
     body: dict[str, Any]
+    method: str = "PUT"
+    suffix: str = ""
 
 
 def _read_error(status: int, body: Any, endpoint: str) -> RemoteError | None:
@@ -190,11 +212,11 @@ class MailchimpClient:
         """Send one upsert directly; the answer is shaped like a batch result, errors included."""
         try:
             response = self.api.request(
-                "PUT",
-                MEMBER_PATH,
+                operation.method,
+                MEMBER_PATH + operation.suffix,
                 path={"list_id": self.list_id, "subscriber_hash": operation.subscriber_hash},
-                json_body=operation.body,
-                retry_safe_because="PUT by subscriber hash is an upsert: repeating it is a no-op",
+                json_body=operation.body or None,
+                retry_safe_because=_SAFE[operation.method],
             )
         except AuthError:
             raise
@@ -204,18 +226,42 @@ class MailchimpClient:
             return OperationResult(operation.operation_id, error.status, error.body)
         return OperationResult(operation.operation_id, response.status, response.data)
 
+    def tags(self) -> list[str]:
+        """Every tag of the audience (tags are its static segments), by name."""
+        names: list[str] = []
+        guard = LoopGuard(1000, "mailchimp: reading tags")
+        while True:
+            guard.tick()
+            response = self.api.request(
+                "GET",
+                "/lists/{list_id}/segments",
+                path={"list_id": self.list_id},
+                params={
+                    "type": "static",
+                    "count": PAGE_SIZE,
+                    "offset": len(names),
+                    "fields": "segments.name,total_items",
+                },
+            )
+            data = response.data or {}
+            page = [str(item.get("name", "")) for item in data.get("segments", [])]
+            names += page
+            if not page or len(names) >= int(data.get("total_items") or 0):
+                return names
+
     def submit_batch(self, operations: Sequence[MemberOperation]) -> BatchStatus:
         if not 0 < len(operations) <= BATCH_LIMIT:
             raise ValueError(f"a batch holds 1 to {BATCH_LIMIT} operations, not {len(operations)}")
         body = {
             "operations": [
                 {
-                    "method": "PUT",
+                    "method": operation.method,
                     "path": MEMBER_PATH.format(
                         list_id=self.list_id, subscriber_hash=operation.subscriber_hash
-                    ),
+                    )
+                    + operation.suffix,
                     "operation_id": operation.operation_id,
-                    "body": json.dumps(operation.body),
+                    **({"body": json.dumps(operation.body)} if operation.body else {}),
                 }
                 for operation in operations
             ]
@@ -224,7 +270,7 @@ class MailchimpClient:
             "POST",
             "/batches",
             json_body=body,
-            retry_safe_because="every operation is an idempotent PUT: a second batch is harmless",
+            retry_safe_because="every operation is idempotent: a second batch is harmless",
         )
         return parse_batch(response.data)
 
@@ -261,6 +307,11 @@ def parse_member(raw: Any) -> MailchimpMember:
             str(tag): normalise(value) for tag, value in (raw.get("merge_fields") or {}).items()
         },
         last_changed=changed or datetime.fromtimestamp(0, UTC),
+        tags=tuple(
+            str(tag["name"])
+            for tag in raw.get("tags") or ()
+            if isinstance(tag, dict) and "name" in tag
+        ),
     )
 
 

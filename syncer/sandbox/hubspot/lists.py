@@ -23,8 +23,8 @@ models, which are the response shapes below, required fields included):
   (``/crm/v3/lists/idmapping`` translates those, not simulated).
 - ``GET /crm/v3/lists/records/0-1/{recordId}/memberships`` lists the lists a record is in.
 
-Choices where HubSpot is silent: an unknown list is a 404 ``OBJECT_NOT_FOUND``; archived contacts
-are members of no list; a DYNAMIC list's filter is the one property-equality shape
+Choices where HubSpot is silent: an unknown list is a 404 ``OBJECT_NOT_FOUND``; archived (or
+merged-away) contacts are members of no list; a DYNAMIC list's filter is the one property-equality shape
 (``PROPERTY`` / ``IS_EQUAL_TO``) the simulator evaluates, re-evaluated whenever a contact changed.
 
 Admin: ``POST /_sim/lists`` ``{"name", "processingType", "members": [ids], "filter": {"property",
@@ -168,14 +168,14 @@ class ListStore:
         name, value = found.filter
         for cid, contact in contacts.contacts.items():
             state = contact.state
-            live = state.archived_at is None and contact.merged_into is None
+            live = state.archived_at is None and cid not in contacts.redirects
             if live and state.values.get(name, "").lower() == value.lower():
                 yield cid, now
 
 
 def _live(contacts: ContactStore, cid: int) -> object | None:
     contact = contacts.contacts.get(cid)
-    if contact is None or contact.state.archived_at is not None or contact.merged_into is not None:
+    if contact is None or contact.state.archived_at is not None or cid in contacts.redirects:
         return None
     return contact
 

@@ -1,0 +1,141 @@
+"""The cache's part of segments: HubSpot list memberships, scope, and who is still to decide.
+
+A list's membership is read into ``list_reads`` page by page and swapped into ``list_members``
+only when the read is complete, in one transaction that also queues everyone who joined or left:
+a read cut short by a stop or a crash changes nothing, and the next run reads the list again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from syncer.cache.base import StoreBase, utc_now
+from syncer.cache.contacts import contact_row
+from syncer.core.records import ContactRow
+
+
+class SegmentStore(StoreBase):
+    # -- lists -----------------------------------------------------------------------------------
+
+    def known_list(self, key: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM segment_lists WHERE key = ?", [key]))
+        return rows[0] if rows else None
+
+    def known_lists(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM segment_lists ORDER BY key"))
+
+    def remember_list(self, key: str, list_id: str, name: str, processing_type: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                """INSERT INTO segment_lists (key, list_id, name, processing_type)
+                   VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET list_id = excluded.list_id,
+                   name = excluded.name, processing_type = excluded.processing_type""",
+                [key, list_id, name, processing_type],
+            )
+
+    def forget_list(self, key: str) -> None:
+        """A list gone from HubSpot: resolve its name again next time."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM segment_lists WHERE key = ?", [key])
+
+    def start_list_read(self, list_id: str) -> None:
+        self.db.execute("DELETE FROM list_reads WHERE list_id = ?", [list_id])
+
+    def add_list_read(self, list_id: str, hubspot_ids: Iterable[str]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO list_reads (list_id, hubspot_id) VALUES (?, ?)",
+            [(list_id, hubspot_id) for hubspot_id in hubspot_ids],
+        )
+
+    def finish_list_read(self, key: str, list_id: str) -> tuple[int, int]:
+        """Swap a complete read in; queue who joined or left. Returns (joined, left)."""
+        with self.db.atomic():
+            counts = []
+            for changed in (_JOINED, _LEFT):
+                before = self.segment_todo_count()
+                self.db.execute(_QUEUE_CHANGED[changed], {"l": list_id})
+                counts.append(self.segment_todo_count() - before)
+            self.db.execute("DELETE FROM list_members WHERE list_id = ?", [list_id])
+            self.db.execute(
+                "INSERT INTO list_members SELECT list_id, hubspot_id FROM list_reads "
+                "WHERE list_id = ?",
+                [list_id],
+            )
+            size = self.db.execute(
+                "SELECT count(*) FROM list_members WHERE list_id = ?", [list_id]
+            ).fetchone()[0]
+            self.db.execute("DELETE FROM list_reads WHERE list_id = ?", [list_id])
+            self.db.execute(
+                "UPDATE segment_lists SET read_at = ?, size = ? WHERE key = ?",
+                [utc_now(), size, key],
+            )
+        return counts[0], counts[1]
+
+    def lists_of(self, hubspot_id: str | None) -> frozenset[str]:
+        if hubspot_id is None:
+            return frozenset()
+        rows = self.db.execute(
+            "SELECT list_id FROM list_members WHERE hubspot_id = ?", [hubspot_id]
+        ).fetchall()
+        return frozenset(str(row[0]) for row in rows)
+
+    # -- who to decide ---------------------------------------------------------------------------
+
+    def queue_dirty_for_segments(self) -> None:
+        """Everyone fetched since their last decision: the contact sync is about to decide them."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO segment_todo SELECT id FROM contacts WHERE dirty = 1"
+        )
+
+    def queue_everyone_for_segments(self) -> None:
+        self.db.execute("INSERT OR IGNORE INTO segment_todo SELECT id FROM contacts")
+
+    def segment_todo(self, after_id: int, limit: int) -> list[ContactRow]:
+        query = self.db.query(
+            """SELECT contacts.* FROM segment_todo JOIN contacts ON contacts.id = contact_id
+               WHERE contacts.id > ? AND state NOT IN ('duplicate', 'detached')
+               ORDER BY contacts.id LIMIT ?""",
+            [after_id, limit],
+        )
+        return [contact_row(raw) for raw in query]
+
+    def segments_decided(self, contact_ids: Iterable[int]) -> None:
+        self.db.conn.executemany(
+            "DELETE FROM segment_todo WHERE contact_id = ?", [(cid,) for cid in contact_ids]
+        )
+
+    def segment_todo_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM segment_todo").fetchone()[0])
+
+    # -- scope -----------------------------------------------------------------------------------
+
+    def was_in_scope(self, contact_id: int) -> bool | None:
+        row = self.db.execute(
+            "SELECT in_scope FROM segment_scope WHERE contact_id = ?", [contact_id]
+        ).fetchone()
+        return None if row is None else bool(row[0])
+
+    def set_scope(self, contact_id: int, in_scope: bool) -> None:
+        self.db.execute(
+            """INSERT INTO segment_scope (contact_id, in_scope, at) VALUES (?, ?, ?)
+               ON CONFLICT(contact_id)
+               DO UPDATE SET in_scope = excluded.in_scope, at = excluded.at""",
+            [contact_id, int(in_scope), utc_now()],
+        )
+
+    def scope_counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT in_scope, count(*) FROM segment_scope GROUP BY in_scope")
+        return {("in" if row[0] else "out"): int(row[1]) for row in rows.fetchall()}
+
+
+_JOINED, _LEFT = "joined", "left"
+#: Queue the contacts whose HubSpot id joined (read now, not before) or left (before, not now).
+_QUEUE_CHANGED = {
+    _JOINED: """INSERT OR IGNORE INTO segment_todo SELECT id FROM contacts WHERE hubspot_id IN (
+        SELECT hubspot_id FROM list_reads WHERE list_id = :l
+        EXCEPT SELECT hubspot_id FROM list_members WHERE list_id = :l)""",
+    _LEFT: """INSERT OR IGNORE INTO segment_todo SELECT id FROM contacts WHERE hubspot_id IN (
+        SELECT hubspot_id FROM list_members WHERE list_id = :l
+        EXCEPT SELECT hubspot_id FROM list_reads WHERE list_id = :l)""",
+}

@@ -1,0 +1,239 @@
+"""Segments in a run: read the mapped HubSpot lists, apply the scope, queue tag writes.
+
+Three steps around the contact sync's reconcile pass (see :func:`syncer.run.engine._prepare`):
+
+1. :func:`read_lists` resolves every configured list (a missing one stops the run before any
+   write, exit 2, naming the nearest lists) and re-reads those whose last complete read is older
+   than ``segments.list_read_minutes``; HubSpot has no changed-since read of memberships.
+2. :func:`apply_scope` decides, before reconciling, who is in scope: people outside are left out
+   of the reconcile pass (nothing about them is synced or created), people entering are queued
+   for it like new people, and people leaving get ``scope.on_leave`` once.
+3. :func:`queue_tags`, after reconciling, queues one tags write per member whose managed tags
+   differ from what HubSpot says, each change with its reason in the journal.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+from syncer.connectors.hubspot.lists import HubSpotLists
+from syncer.core.plan import member_unsubscribe
+from syncer.core.records import ContactRow, NewOperation
+from syncer.core.segments import (
+    UNTAG,
+    Facts,
+    TagChange,
+    archive_operation,
+    in_scope,
+    leave_changes,
+    leave_verdict,
+    tag_changes,
+    tag_operation,
+)
+from syncer.errors import ConfigError, RemoteError
+from syncer.run.context import RunContext
+
+log = logging.getLogger("syncer.run")
+
+CHUNK = 500
+FINGERPRINT = "segments_fingerprint"
+
+
+def read_lists(ctx: RunContext, *, full: bool) -> dict[str, str]:
+    """Resolve the configured lists to ids and refresh the memberships that are due."""
+    config = ctx.config.segments
+    if config.scope.mailchimp_tag:
+        check_scope_tag(ctx.mailchimp.tags(), config.scope.mailchimp_tag)
+    keys = config.lists
+    if not keys:
+        return {}
+    lists = HubSpotLists(ctx.hubspot.api)
+    resolved = {key: _resolve(ctx, lists, key) for key in keys}
+    due_before = datetime.now(UTC) - timedelta(minutes=config.list_read_minutes)
+    for key, list_id in resolved.items():
+        if ctx.should_stop():
+            break
+        read_at = (ctx.store.known_list(key) or {}).get("read_at")
+        if full or read_at is None or datetime.fromisoformat(read_at) <= due_before:
+            _read(ctx, lists, key, list_id)
+    return resolved
+
+
+def _resolve(ctx: RunContext, lists: HubSpotLists, key: str) -> str:
+    known = ctx.store.known_list(key)
+    if known is not None:
+        return str(known["list_id"])
+    found = lists.find(key)
+    if found is None:
+        raise missing_list(lists, key)
+    ctx.store.remember_list(key, found.id, found.name, found.processing_type)
+    log.info("HubSpot list %r is list %s (%s)", key, found.id, found.kind)
+    return found.id
+
+
+def missing_list(lists: HubSpotLists, key: str) -> ConfigError:
+    nearest = lists.nearest(key)
+    hint = (
+        f"Did you mean {', '.join(repr(name) for name in nearest)}? Lists are named as in HubSpot, "
+        "or given by their id (the number in the list's URL)."
+        if nearest
+        else "Name the list as HubSpot shows it, or give its id (the number in its URL)."
+    )
+    return ConfigError([f"HubSpot has no list {key!r} (named in tags or scope)"], hint=hint)
+
+
+def check_scope_tag(tags: list[str], wanted: str) -> None:
+    """A scope on a tag nobody carries would put everyone out of scope: refuse it."""
+    if wanted in tags:
+        return
+    nearest = difflib.get_close_matches(wanted, tags, n=3, cutoff=0.5)
+    hint = f"Did you mean {', '.join(repr(name) for name in nearest)}?" if nearest else None
+    raise ConfigError(
+        [f"scope.mailchimp_tag: the audience has no tag {wanted!r} (tags are case-sensitive)"],
+        hint=hint or "Create the tag in Mailchimp first, or fix scope.mailchimp_tag.",
+    )
+
+
+def _read(ctx: RunContext, lists: HubSpotLists, key: str, list_id: str) -> None:
+    """Read one list whole; swap it in only when complete, so a stop or a crash changes nothing."""
+    ctx.progress.phase(f"reading HubSpot list {key!r}")
+    with ctx.store.transaction():
+        ctx.store.start_list_read(list_id)
+    try:
+        for page in lists.members(list_id):
+            with ctx.store.transaction():
+                ctx.store.add_list_read(list_id, page)
+            ctx.counts["list_members_read"] += len(page)
+            ctx.progress.advance(len(page))
+            if ctx.should_stop():
+                return
+    except RemoteError as error:
+        if error.status == 404:  # deleted since it was resolved
+            ctx.store.forget_list(key)
+            raise missing_list(lists, key) from None
+        raise
+    joined, left = ctx.store.finish_list_read(key, list_id)
+    ctx.counts["list_reads"] += 1
+    log.info("HubSpot list %r read: %d queued for joining, %d for leaving", key, joined, left)
+
+
+def apply_scope(ctx: RunContext, list_ids: dict[str, str]) -> None:
+    """Queue everyone fetched for the segment rules; keep out-of-scope people out of reconcile."""
+    config = ctx.config.segments
+    if not config.active:
+        return
+    ctx.store.queue_dirty_for_segments()
+    fingerprint = _fingerprint(ctx)
+    if ctx.store.get_meta(FINGERPRINT) != fingerprint:
+        ctx.store.queue_everyone_for_segments()
+        ctx.store.set_meta(FINGERPRINT, fingerprint)
+    if not config.scope.limited:
+        return
+    ctx.progress.phase("applying the scope", ctx.store.segment_todo_count())
+    after = 0
+    while not ctx.should_stop() and (rows := ctx.store.segment_todo(after, CHUNK)):
+        with ctx.store.transaction():
+            for row in rows:
+                _scope_one(ctx, row, list_ids)
+        after = rows[-1].id
+        ctx.progress.advance(len(rows))
+
+
+def _scope_one(ctx: RunContext, row: ContactRow, list_ids: dict[str, str]) -> None:
+    scope = ctx.config.segments.scope
+    facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id))
+    now_in = in_scope(scope, facts, list_ids)
+    was_in = ctx.store.was_in_scope(row.id)
+    if was_in is None:  # never decided: a linked person was synced before the scope existed
+        was_in = row.hs is not None and row.mc is not None
+    ctx.store.set_scope(row.id, now_in)
+    if now_in and not was_in:
+        row.dirty = 1
+        ctx.store.save_contact(row)
+        ctx.store.add_event(ctx.run_id, row.id, "scope", "entered the sync's scope")
+        ctx.counts["scope_entered"] += 1
+    elif not now_in:
+        if row.dirty:
+            row.dirty = 0
+            ctx.store.save_contact(row)
+        if was_in:
+            _leave(ctx, row, facts)
+
+
+def _leave(ctx: RunContext, row: ContactRow, facts: Facts) -> None:
+    action = ctx.config.segments.scope.on_leave
+    ctx.counts["scope_left"] += 1
+    operations: list[NewOperation] = []
+    status = facts.member_status
+    if action == "untag" and (changes := leave_changes(ctx.config.segments, facts)):
+        operations.append(tag_operation(row, changes, UNTAG))
+    elif action == "unsubscribe" and status in ("subscribed", "pending"):
+        operations.append(member_unsubscribe(row))
+    elif action == "archive" and status is not None and status != "archived":
+        operations.append(archive_operation(row))
+    detail = f"left the sync's scope (on_leave: {action})"
+    ctx.store.add_event(ctx.run_id, row.id, "scope", detail)
+    if operations:
+        ctx.store.queue_operations(row.id, operations, ctx.run_id)
+
+
+def queue_tags(ctx: RunContext, list_ids: dict[str, str]) -> None:
+    """After reconciling: one tags write for each member whose managed tags are not as HubSpot
+    says; everyone looked at leaves the to-do list."""
+    config = ctx.config.segments
+    if not config.active:
+        return
+    after = 0
+    while not ctx.should_stop() and (rows := ctx.store.segment_todo(after, CHUNK)):
+        with ctx.store.transaction():
+            for row in rows:
+                if config.tags and _synced(ctx, row):
+                    facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id))
+                    _queue(ctx, row, tag_changes(config, facts, list_ids))
+            ctx.store.segments_decided(row.id for row in rows)
+        after = rows[-1].id
+
+
+def _synced(ctx: RunContext, row: ContactRow) -> bool:
+    return not ctx.config.segments.scope.limited or bool(ctx.store.was_in_scope(row.id))
+
+
+def _queue(ctx: RunContext, row: ContactRow, changes: list[TagChange]) -> None:
+    if not changes:
+        return
+    ctx.store.queue_operations(row.id, [tag_operation(row, changes)], ctx.run_id)
+    for change in changes:
+        verb = "add" if change.active else "remove"
+        ctx.store.add_event(
+            ctx.run_id,
+            row.id,
+            "tag",
+            f"{verb} tag {change.tag!r}: {change.reason}",
+            field=change.tag,
+        )
+        ctx.counts["tags_added" if change.active else "tags_removed"] += 1
+
+
+def segments_verdict(ctx: RunContext) -> str | None:
+    """The blast-radius guard's word on people leaving the scope."""
+    return leave_verdict(ctx.store.queued_counts(), ctx.store.linked_count(), ctx.config.safety)
+
+
+def _fingerprint(ctx: RunContext) -> str:
+    """The rules as configured: when they change, everyone is decided again."""
+    config = ctx.config.segments
+    text = json.dumps(
+        {
+            "tags": [[r.condition.describe, r.tag] for r in config.tags],
+            "scope": [
+                config.scope.hubspot.describe if config.scope.hubspot else None,
+                config.scope.mailchimp_tag,
+            ],
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
