@@ -110,7 +110,7 @@ def bench(sandbox: SandboxProcess, folder: Path, size: int, latency_ms: float) -
             folder, sandbox.info, tags=tags, segments={"list_read_minutes": minutes}
         )
         run = run_syncer(config, "--json", timeout=3600)
-        calls = run.syncer_calls()
+        calls = run.syncer_calls
         list_calls = sum(
             count
             for endpoint, count in calls.get("hubspot", {}).items()
@@ -125,7 +125,7 @@ def bench(sandbox: SandboxProcess, folder: Path, size: int, latency_ms: float) -
                 "calls": total_calls(calls),
                 "list_calls": list_calls,
                 "floor": stage_floor,
-                "counts": run.counts(),
+                "counts": run.counts,
                 "run": run.as_json(),
             }
         )

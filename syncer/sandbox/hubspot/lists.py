@@ -24,8 +24,9 @@ models, which are the response shapes below, required fields included):
 - ``GET /crm/v3/lists/records/0-1/{recordId}/memberships`` lists the lists a record is in.
 
 Choices where HubSpot is silent: an unknown list is a 404 ``OBJECT_NOT_FOUND``; archived (or
-merged-away) contacts are members of no list; a DYNAMIC list's filter is the one property-equality shape
-(``PROPERTY`` / ``IS_EQUAL_TO``) the simulator evaluates, re-evaluated whenever a contact changed.
+merged-away) contacts are members of no list; a DYNAMIC list's filter is the one
+property-equality shape (``PROPERTY`` / ``IS_EQUAL_TO``) the simulator evaluates, re-evaluated
+whenever a contact changed.
 
 Admin: ``POST /_sim/lists`` ``{"name", "processingType", "members": [ids], "filter": {"property",
 "value"}}`` creates a list as a person would (no rate limit) and answers ``{"listId"}``;
