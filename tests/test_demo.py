@@ -27,11 +27,13 @@ def test_the_demo_runs_the_whole_job_and_ends_healthy(tmp_path: Path) -> None:
     store = Store(config.state_path)
     try:
         states = {row["email"]: (row["state"], row["reason"]) for row in store.problem_contacts()}
-        (run,) = store.runs()
+        runs = store.runs()
         late = store.contact_by_email("dana.diallo@tailspin.dev")
     finally:
         store.close()
-    assert run["outcome"] == "ok"
+    assert [run["outcome"] for run in runs] == ["ok", "ok"], "the sync, then the list-to-tag step"
+    tagged = out.split("5. A HubSpot list becomes a Mailchimp tag", 1)[1]
+    assert int(tagged.split(" members tagged Customer", 1)[0].split()[-1]) > 0
     assert "cleaned" in states["bounced.inbox@contoso.net"][1]
     assert "fake" in states["someone@example.com"][1]
     assert late is not None

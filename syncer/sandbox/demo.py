@@ -29,6 +29,7 @@ from syncer.sandbox import demo_data, world
 from syncer.sandbox.runner import Sandbox, SandboxInfo
 
 PLAN_LINES_SHOWN = 24
+DEMO_LIST_FILTER = {"property": "lifecyclestage", "value": "customer"}
 
 
 def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -> ExitCode:
@@ -66,9 +67,28 @@ def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -
         with open_store(config) as store:
             status = status_report(store, config)
         render_status(out, status)
+        _list_becomes_a_tag(out, http, info, folder)
         out.line("")
         out.line("Next: `syncer init` writes a config for your own accounts.", "bold")
         return ExitCode.OK if status["health"]["ok"] else ExitCode.PARTIAL
+
+
+def _list_becomes_a_tag(
+    out: Output, http: requests.Session, info: SandboxInfo, folder: Path
+) -> None:
+    """Segments: an active HubSpot list mapped to a Mailchimp tag, one more run."""
+    out.heading("5. A HubSpot list becomes a Mailchimp tag")
+    spec = {"name": "Customers", "processingType": "DYNAMIC", "filter": DEMO_LIST_FILTER}
+    _admin(http, info.hubspot_url, "lists", spec)
+    path = _write_config(
+        folder, info, tags=[{"hubspot_list": "Customers", "mailchimp_tag": "Customer"}]
+    )
+    out.line("tags: [{hubspot_list: Customers, mailchimp_tag: Customer}]  (an active list)")
+    report = sync_once(load_config(path), RunOptions())
+    out.line(
+        f"{report.counts.get('tags_added', 0)} members tagged Customer (with is_syncing, so no "
+        "tag automation fires); people who leave the list lose the tag on a later run"
+    )
 
 
 @contextlib.contextmanager
@@ -102,10 +122,11 @@ def _seed(http: requests.Session, info: SandboxInfo, data: demo_data.DemoData) -
     )
 
 
-def _write_config(folder: Path, info: SandboxInfo) -> Path:
+def _write_config(folder: Path, info: SandboxInfo, **sections: object) -> Path:
     document = world.config_document(
         info, "syncer.db", sync={"batch_wait_seconds": 20, "batch_poll_seconds": 0.2}
     )
+    document.update(sections)
     path = folder / "syncer.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     path.chmod(0o600)
