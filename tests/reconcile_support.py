@@ -77,9 +77,8 @@ def mailchimp(
 def apply(view: ContactView, decision: Decision, now: datetime) -> ContactView:
     """The world after the decision's writes all succeeded, as the vendors would apply them.
 
-    Mailchimp's consent rules are enforced here as Mailchimp enforces them: a status write of
-    ``subscribed`` to an existing member that is not subscribed raises, as does anything but
-    ``pending``/``unsubscribed`` on a cleaned member.
+    Mailchimp's consent rules are enforced here, stricter than Mailchimp: a status write of
+    ``subscribed`` to an existing member raises, as does any write at all to a cleaned member.
     """
     base: dict[str, Pair] = dict(view.base)
     base.update(decision.agreed_now)
@@ -110,10 +109,9 @@ def _apply_member(member: MailchimpSide | None, decision: Decision, now: datetim
             last_changed=now,
         )
     assert not decision.create_mailchimp
+    assert member.status != "cleaned", "syncer wrote to a cleaned member"
     if status is not None:
         assert status != "subscribed", "syncer asked Mailchimp for a bare `subscribed`"
-        if member.status == "cleaned":
-            raise AssertionError("syncer tried to change a cleaned member's status")
         if status == "pending" and member.status in SUBSCRIBED_STATUSES:
             raise AssertionError("pending asked for someone already subscribed")
     fields = dict(member.fields)

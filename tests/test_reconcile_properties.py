@@ -26,7 +26,8 @@ NAMES = st.sampled_from(["", "Ann", "Anna", "Bob"])
 STAGES = st.sampled_from(["", "lead", "customer"])
 DATES = st.sampled_from(["", "2026-03-04T15:16:17.000Z", "2026-03-05"])
 FLAGS = st.sampled_from(["", "true", "false"])
-STATUSES = st.sampled_from(sorted(MAILCHIMP_STATUSES))
+#: Mailchimp's statuses, and one it may add some day that syncer does not know.
+STATUSES = st.sampled_from([*sorted(MAILCHIMP_STATUSES), "nonsubscribed"])
 EMAILS = st.sampled_from(["ann@acme-mail.com", "ANN@acme-mail.com", "ann@new-mail.com"])
 MINUTES = st.integers(min_value=0, max_value=10)
 
@@ -132,6 +133,32 @@ def test_never_a_bare_subscribed_for_an_existing_member(view: ContactView, confi
             assert decision.mailchimp_status is None
         if decided_on.mailchimp.status in ("unsubscribed", "archived", "transactional"):
             assert decision.mailchimp_status != "unsubscribed"
+
+
+@settings(max_examples=400, deadline=None)
+@given(views(), CONFIGS)
+def test_what_each_status_says_about_consent_is_respected(
+    view: ContactView, config: Config
+) -> None:
+    """Nothing is written to a cleaned member; `pending` never opts HubSpot in; `transactional`
+    never clears an opt-in; a status syncer does not know writes nothing about the subscription
+    and blocks the person."""
+    decided_on, decision = decide(view, config)
+    member, contact = decided_on.mailchimp, decided_on.hubspot
+    if member is None:
+        return
+    newsletter = decision.hubspot.get("newsletter")
+    if member.status == "cleaned":
+        assert not decision.writes_mailchimp
+    if member.status == "pending":
+        assert newsletter != "true"
+    if member.status == "transactional" and contact and contact.values["newsletter"] == "true":
+        assert newsletter is None
+    if member.status not in MAILCHIMP_STATUSES:
+        assert decision.blocked is not None
+        assert not decision.writes_mailchimp
+        assert newsletter is None
+        assert "mc_status" not in decision.hubspot
 
 
 EDITS = st.sampled_from(

@@ -40,6 +40,12 @@ class Draft:
     changes: list[FieldChange] = field(default_factory=list)
     needs_history: list[str] = field(default_factory=list)
     blocked: str | None = None
+    #: Why nothing may be written to the member (cleaned, or a status syncer does not know):
+    #: a write the merge would make blocks the person with this reason instead.
+    member_closed: str | None = None
+
+    def close_member(self, reason: str) -> None:
+        self.member_closed = reason
 
     def write_hubspot(self, key: str, name: str, old: str, new: str, pair: Pair) -> None:
         self.hubspot[name] = new
@@ -47,6 +53,9 @@ class Draft:
         self.changes.append(FieldChange("hubspot", name, old, new))
 
     def write_mailchimp(self, key: str, name: str, old: str, new: str, pair: Pair) -> None:
+        if self.member_closed is not None:
+            self.blocked = self.blocked or self.member_closed
+            return
         if key == EMAIL_KEY:
             self.mailchimp_email = new
         else:
@@ -80,16 +89,19 @@ def newer_side(hubspot: HubSpotSide, name: str, mailchimp_changed: datetime) -> 
     """Which side's value is newer: ``hubspot``, ``mailchimp``, ``tie``, or ``None`` (need history).
 
     HubSpot's per-property timestamp is at most its contact's ``lastmodifieddate``, so a contact
-    last modified before the member changed is older without reading its history.
+    last modified before the member changed is older without reading its history. Mailchimp's
+    ``last_changed`` has whole seconds: its change happened somewhere in that second, so a
+    HubSpot timestamp inside the same second cannot be told apart from it and is a tie.
     """
     if hubspot.modified < mailchimp_changed:
         return "mailchimp"
     stamp = hubspot.times.get(name)
     if stamp is None:
         return "mailchimp" if hubspot.history_fetched else None
-    if stamp == mailchimp_changed:
+    second, member_second = stamp.replace(microsecond=0), mailchimp_changed.replace(microsecond=0)
+    if second == member_second:
         return "tie"
-    return "hubspot" if stamp > mailchimp_changed else "mailchimp"
+    return "hubspot" if second > member_second else "mailchimp"
 
 
 def side_label(side: Side) -> str:

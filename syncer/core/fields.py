@@ -140,7 +140,10 @@ def _merge_difference(
     if winner is None:
         draft.needs_history.append(rule.hubspot_name)
         return
-    draft.conflicts.append(Conflict(rule.key, h, m, winner, reason))
+    if winner == "mailchimp" or draft.member_closed is None:
+        # A conflict HubSpot wins over a member nothing may be written to is no decision:
+        # the person is blocked instead, and the conflict is not recorded on every fetch.
+        draft.conflicts.append(Conflict(rule.key, h, m, winner, reason))
     _take(draft, rule, winner, h, m)
 
 

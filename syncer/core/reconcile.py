@@ -18,7 +18,6 @@ from syncer.core.fields import Rule, merge_fields
 from syncer.core.identity import normalise_email, plausible_email
 from syncer.core.models import (
     EMAIL_KEY,
-    SUBSCRIBED_STATUSES,
     SUBSCRIPTION_KEY,
     ContactView,
     Decision,
@@ -26,7 +25,13 @@ from syncer.core.models import (
     MailchimpSide,
     Pair,
 )
-from syncer.core.subscription import merge_subscription, mirror_status, set_status
+from syncer.core.subscription import (
+    known_status,
+    merge_subscription,
+    mirror_status,
+    set_status,
+    unknown_status_reason,
+)
 from syncer.core.transforms import as_bool
 
 INVALID_EMAIL_REASON = "the email address is not valid"
@@ -105,12 +110,19 @@ def _create_member(hubspot: HubSpotSide, config: Config) -> Decision:
 
 def _create_contact(mailchimp: MailchimpSide, config: Config) -> Decision:
     """A member with no HubSpot contact: create it, unless creation is off or the member is
-    archived or cleaned (an address nobody can receive mail at is no new contact)."""
+    archived or cleaned (an address nobody can receive mail at is no new contact).
+
+    The new contact is opted in only for a ``subscribed`` member: ``pending`` is a signup not
+    yet confirmed, ``transactional`` a member nobody asked. A status syncer does not know
+    creates nothing and blocks the person.
+    """
+    if not known_status(mailchimp.status):
+        return Decision(blocked=unknown_status_reason(mailchimp.status))
     if not config.create.in_hubspot or mailchimp.status in ("archived", "cleaned"):
         return Decision()
     draft = Draft()
     merge_fields(draft, config, {}, mailchimp.email, mailchimp.fields, {}, _unreachable)
-    subscribed = "true" if mailchimp.status in SUBSCRIBED_STATUSES else "false"
+    subscribed = "true" if mailchimp.status == "subscribed" else "false"
     draft.write_hubspot(
         SUBSCRIPTION_KEY,
         config.subscription.hubspot_property,

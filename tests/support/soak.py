@@ -238,7 +238,7 @@ class World:
                 contacts.append(_contact(person, person.first, person.last, hubspot_at, base))
             else:
                 person.status = self.rng.choice(MAILCHIMP_ONLY_STATUSES)
-                person.wants = person.status in ("subscribed", "pending")
+                person.wants = person.status == "subscribed"  # pending is no opt-in yet
                 person.in_hubspot = person.status != "cleaned"
                 person.stage = ""
                 members.append(_member(person, person.first, person.last, mailchimp_at))
