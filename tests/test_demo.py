@@ -38,4 +38,6 @@ def test_the_demo_runs_the_whole_job_and_ends_healthy(tmp_path: Path) -> None:
     assert "fake" in states["someone@example.com"][1]
     assert late is not None
     assert late.mc is not None
-    assert late.mc["status"] == "pending", "the compliance case asks for pending"
+    assert late.mc["status"] == "unsubscribed", "a create never forces a status"
+    assert late.hs is not None
+    assert late.hs["newsletter"] == "false", "the opt-out the create met reaches HubSpot"

@@ -121,13 +121,14 @@ def test_a_cleaned_member_is_never_resubscribed_and_is_blocked(
     assert "cleaned" in reason
 
 
-def test_compliance_refusal_in_a_batch_becomes_exactly_one_pending_retry(
+def test_a_create_meeting_an_unknown_opted_out_member_asks_once_for_pending(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:
     """Two people opt out at Mailchimp while syncer's batch adding them waits to run.
 
-    The batch asks for `subscribed`; Mailchimp refuses those two with "Member In Compliance
-    State"; the next run, collecting the results, asks once for `pending` and never again.
+    The batch's creates carry `status_if_new` only, so Mailchimp leaves those two members as
+    they are and answers with them; the next run decides their subscription on its own (HubSpot's
+    wish is newer) and asks once for `pending`, never for `subscribed`.
     """
     sim.seed_hubspot([person(f"new{i}", "true", 5) for i in range(12)])
     config = sim.write_config(
@@ -157,14 +158,42 @@ def test_compliance_refusal_in_a_batch_becomes_exactly_one_pending_retry(
         ]
     assert all(mailchimp[email(f"new{i}", 0)]["status"] == "subscribed" for i in range(2, 12))
     assert sim.requests("mailchimp")["counts"]["batch_operations"] == 12 + 2
-    store = Store(tmp_path / "state" / "syncer.db")
-    try:
-        refused = store.db.execute(
-            "SELECT count(*) FROM operations WHERE error = 'Member In Compliance State'"
-        ).fetchone()[0]
-    finally:
-        store.close()
-    assert refused == 2
+
+
+def test_a_create_never_forces_a_status_on_a_member_the_cache_did_not_know(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """An admin unsubscribes a member (Mailchimp lets the API resubscribe those) after syncer
+    read the audience and before its batch adding that address runs.
+
+    A create sending `status: subscribed` beside `status_if_new` would resubscribe them without
+    their consent; with `status_if_new` alone they stay unsubscribed, and their opt-out (newer
+    than HubSpot's wish) reaches HubSpot.
+    """
+    sim.configure("mailchimp", {"api_unsubscribe_locks": False})
+    sim.seed_hubspot([person("admin", "true", 5)])
+    config = sim.write_config(
+        tmp_path,
+        sync={"direct_threshold": 0, "batch_wait_seconds": 0.3, "batch_poll_seconds": 0.05},
+    )
+    sim.configure("mailchimp", {"batch_paused": True})
+    run(config)
+    address = email("admin", 0)
+    sim.seed_mailchimp([member("admin", "subscribed", 30)])
+    sim.mailchimp_edit(address, {"status": "unsubscribed"})
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    sim.advance(60)
+    run(config)
+    sim.advance(60)
+    run(config)
+
+    assert sim.mailchimp_by_email()[address]["status"] == "unsubscribed"
+    assert [t["to"] for t in sim.transitions() if t["email"].lower() == address] == [
+        "subscribed",
+        "unsubscribed",
+    ]
+    assert sim.hubspot_by_email(["email", "newsletter"])[address]["newsletter"] == "false"
 
 
 def _state(tmp_path: Path, address: str) -> tuple[str, str]:

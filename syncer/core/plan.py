@@ -51,14 +51,19 @@ def operations_for(row: ContactRow, decision: Decision, config: Config) -> list[
 
 
 def mailchimp_body(row: ContactRow, decision: Decision) -> dict[str, object]:
-    """The upsert's body. A create sends ``status`` too, so that an address Mailchimp already
-    holds as unsubscribed is refused ("Member In Compliance State") and asked for ``pending``,
-    rather than silently left as it is."""
+    """The upsert's body.
+
+    A create carries ``status_if_new`` only, never ``status``: the member may exist after all
+    (a listing lag, a lost page, someone an admin unsubscribed, whom Mailchimp may let the API
+    resubscribe), and an upsert must never force a status on a member the cache did not know.
+    Such a member's answer comes back, and its subscription is then decided on its own. A change
+    of status on a known member is a decision of its own and sends ``status``.
+    """
     current = str((row.mc or {}).get("email", ""))
     body: dict[str, object] = {"email_address": decision.mailchimp_email or current}
     if decision.create_mailchimp:
         body["status_if_new"] = decision.mailchimp_status
-    if decision.mailchimp_status:
+    elif decision.mailchimp_status:
         body["status"] = decision.mailchimp_status
     if decision.mailchimp_fields:
         body["merge_fields"] = dict(decision.mailchimp_fields)
@@ -82,12 +87,25 @@ def member_unsubscribe(row: ContactRow) -> NewOperation:
     )
 
 
+def requested_status(payload: Mapping[str, Any]) -> str | None:
+    """The status an upsert asks for (``status``, or ``status_if_new`` on a create), if any."""
+    body = payload.get("body") or {}
+    status = body.get("status") or body.get("status_if_new")
+    return str(status) if status else None
+
+
+def earns_pending_retry(payload: Mapping[str, Any]) -> bool:
+    """Only a refused *subscription* is asked again as ``pending`` (DESIGN §6): a refused name
+    edit or unsubscribe is a failure of its own, and the member's status is left as it is."""
+    return requested_status(payload) == "subscribed" and not payload.get("pending_retry")
+
+
 def pending_retry(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The same upsert asking for ``pending``: Mailchimp then asks the person to confirm."""
     body = dict(payload["body"])
-    body["status"] = "pending"
-    if "status_if_new" in body:
-        body["status_if_new"] = "pending"
+    for key in ("status", "status_if_new"):
+        if key in body:
+            body[key] = "pending"
     return {**payload, "body": body, "pending_retry": True}
 
 

@@ -31,6 +31,23 @@ HINTS: list[tuple[tuple[str, ...], str]] = [
         "Mailchimp refuses this address: correct it in HubSpot, then `syncer retry EMAIL`",
     ),
     (
+        ("which syncer does not know",),
+        "Mailchimp reports a status this version of syncer does not know: check the member in "
+        "Mailchimp and upgrade syncer; until then nothing about their subscription is synced",
+    ),
+    (
+        ("transactional in Mailchimp",),
+        "never asked to subscribe (a store added them to Mailchimp); with "
+        "subscription.resubscribe: pending they are emailed to confirm, or they sign up through a "
+        "Mailchimp form",
+    ),
+    (
+        ("Mailchimp: Member In Compliance State",),
+        "Mailchimp refused a change to this member while it is in a compliance state (an opt-out, "
+        "a bounce or a review); its status is untouched: check it in Mailchimp, then "
+        "`syncer retry EMAIL`",
+    ),
+    (
         ("resubscribe` is `never`",),
         "opted out in Mailchimp; only the person can opt in again (or set subscription.resubscribe"
         " to pending)",

@@ -114,6 +114,11 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
         # HubSpot's writes met deleted contacts, whose members the delete rule may unsubscribe.
         _guard(ctx, options, first_sync=False)
     write_mailchimp(ctx)
+    if ctx.counts["found_existing_members"] and not ctx.should_stop():
+        # Creates that met members the cache did not know: their subscription is decided now.
+        reconcile_dirty(ctx)
+        write_hubspot(ctx)
+        write_mailchimp(ctx)
 
 
 def _prepare(ctx: RunContext, options: RunOptions) -> None:

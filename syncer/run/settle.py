@@ -17,7 +17,7 @@ from syncer.connectors.hubspot.parse import WriteResult
 from syncer.connectors.mailchimp.batches import OperationResult, Outcome, classify
 from syncer.connectors.mailchimp.client import parse_member
 from syncer.core.models import SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
-from syncer.core.plan import changes_of, pending_retry
+from syncer.core.plan import changes_of, earns_pending_retry, pending_retry, requested_status
 from syncer.core.records import ContactRow, NewOperation, Operation
 from syncer.core.segments import SEGMENT_ACTIONS, settled
 from syncer.run.context import RunContext
@@ -84,6 +84,10 @@ def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None
         if key == SUBSCRIPTION_KEY and (actual in SUBSCRIBED_STATUSES) != (
             intended in SUBSCRIBED_STATUSES
         ):
+            # A create met a member the cache did not know (``status_if_new`` left its status
+            # as it was): its subscription is a decision of its own, made again.
+            row.dirty = 1
+            ctx.counts["found_existing_members"] += 1
             continue
         row.base[key] = [hubspot_value, actual]
     _succeeded(ctx, operation, row)
@@ -99,16 +103,21 @@ def _member_value(ctx: RunContext, mc: dict[str, Any], key: str, intended: str) 
 
 
 def _compliance_refusal(ctx: RunContext, operation: Operation, reason: str) -> None:
-    """Mailchimp refused a subscribe because of a past opt-out: ask for ``pending``, once."""
-    if operation.payload.get("pending_retry") or ctx.config.subscription.resubscribe == "never":
-        mark_failed(
-            ctx,
-            operation,
-            "blocked",
-            COMPLIANCE_BLOCK
-            if operation.payload.get("pending_retry")
-            else f"{reason} (`resubscribe: never`)",
-        )
+    """Mailchimp refused a write because of a past opt-out, a bounce or a compliance review.
+
+    Only a refused subscription is asked again, once, as ``pending``. Any other write refused so
+    (a name edit, an unsubscribe) is a failure with its reason: the member's status is left as
+    it is, never turned into a confirmation email nobody asked for.
+    """
+    requested = requested_status(operation.payload)
+    if requested not in ("subscribed", "pending"):
+        mark_failed(ctx, operation, "failed", f"Mailchimp: {reason}")
+        return
+    if not earns_pending_retry(operation.payload):
+        mark_failed(ctx, operation, "blocked", COMPLIANCE_BLOCK)
+        return
+    if ctx.config.subscription.resubscribe == "never":
+        mark_failed(ctx, operation, "blocked", f"{reason} (`resubscribe: never`)")
         return
     agreed = dict(operation.agreed)
     if SUBSCRIPTION_KEY in agreed:

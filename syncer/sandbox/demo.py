@@ -56,7 +56,7 @@ def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -
         out.heading("3. syncer run")
         out.line(
             f"(while the first Mailchimp batch waits, {demo_data.LATE_OPT_OUT} opts out from an "
-            "old campaign email: Mailchimp will refuse to subscribe them)"
+            "old campaign email: syncer's create leaves them opted out, and HubSpot learns it)"
         )
         with _opt_out_during_first_batch(http, info, data):
             report = sync_once(config, RunOptions(), progress=progress())
