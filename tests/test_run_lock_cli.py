@@ -105,10 +105,11 @@ def test_a_second_signal_stops_at_once_without_waiting_for_the_call_in_flight(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:
     sim.seed_world(InitialWorld(shared=20, hubspot_only=10, mailchimp_only=10, conflicts=0))
-    sim.configure("hubspot", {"latency_ms": 60_000})  # the first page would take a minute
+    sim.configure("hubspot", {"latency_ms": 60_000})  # the first call would take a minute
     config = sim.write_config(tmp_path)
     with start(config) as victim:
-        sim.wait_for_request("hubspot", "GET /crm/v3/objects/contacts")
+        # a run's first HubSpot call reads the property types (run/properties.py)
+        sim.wait_for_request("hubspot", "GET /crm/v3/properties/contacts")
         victim.send_signal(signal.SIGINT)
         taken = read_until(victim, "SIGINT: stopping at the next safe point")
         victim.send_signal(signal.SIGINT)  # sent only now: two pending signals would count once

@@ -103,3 +103,28 @@ def as_date(value: str) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.date().isoformat()
+
+
+def canonical(kind: str, value: str) -> str:
+    """One spelling of a HubSpot ``date`` or ``datetime`` value, whichever HubSpot answered.
+
+    HubSpot answers dates as ``YYYY-MM-DD`` or epoch milliseconds, and datetimes as ISO 8601 or
+    epoch milliseconds (reference §12.5), even for one property across calls. Values compare
+    equal only in one form: dates as ``YYYY-MM-DD``, datetimes as ISO 8601 UTC with milliseconds
+    and ``Z``, HubSpot's documented output. Other kinds, empty values and values that are no
+    date at all pass through unchanged.
+    """
+    if not value or kind not in ("date", "datetime"):
+        return value
+    if kind == "date":
+        return as_date(value)
+    text = value.strip()
+    try:
+        if text.isdigit():
+            moment = datetime.fromtimestamp(int(text) / 1000, UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return value
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -26,6 +26,7 @@ from syncer.cache.contacts import PageStats
 from syncer.connectors.http import ApiSession
 from syncer.core.models import parse_time
 from syncer.run.context import RunContext
+from syncer.run.properties import load_property_kinds
 
 log = logging.getLogger("syncer.run")
 
@@ -54,6 +55,7 @@ class _Done:
 
 def fetch(ctx: RunContext, full: bool) -> None:
     """Read both sides' changes (everything with ``full`` or before a first cursor)."""
+    load_property_kinds(ctx)
     walks = [_hubspot_walk(ctx, full), _mailchimp_walk(ctx, full)]
     everything = full or any(ctx.store.cursor(walk.source) is None for walk in walks)
     ctx.progress.phase(

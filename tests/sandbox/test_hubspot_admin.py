@@ -95,6 +95,7 @@ def test_config_accepts_the_documented_keys_only(hub: Hub) -> None:
         "index_lag_ms",
         "daily_limit",
         "merged_ids_archived",
+        "dates",
     }
 
 

@@ -309,3 +309,23 @@ def test_addresses_are_stored_lower_cased(hub: Hub) -> None:
     assert read.properties["email"] == "ann.lee@example.org"
     assert read.properties["hs_additional_emails"] == "ann@work.dev"
     assert basic.get_by_id("ANN.LEE@example.org", id_property="email").id == created.id
+
+
+def test_dates_can_be_answered_as_epoch_milliseconds(hub: Hub) -> None:
+    """Setting ``dates: epoch_ms`` (reference §12.5); the SDK's own timestamps stay ISO."""
+    (cid,) = hub.seed(
+        {"properties": {"email": "d@example.org", "renewal": "2015-05-01"}},
+        properties=[{"name": "renewal", "type": "date", "fieldType": "date"}],
+    )
+    hub.configure(dates="epoch_ms")
+    read = hub.sdk().crm.contacts.basic_api.get_by_id(
+        cid, properties=["renewal", "createdate"], properties_with_history=["renewal"]
+    )
+    assert read.properties["renewal"] == "1430438400000"
+    assert read.properties["createdate"].isdigit()
+    assert read.properties_with_history["renewal"][0].value == "1430438400000"
+    assert read.created_at.year >= 2024
+    hub.configure(dates="iso")
+    assert hub.sdk().crm.contacts.basic_api.get_by_id(cid, properties=["renewal"]).properties == {
+        "renewal": "2015-05-01"
+    }

@@ -75,6 +75,9 @@ class HubSpotClient:
         """``search_cap`` is HubSpot's result window; only tests of a smaller sandbox change it."""
         token = config.token.reveal()
         self.search_cap = search_cap
+        #: Each read property's HubSpot type, when known: date and datetime values are then read
+        #: in one spelling whichever HubSpot answers (:func:`~syncer.core.transforms.canonical`).
+        self.kinds: dict[str, str] = {}
         self.throttle = HubSpotThrottle(config.requests_per_10s, config.search_per_second)
         self.api = ApiSession(
             "hubspot",
@@ -143,7 +146,7 @@ class HubSpotClient:
             return dict(response.data or {})
 
         for page in changed_contact_pages(search, since, cap=self.search_cap):
-            yield [parse_contact(raw) for raw in page]
+            yield [parse_contact(raw, self.kinds) for raw in page]
 
     def all_contacts(self, properties: Iterable[str]) -> Iterator[list[HubSpotContact]]:
         """Every contact, for a full sync: listed upwards and searched downwards at once."""
@@ -174,7 +177,7 @@ class HubSpotClient:
             return dict(response.data or {})
 
         for page in all_contact_pages(list_page, search_page):
-            yield [parse_contact(raw) for raw in page]
+            yield [parse_contact(raw, self.kinds) for raw in page]
 
     def archived_contacts(self) -> Iterator[list[HubSpotContact]]:
         """Pages of archived (deleted, still restorable) contacts, which no search returns."""
@@ -183,7 +186,7 @@ class HubSpotClient:
         while True:
             guard.tick()
             data = self._list_page(["email"], after, archived=True)
-            yield [parse_contact(raw) for raw in data.get("results") or []]
+            yield [parse_contact(raw, self.kinds) for raw in data.get("results") or []]
             following = ((data.get("paging") or {}).get("next") or {}).get("after")
             if not following or following == after:
                 return
@@ -226,7 +229,8 @@ class HubSpotClient:
                 },
                 retry_safe_because="a batch read reads only",
             )
-            answers = [parse_contact(raw) for raw in (response.data or {}).get("results", [])]
+            raws = (response.data or {}).get("results", [])
+            answers = [parse_contact(raw, self.kinds) for raw in raws]
             by_id = {contact.id: contact for contact in answers}
             for contact_id in chunk:
                 found[contact_id] = by_id.get(contact_id) or next(
@@ -254,7 +258,7 @@ class HubSpotClient:
                 retry_safe_because="a batch read reads only",
             )
             for raw in (response.data or {}).get("results", []):
-                contact = parse_contact(raw)
+                contact = parse_contact(raw, self.kinds)
                 addresses = [
                     contact.email,
                     *contact.properties.get("hs_additional_emails", "").split(";"),
@@ -291,7 +295,7 @@ class HubSpotClient:
                 json_body=body,
                 retry_safe_because="an update sets the same values again",
             )
-            results.extend(match_results(chunk, response.data, by_id=True))
+            results.extend(match_results(chunk, response.data, by_id=True, kinds=self.kinds))
         return results
 
     def _create_chunk(self, chunk: Sequence[WriteInput]) -> list[WriteResult]:
@@ -316,7 +320,7 @@ class HubSpotClient:
             if error.status != 409:
                 raise
             return self._resolve_whole_conflict(chunk, error)
-        return match_results(chunk, response.data, by_id=False)
+        return match_results(chunk, response.data, by_id=False, kinds=self.kinds)
 
     def _resolve_whole_conflict(
         self, chunk: Sequence[WriteInput], error: RemoteError

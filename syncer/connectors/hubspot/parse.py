@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from syncer.core.models import HubSpotContact, parse_time
-from syncer.core.transforms import normalise
+from syncer.core.transforms import canonical, normalise
 from syncer.errors import RemoteError
 
+#: No property types known: every value is read as sent.
+_NO_KINDS: Mapping[str, str] = {}
 _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 _ALREADY_HAS = re.compile(r"on (\d+)\. (\d+) already has that value")
 
@@ -41,7 +43,13 @@ class WriteResult:
     code: str = ""
 
 
-def match_results(chunk: Sequence[WriteInput], data: Any, *, by_id: bool) -> list[WriteResult]:
+def match_results(
+    chunk: Sequence[WriteInput],
+    data: Any,
+    *,
+    by_id: bool,
+    kinds: Mapping[str, str] = _NO_KINDS,
+) -> list[WriteResult]:
     """One result per input: matched by trace id, else by id (updates) or email (creates)."""
     data = data if isinstance(data, dict) else {}
     by_trace = {item.trace_id: item for item in chunk}
@@ -51,7 +59,7 @@ def match_results(chunk: Sequence[WriteInput], data: Any, *, by_id: bool) -> lis
     }
     results: dict[str, WriteResult] = {}
     for raw in data.get("results", []):
-        contact = parse_contact(raw)
+        contact = parse_contact(raw, kinds)
         item = by_trace.get(str(raw.get("objectWriteTraceId") or "")) or by_key.get(
             contact.id if by_id else contact.email.lower()
         )
@@ -98,7 +106,7 @@ def _error_result(item: WriteInput, error: dict[str, Any], existing_id: str | No
 
 
 def current_stamps(
-    history: dict[str, Any], current: Mapping[str, str]
+    history: dict[str, Any], current: Mapping[str, str], kinds: Mapping[str, str] = _NO_KINDS
 ) -> dict[str, tuple[str, datetime]]:
     """When each property got its current value: the newest history entry holding it.
 
@@ -109,7 +117,7 @@ def current_stamps(
     stamps: dict[str, tuple[str, datetime]] = {}
     for name, entries in history.items():
         dated = [
-            (moment, normalise(entry.get("value")))
+            (moment, canonical(kinds.get(name, ""), normalise(entry.get("value"))))
             for entry in entries or []
             if (moment := parse_time(entry.get("timestamp"))) is not None
         ]
@@ -120,10 +128,14 @@ def current_stamps(
     return stamps
 
 
-def parse_contact(raw: Any) -> HubSpotContact:
+def parse_contact(raw: Any, kinds: Mapping[str, str] = _NO_KINDS) -> HubSpotContact:
+    """A contact as syncer keeps it: values as normalised strings, dates in one spelling."""
     if not isinstance(raw, dict) or "id" not in raw:
         raise RemoteError("hubspot: a contact in the answer has no id")
-    properties = {str(k): normalise(v) for k, v in (raw.get("properties") or {}).items()}
+    properties = {
+        str(k): canonical(kinds.get(str(k), ""), normalise(v))
+        for k, v in (raw.get("properties") or {}).items()
+    }
     modified = parse_time(properties.get("lastmodifieddate") or raw.get("updatedAt"))
     return HubSpotContact(
         id=str(raw["id"]),
@@ -131,5 +143,5 @@ def parse_contact(raw: Any) -> HubSpotContact:
         modified=modified or datetime.fromtimestamp(0, UTC),
         created=parse_time(properties.get("createdate") or raw.get("createdAt")),
         archived=bool(raw.get("archived", False)),
-        stamps=current_stamps(raw.get("propertiesWithHistory") or {}, properties),
+        stamps=current_stamps(raw.get("propertiesWithHistory") or {}, properties, kinds),
     )

@@ -169,6 +169,7 @@ def batch_read(store: ContactStore, body: Any, *, archived: bool) -> Response:
                 store.properties,
                 history=contact if history else None,
                 history_names=history,
+                epoch_dates=store.epoch_dates,
             )
         )
     return batch.answer()
@@ -184,7 +185,12 @@ def batch_create(store: ContactStore, body: Any, via: str) -> Response:
     ]
     for item, changes in planned:
         contact = store.create(changes, api_source(via))
-        batch.result(written(contact, changes, store.properties, created=True), item)
+        batch.result(
+            written(
+                contact, changes, store.properties, created=True, epoch_dates=store.epoch_dates
+            ),
+            item,
+        )
     return batch.answer(201)
 
 
@@ -204,7 +210,9 @@ def batch_update(store: ContactStore, body: Any, via: str) -> Response:
     for item, contact, changes in planned:
         store.write(contact, changes, api_source(via))
         if item.get("idProperty") or str(item.get("id", "")) == str(contact.state.id):
-            batch.result(written(contact, changes, store.properties), item)
+            batch.result(
+                written(contact, changes, store.properties, epoch_dates=store.epoch_dates), item
+            )
     return batch.answer()
 
 
@@ -227,7 +235,13 @@ def batch_upsert(store: ContactStore, body: Any, via: str) -> Response:
         else:
             store.write(contact, changes, api_source(via))
             target = contact
-        answer = written(target, changes, store.properties, created=contact is None)
+        answer = written(
+            target,
+            changes,
+            store.properties,
+            created=contact is None,
+            epoch_dates=store.epoch_dates,
+        )
         batch.result({**answer, "new": contact is None}, item)
     return batch.answer()
 

@@ -23,10 +23,13 @@ created again through the API (HubSpot's blocklist stops the UI and imports only
 
 from __future__ import annotations
 
+from typing import Any
+
 from syncer.sandbox.hubspot.errors import api_error
 from syncer.sandbox.hubspot.identity import EMAIL_PROPERTIES, emails_of
-from syncer.sandbox.hubspot.props import INTRINSIC, ms_iso
+from syncer.sandbox.hubspot.props import DEFAULT_NAMES, INTRINSIC, ms_iso
 from syncer.sandbox.hubspot.store import Contact, ContactStore, Record, Version
+from syncer.sandbox.hubspot.wire import render
 
 
 def merge(store: ContactStore, primary: Contact, secondary: Contact, *, keep_old: bool) -> Contact:
@@ -66,9 +69,27 @@ def merge(store: ContactStore, primary: Contact, secondary: Contact, *, keep_old
     return merged
 
 
-def purge(store: ContactStore, contact: Contact) -> None:
-    """A GDPR delete: the record is gone from every view, its archive included."""
-    store.forget(contact)
+def merge_request(store: ContactStore, body: dict[str, Any], *, keep_old: bool) -> dict[str, Any]:
+    """``POST …/contacts/merge`` ``{"primaryObjectId", "objectIdToMerge"}``: the merged record."""
+    primary = store.find(str(body.get("primaryObjectId")), None)
+    other = store.find(str(body.get("objectIdToMerge")), None)
+    if primary is None or other is None:
+        raise api_error(404, "OBJECT_NOT_FOUND", "resource not found")
+    merged = merge(store, primary, other, keep_old=keep_old)
+    names = [*DEFAULT_NAMES, "hs_additional_emails", "hs_merged_object_ids"]
+    return render(merged.state, names, store.properties, epoch_dates=store.epoch_dates)
+
+
+def gdpr_delete(store: ContactStore, body: dict[str, Any]) -> None:
+    """``POST …/contacts/gdpr-delete`` ``{"objectId", "idProperty"?}``: the record is gone from
+    every view, its archive included. An unknown email is blocklisted by HubSpot (SDK docstring
+    of ``purge``), which the simulator does not model: it answers 204 too."""
+    key, id_property = str(body.get("objectId") or ""), body.get("idProperty")
+    contact = store.find(key, id_property)
+    if contact is None and id_property != "email":
+        raise api_error(404, "OBJECT_NOT_FOUND", "resource not found")
+    if contact is not None:
+        store.forget(contact)
 
 
 def _ids(values: dict[str, str]) -> list[str]:

@@ -299,7 +299,10 @@ class SearchIndex:
         page = records[search.after : search.after + search.limit]
         body: dict[str, Any] = {
             "total": min(total, total_cap) if total_cap > 0 else total,
-            "results": [render(record, search.names, store.properties) for record in page],
+            "results": [
+                render(record, search.names, store.properties, epoch_dates=store.epoch_dates)
+                for record in page
+            ],
         }
         if search.after + search.limit < total:
             body["paging"] = {"next": {"after": str(search.after + search.limit)}}

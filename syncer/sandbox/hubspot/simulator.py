@@ -11,7 +11,8 @@ HubSpot's behaviour is unconfirmed; here: a missing contact is a 404 ``OBJECT_NO
 Settings (``POST /_sim/config``): ``latency_ms``, ``slow_s``, ``ten_second_limit`` (100),
 ``search_per_second`` (5), ``search_cap`` (10,000), ``search_total_cap`` (10,000),
 ``index_lag_ms`` (0), ``daily_limit`` (250,000), ``merged_ids_archived`` (true: merged-away ids
-stay in the archive, see ``merges``).
+stay in the archive, see ``merges``), ``dates`` (``iso``; ``epoch_ms`` answers date and datetime
+values as epoch-millisecond strings, as HubSpot has been recorded to: reference §12.5).
 
 Admin endpoints besides the shared ones (reset, seed, clock, faults, config, requests):
 
@@ -49,8 +50,8 @@ from syncer.sandbox.hubspot.errors import (
 )
 from syncer.sandbox.hubspot.limits import RateLimits
 from syncer.sandbox.hubspot.lists import ListsApi, ListStore
-from syncer.sandbox.hubspot.merges import merge, purge
-from syncer.sandbox.hubspot.props import DEFAULT_NAMES, ms_iso, parse_definition, seeded_definition
+from syncer.sandbox.hubspot.merges import gdpr_delete, merge_request
+from syncer.sandbox.hubspot.props import ms_iso, parse_definition, seeded_definition
 from syncer.sandbox.hubspot.search import SearchIndex, parse
 from syncer.sandbox.hubspot.store import (
     CALCULATED,
@@ -95,6 +96,7 @@ class HubSpotSimulator(Simulator):
         "index_lag_ms": 0,
         "daily_limit": 250_000,
         "merged_ids_archived": True,
+        "dates": "iso",
     }
     store: ContactStore
     lists: ListStore
@@ -265,27 +267,14 @@ class HubSpotSimulator(Simulator):
 
     def _merge(self, request: Request) -> Response:
         body = json_object(request)
-        primary_id, other_id = str(body.get("primaryObjectId")), str(body.get("objectIdToMerge"))
         with self.lock:
-            primary, other = self.store.find(primary_id, None), self.store.find(other_id, None)
-            if primary is None or other is None:
-                raise api_error(404, "OBJECT_NOT_FOUND", "resource not found")
             keep_old = bool(self.config["merged_ids_archived"])
-            merged = merge(self.store, primary, other, keep_old=keep_old)
-            names = [*DEFAULT_NAMES, "hs_additional_emails", "hs_merged_object_ids"]
-            return reply(render(merged.state, names, self.store.properties))
+            return reply(merge_request(self.store, body, keep_old=keep_old))
 
     def _gdpr_delete(self, request: Request) -> Response:
-        """``{"objectId", "idProperty"?}`` -> 204. An unknown email is blocklisted by HubSpot
-        (SDK docstring of ``purge``), which the simulator does not model: it answers 204 too."""
         body = json_object(request)
-        key, id_property = str(body.get("objectId") or ""), body.get("idProperty")
         with self.lock:
-            contact = self.store.find(key, id_property)
-            if contact is None and id_property != "email":
-                raise api_error(404, "OBJECT_NOT_FOUND", "resource not found")
-            if contact is not None:
-                purge(self.store, contact)
+            gdpr_delete(self.store, body)
         return Response.empty(204)
 
     def _search(self, request: Request) -> Response:
@@ -394,6 +383,7 @@ class HubSpotSimulator(Simulator):
             self.store.properties,
             history=contact if history else None,
             history_names=history,
+            epoch_dates=self.store.epoch_dates,
         )
 
     def _save(
@@ -408,9 +398,15 @@ class HubSpotSimulator(Simulator):
             raise email_taken(*found, target.state.id if target else None).as_error()
         if target is None:
             contact = self.store.create(changes, source)
-            return written(contact, changes, self.store.properties, created=True)
+            return written(
+                contact,
+                changes,
+                self.store.properties,
+                created=True,
+                epoch_dates=self.store.epoch_dates,
+            )
         self.store.write(target, changes, source)
-        return written(target, changes, self.store.properties)
+        return written(target, changes, self.store.properties, epoch_dates=self.store.epoch_dates)
 
 
 def _via(request: Request) -> str:

@@ -112,6 +112,11 @@ class ContactStore:
         #: Each merged-away id -> the record it was merged into.
         self.redirects: dict[int, int] = {}
 
+    @property
+    def epoch_dates(self) -> bool:
+        """Setting ``dates``: ``epoch_ms`` shows date and datetime values as epoch ms (§12.5)."""
+        return self.settings.get("dates") == "epoch_ms"
+
     def now_ms(self) -> int:
         return to_ms(self.clock.now())
 

@@ -8,11 +8,11 @@ requested name that is not a property is left out, timestamps are ISO 8601 with 
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from syncer.sandbox.hubspot.errors import CONTENT_TYPE, api_error
-from syncer.sandbox.hubspot.props import DEFAULT_NAMES, ms_iso
+from syncer.sandbox.hubspot.props import DEFAULT_NAMES, PropertyDef, ms_iso, stored_number
 from syncer.sandbox.hubspot.store import Contact, Record, Version
 from syncer.sandbox.server import Request, Response
 
@@ -59,16 +59,22 @@ def integer(raw: str | None, name: str) -> int:
 def render(
     record: Record,
     names: Iterable[str] | None,
-    known: Container[str],
+    known: Mapping[str, PropertyDef],
     *,
     history: Contact | None = None,
     history_names: Iterable[str] = (),
+    epoch_dates: bool = False,
 ) -> dict[str, Any]:
+    """A contact as HubSpot shows it; ``epoch_dates`` shows date and datetime values as
+    epoch-millisecond strings, as HubSpot has been recorded to (reference §12.5)."""
     values = record.values
+    shown = (lambda name, value: _epoch(known[name], value)) if epoch_dates else _as_stored
     body: dict[str, Any] = {
         "id": str(record.id),
         "properties": {
-            name: values.get(name) for name in (names or DEFAULT_NAMES) if name in known
+            name: shown(name, values.get(name))
+            for name in (names or DEFAULT_NAMES)
+            if name in known
         },
         "createdAt": ms_iso(record.created),
         "updatedAt": ms_iso(record.updated),
@@ -78,7 +84,9 @@ def render(
         body["archivedAt"] = ms_iso(record.archived_at)
     if history is not None:
         body["propertiesWithHistory"] = {
-            name: [_version(entry) for entry in history.history.get(name, [])]
+            name: [
+                _version(entry, shown(name, entry.value)) for entry in history.history.get(name, [])
+            ]
             for name in history_names
             if name in known
         }
@@ -86,16 +94,34 @@ def render(
 
 
 def written(
-    contact: Contact, changes: Mapping[str, str], known: Container[str], *, created: bool = False
+    contact: Contact,
+    changes: Mapping[str, str],
+    known: Mapping[str, PropertyDef],
+    *,
+    created: bool = False,
+    epoch_dates: bool = False,
 ) -> dict[str, Any]:
     """The answer to a write: the written properties plus the ones HubSpot always echoes."""
     echoed = ["hs_object_id", "lastmodifieddate", *(["createdate"] if created else [])]
-    return render(contact.state, dict.fromkeys([*changes, *echoed]), known)
+    names = dict.fromkeys([*changes, *echoed])
+    return render(contact.state, names, known, epoch_dates=epoch_dates)
 
 
-def _version(entry: Version) -> dict[str, Any]:
+def _as_stored(name: str, value: str | None) -> str | None:
+    return value
+
+
+def _epoch(prop: PropertyDef, value: str | None) -> str | None:
+    """A stored date (``YYYY-MM-DD``) or datetime (ISO) as epoch milliseconds, else as stored."""
+    if not value or prop.type not in ("date", "datetime"):
+        return value
+    number = stored_number(prop.type, value)
+    return value if number is None else str(int(number))
+
+
+def _version(entry: Version, value: str | None) -> dict[str, Any]:
     shown: dict[str, Any] = {
-        "value": entry.value,
+        "value": value,
         "timestamp": ms_iso(entry.at),
         "sourceType": entry.source_type,
     }
