@@ -130,6 +130,8 @@ class SyncConfig:
     direct_threshold: int
     max_open_batches: int
     deleted_check_hours: float
+    reread_every_minutes: float
+    reread_window_minutes: float
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,8 @@ SCHEMA: Section = {
         "direct_threshold": Key(int, default=10, minimum=0),
         "max_open_batches": Key(int, default=20, minimum=1, maximum=500),
         "deleted_check_hours": Key(float, default=24.0, minimum=0),
+        "reread_every_minutes": Key(float, default=60.0, minimum=0),
+        "reread_window_minutes": Key(float, default=120.0, minimum=0),
     },
     "safety": {
         "max_unsubscribe_share": Key(float, default=0.2, minimum=0, maximum=1),

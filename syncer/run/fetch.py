@@ -10,6 +10,13 @@ The second matters after a sync: its own writes are the newest changes, and a cu
 would make every quiet run re-read the whole write burst inside the overlap. A cursor moves only
 once the whole walk below it is committed, so a run stopped half-way (``--max-time``, a signal, a
 crash) fetches the same window again; the cache de-duplicates what it already holds.
+
+HubSpot's search indexes most changes within seconds, which ``sync.overlap_seconds`` covers, but
+some only after minutes (reference §12.4): a change indexed later than the run interval plus the
+overlap would fall behind the cursor for good. So every ``sync.reread_every_minutes`` (measured
+on HubSpot's own cursor) one run reads from ``sync.reread_window_minutes`` back instead, which
+catches any change indexed up to the window less the period late, at the cost of one search of
+that window's changes.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from syncer.run.properties import load_property_kinds
 
 log = logging.getLogger("syncer.run")
 
+#: The HubSpot cursor at the last wider re-read (see the module docstring).
+REREAD = "hubspot_reread"
 #: Pages waiting to be saved; a full queue holds the readers back (memory stays bounded).
 QUEUE_PAGES = 4
 #: Seconds a reader keeps offering its end after a stop, while the saving thread drains.
@@ -47,6 +56,9 @@ class _Walk:
     stamp: Callable[[Any], datetime]
     newest: datetime | None = None
     finished: bool = False
+    #: For a wider re-read: the cursor it started from (``*``: a full read), recorded once the
+    #: walk is complete.
+    reread_from: str | None = None
 
 
 class _Done:
@@ -74,8 +86,15 @@ def fetch(ctx: RunContext, full: bool) -> None:
     for walk in walks:
         started = walk.api.walk_started()
         reached = max((m for m in (walk.newest, started) if m is not None), default=None)
-        if walk.finished and reached is not None:
-            ctx.store.advance_cursor(walk.source, reached.astimezone(UTC).isoformat())
+        if not walk.finished or reached is None:
+            continue
+        ctx.store.advance_cursor(walk.source, reached.astimezone(UTC).isoformat())
+        if walk.reread_from == "*":
+            # A full read covers every late change too: the next wider re-read is a period on.
+            ctx.store.advance_cursor(REREAD, reached.astimezone(UTC).isoformat())
+        elif walk.reread_from is not None:
+            ctx.store.advance_cursor(REREAD, walk.reread_from)
+            ctx.counts["hubspot_rereads"] += 1
 
 
 def _save_pages(
@@ -143,10 +162,15 @@ def _hand_over(
 def _hubspot_walk(ctx: RunContext, full: bool) -> _Walk:
     cursor = parse_time(ctx.store.cursor("hubspot"))
     client = ctx.hubspot
+    reread_from = None
     if full or cursor is None:
         pages: Iterable[Sequence[Any]] = client.all_contacts(ctx.hubspot_properties)
+        reread_from = "*"
     else:
         since = cursor - timedelta(seconds=ctx.config.sync.overlap_seconds)
+        if _reread_due(ctx, cursor):
+            window = timedelta(minutes=ctx.config.sync.reread_window_minutes)
+            since, reread_from = min(since, cursor - window), cursor.isoformat()
         pages = client.changed_contacts(since, ctx.hubspot_properties)
     return _Walk(
         "hubspot",
@@ -156,7 +180,16 @@ def _hubspot_walk(ctx: RunContext, full: bool) -> _Walk:
             page, ctx.run_id, subscription=ctx.config.subscription.hubspot_property
         ),
         lambda contact: contact.modified,
+        reread_from=reread_from,
     )
+
+
+def _reread_due(ctx: RunContext, cursor: datetime) -> bool:
+    """Whether this run reads HubSpot from ``sync.reread_window_minutes`` back (the cursors
+    compared are both HubSpot's own timestamps)."""
+    every = ctx.config.sync.reread_every_minutes
+    last = parse_time(ctx.store.cursor(REREAD))
+    return bool(every) and (last is None or cursor - last >= timedelta(minutes=every))
 
 
 def _mailchimp_walk(ctx: RunContext, full: bool) -> _Walk:

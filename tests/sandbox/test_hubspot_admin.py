@@ -96,6 +96,10 @@ def test_config_accepts_the_documented_keys_only(hub: Hub) -> None:
         "daily_limit",
         "merged_ids_archived",
         "dates",
+        "straggler_rate",
+        "straggler_lag_ms",
+        "straggler_seed",
+        "unstable_ties",
     }
 
 

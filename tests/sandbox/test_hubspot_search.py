@@ -311,3 +311,38 @@ def test_total_is_capped_while_paging_follows_the_true_count(hub: Hub) -> None:
     assert hub.ok("POST", SEARCH, {"limit": 10, "after": "10"})["paging"]["next"]["after"] == "20"
     hub.configure(search_total_cap=0)
     assert hub.ok("POST", SEARCH, {"limit": 1})["total"] == 30
+
+
+def test_most_writes_show_after_the_index_lag_and_stragglers_much_later(hub: Hub) -> None:
+    """Reference §12.4: search trails writes by seconds, and some writes by many minutes."""
+    hub.configure(
+        index_lag_ms=2_000, straggler_rate=0.25, straggler_lag_ms=600_000, straggler_seed=7
+    )
+    for i in range(40):
+        hub.create(email=f"lag{i}@example.org")
+
+    def visible() -> int:
+        return int(hub.ok("POST", SEARCH, {"limit": 1})["total"])
+
+    assert visible() == 0
+    hub.admin("POST", "clock", {"advance": 3})
+    on_time = visible()
+    assert 20 <= on_time < 40, "most writes are indexed after seconds, a quarter are not"
+    hub.admin("POST", "clock", {"advance": 600})
+    assert visible() == 40
+
+
+def test_ties_come_in_a_new_order_on_every_request_when_unstable(hub: Hub) -> None:
+    """Reference §12.4 (supaglue-labs/supaglue #1110): paging a tie by offset can skip some."""
+    ids = hub.seed(*({"properties": {"email": f"tie{i}@example.org"}} for i in range(30)))
+    hub.admin("POST", "touch", {"ids": ids})
+    body = {"sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], "limit": 10}
+
+    def paged() -> list[str]:
+        pages = [hub.ok("POST", SEARCH, {**body, "after": str(n)}) for n in (0, 10, 20)]
+        return [result["id"] for page in pages for result in page["results"]]
+
+    assert paged() == ids, "stable by default: ties in id order"
+    hub.configure(unstable_ties=True)
+    walks = [paged() for _ in range(3)]
+    assert any(sorted(walk) != sorted(ids) for walk in walks), "some id seen twice, some never"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import operator
+import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -289,12 +290,25 @@ class SearchIndex:
     """Runs searches against a store, caching each query shape's ordered result list."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, int], _Entry] = {}
+        self._cache: dict[tuple[str, bool], _Entry] = {}
+        self._ties = random.Random(0)
 
     def run(
-        self, store: ContactStore, search: Search, lag: int, total_cap: int = 0
+        self,
+        store: ContactStore,
+        search: Search,
+        *,
+        lagging: bool,
+        total_cap: int = 0,
+        unstable_ties: bool = False,
     ) -> dict[str, Any]:
-        records = self._results(store, search, lag)
+        """One page; ``lagging`` when any write may still be unindexed, ``unstable_ties`` to
+        order records with equal sort values anew for every request (supaglue #1110)."""
+        records = self._results(store, search, lagging)
+        if unstable_ties:
+            shuffled = [(search.sort_key(r), self._ties.random(), r) for r in records]
+            shuffled.sort(key=lambda item: (item[0], item[1]), reverse=search.descending)
+            records = [record for _, _, record in shuffled]
         total = len(records)
         page = records[search.after : search.after + search.limit]
         body: dict[str, Any] = {
@@ -308,21 +322,21 @@ class SearchIndex:
             body["paging"] = {"next": {"after": str(search.after + search.limit)}}
         return body
 
-    def _results(self, store: ContactStore, search: Search, lag: int) -> list[Record]:
+    def _results(self, store: ContactStore, search: Search, lagging: bool) -> list[Record]:
         now = store.now_ms()
-        key = (search.shape, lag)
+        key = (search.shape, lagging)
         entry = self._cache.get(key)
         if entry and entry.version == store.version and now < entry.valid_until:
             return entry.records
         valid_until = float("inf")
-        if lag <= 0:
+        if not lagging:
             records = [c.state for c in store.contacts.values() if c.state.archived_at is None]
         else:
             records = []
             for contact in store.contacts.values():
-                if now - contact.written_at < lag:
-                    valid_until = min(valid_until, contact.written_at + lag)
-                record = contact.visible(now, lag)
+                if now - contact.written_at < contact.lag:
+                    valid_until = min(valid_until, contact.written_at + contact.lag)
+                record = contact.visible(now)
                 if record is not None and record.archived_at is None:
                     records.append(record)
         if search.match is not None:

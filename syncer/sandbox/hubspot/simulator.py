@@ -10,9 +10,10 @@ HubSpot's behaviour is unconfirmed; here: a missing contact is a 404 ``OBJECT_NO
 
 Settings (``POST /_sim/config``): ``latency_ms``, ``slow_s``, ``ten_second_limit`` (100),
 ``search_per_second`` (5), ``search_cap`` (10,000), ``search_total_cap`` (10,000),
-``index_lag_ms`` (0), ``daily_limit`` (250,000), ``merged_ids_archived`` (true: merged-away ids
-stay in the archive, see ``merges``), ``dates`` (``iso``; ``epoch_ms`` answers date and datetime
-values as epoch-millisecond strings, as HubSpot has been recorded to: reference §12.5).
+``index_lag_ms`` (2,000), ``straggler_rate`` (0), ``straggler_lag_ms`` (600,000),
+``straggler_seed`` (0) and ``unstable_ties`` (false) (search lag, see ``store`` and ``search``),
+``daily_limit`` (250,000), ``merged_ids_archived`` (true, see ``merges``), ``dates`` (``iso``;
+``epoch_ms`` answers date and datetime values as epoch ms, as HubSpot has been seen to, §12.5).
 
 Admin endpoints besides the shared ones (reset, seed, clock, faults, config, requests):
 
@@ -54,7 +55,6 @@ from syncer.sandbox.hubspot.merges import gdpr_delete, merge_request
 from syncer.sandbox.hubspot.props import ms_iso, parse_definition, seeded_definition
 from syncer.sandbox.hubspot.search import SearchIndex, parse
 from syncer.sandbox.hubspot.store import (
-    CALCULATED,
     UI_USER,
     Contact,
     ContactStore,
@@ -93,7 +93,11 @@ class HubSpotSimulator(Simulator):
         "search_per_second": 5,
         "search_cap": 10_000,
         "search_total_cap": 10_000,
-        "index_lag_ms": 0,
+        "index_lag_ms": 2_000,
+        "straggler_rate": 0.0,
+        "straggler_lag_ms": 600_000,
+        "straggler_seed": 0,
+        "unstable_ties": False,
         "daily_limit": 250_000,
         "merged_ids_archived": True,
         "dates": "iso",
@@ -280,8 +284,16 @@ class HubSpotSimulator(Simulator):
     def _search(self, request: Request) -> Response:
         with self.lock:
             search = parse(request.json(), self.store.properties, int(self.config["search_cap"]))
-            lag, total_cap = int(self.config["index_lag_ms"]), int(self.config["search_total_cap"])
-            return reply(self.searches.run(self.store, search, lag, total_cap))
+            config = self.config
+            lagging = int(config["index_lag_ms"]) > 0 or float(config["straggler_rate"]) > 0
+            answer = self.searches.run(
+                self.store,
+                search,
+                lagging=lagging,
+                total_cap=int(config["search_total_cap"]),
+                unstable_ties=bool(config["unstable_ties"]),
+            )
+            return reply(answer)
 
     def _batch_read(self, request: Request) -> Response:
         with self.lock:
@@ -333,15 +345,8 @@ class HubSpotSimulator(Simulator):
     def _admin_touch(self, request: Request) -> Response:
         payload = request.json() or {}
         with self.lock:
-            if "ids" in payload:
-                found = [self.store.find(str(cid), None) for cid in payload["ids"]]
-                targets = [contact for contact in found if contact is not None]
-            else:
-                targets, _ = self.store.page(0, int(payload.get("count", 0)), archived=False)
-            at = self.store.now_ms()
-            for contact in targets:
-                self.store.write(contact, {}, CALCULATED, at=at)
-        return Response.json({"touched": len(targets), "lastmodifieddate": ms_iso(at)})
+            touched, at = self.store.touch(payload.get("ids"), int(payload.get("count", 0)))
+        return Response.json({"touched": touched, "lastmodifieddate": ms_iso(at)})
 
     def _admin_edit(self, request: Request) -> Response:
         payload = json_object(request)
