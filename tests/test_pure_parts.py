@@ -222,3 +222,24 @@ def test_a_full_read_from_both_ends_meets_in_the_middle_without_gaps() -> None:
     read = [int(raw["id"]) for page in all_contact_pages(list_page, search_page) for raw in page]
     assert set(read) == set(ids)
     assert len(read) - len(ids) <= 300, "the readers overlapped more than a page each"
+
+
+def test_a_full_read_finds_the_newest_contacts_search_does_not_show_yet() -> None:
+    """Search lags (reference §12.4): contacts created moments ago are listed, not searched."""
+    ids = list(range(1, 1_001))
+    indexed = ids[:-30]
+
+    def list_page(after: str | None) -> dict[str, Any]:
+        time.sleep(0.005)  # search gets ahead, as it does against HubSpot
+        start = int(after or 0)  # HubSpot's ``after`` is the id the page starts at
+        page = [{"id": str(i)} for i in ids if i >= start][:100]
+        more = page and int(page[-1]["id"]) < ids[-1]
+        following = str(int(page[-1]["id"]) + 1) if more else None
+        return {"results": page, **({"paging": {"next": {"after": following}}} if more else {})}
+
+    def search_page(below: int | None) -> dict[str, Any]:
+        top = below if below is not None else ids[-1] + 1
+        return {"results": [{"id": str(i)} for i in reversed(indexed) if i < top][:200]}
+
+    read = [int(raw["id"]) for page in all_contact_pages(list_page, search_page) for raw in page]
+    assert set(read) == set(ids)

@@ -37,7 +37,7 @@ from syncer.run.properties import load_property_kinds
 
 log = logging.getLogger("syncer.run")
 
-#: The HubSpot cursor at the last wider re-read (see the module docstring).
+#: The HubSpot cursor at the last wider re-read (see the module docstring), in the cache's meta.
 REREAD = "hubspot_reread"
 #: Pages waiting to be saved; a full queue holds the readers back (memory stays bounded).
 QUEUE_PAGES = 4
@@ -91,9 +91,9 @@ def fetch(ctx: RunContext, full: bool) -> None:
         ctx.store.advance_cursor(walk.source, reached.astimezone(UTC).isoformat())
         if walk.reread_from == "*":
             # A full read covers every late change too: the next wider re-read is a period on.
-            ctx.store.advance_cursor(REREAD, reached.astimezone(UTC).isoformat())
+            ctx.store.set_meta(REREAD, reached.astimezone(UTC).isoformat())
         elif walk.reread_from is not None:
-            ctx.store.advance_cursor(REREAD, walk.reread_from)
+            ctx.store.set_meta(REREAD, walk.reread_from)
             ctx.counts["hubspot_rereads"] += 1
 
 
@@ -188,7 +188,7 @@ def _reread_due(ctx: RunContext, cursor: datetime) -> bool:
     """Whether this run reads HubSpot from ``sync.reread_window_minutes`` back (the cursors
     compared are both HubSpot's own timestamps)."""
     every = ctx.config.sync.reread_every_minutes
-    last = parse_time(ctx.store.cursor(REREAD))
+    last = parse_time(ctx.store.get_meta(REREAD))
     return bool(every) and (last is None or cursor - last >= timedelta(minutes=every))
 
 

@@ -26,12 +26,17 @@ SEARCH_LIMIT = 200
 
 
 class _Frontier:
-    """How far each reader got: ids up to ``listed`` are read upwards, from ``searched`` down."""
+    """How far each reader got: ids up to ``listed`` are read upwards, from ``searched`` down.
+
+    ``top`` is the highest id search returned: a contact created moments before is above it
+    while search's index lags (reference §12.4), so the list reads the ids above ``top`` too.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.listed = 0
         self.searched: int | None = None
+        self.top: int | None = None
 
 
 class _Ended:
@@ -81,19 +86,27 @@ def _list_upwards(
     list_page: ListPage, frontier: _Frontier, pages: queue.Queue[object], stop: threading.Event
 ) -> None:
     after: str | None = None
+    above: int | None = None
     guard = LoopGuard(1_000_000, "hubspot: listing contacts")
     while not stop.is_set():
         guard.tick()
         data = list_page(after)
         results = list(data.get("results") or [])
         with frontier.lock:
-            top = frontier.searched
-            mine = [raw for raw in results if top is None or int(raw["id"]) < top]
-            if mine:
+            low, high = frontier.searched, frontier.top
+            mine = [
+                raw for raw in results if above is not None or low is None or int(raw["id"]) < low
+            ]
+            if mine and above is None:
                 frontier.listed = max(frontier.listed, max(int(raw["id"]) for raw in mine))
         if mine:
             _put(pages, mine, stop)
         following = ((data.get("paging") or {}).get("next") or {}).get("after")
+        if above is None and len(mine) < len(results) and high is not None:
+            # Met search's range: what is left is above the highest id search returned.
+            above = high
+            after = str(high + 1)
+            continue
         if len(mine) < len(results) or not following or following == after:
             return
         after = str(following)
@@ -109,6 +122,8 @@ def _search_downwards(
         results = list(search_page(below).get("results") or [])
         with frontier.lock:
             mine = [raw for raw in results if int(raw["id"]) > frontier.listed]
+            if results and frontier.top is None:
+                frontier.top = max(int(raw["id"]) for raw in results)
             if mine:
                 lowest = min(int(raw["id"]) for raw in mine)
                 frontier.searched = (
