@@ -153,3 +153,40 @@ def test_download_sends_no_credentials_and_names_a_label_not_the_url() -> None:
     assert data == b"\x1f\x8bdata"
     assert "Authorization" not in server.seen[-1].headers
     assert api.calls == {"GET batch archive": 2}
+
+
+def test_vendor_error_readers_are_redacted_too() -> None:
+    """HubSpot's own 401 reading quotes the body's message: the token it echoes must go."""
+    from syncer.connectors.hubspot.client import _read_error
+
+    echoed = json.dumps({"message": f"token {TOKEN} is expired", "token": TOKEN}).encode()
+    server = ScriptedServer(fallback=Reply(401, echoed))
+    with server.running():
+        api = ApiSession(
+            "hubspot",
+            server.url,
+            secrets=(TOKEN,),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            policy=FAST,
+            read_error=_read_error,
+        )
+        with pytest.raises(AuthError) as raised:
+            api.request("GET", "/crm/v3/objects/contacts")
+    error = raised.value
+    texts = (str(error), error.message, error.hint, error.title, error.detail, repr(error.body))
+    assert not [text for text in texts if TOKEN in text]
+    assert "expired" in str(error)
+
+
+def test_bodies_leaving_the_layer_are_redacted_success_and_failure() -> None:
+    echoed = json.dumps({"title": "Invalid Resource", "detail": f"key {TOKEN}", "k": TOKEN})
+    server = ScriptedServer(
+        Reply(400, echoed.encode()), Reply(200, json.dumps({"echo": TOKEN}).encode())
+    )
+    with server.running():
+        api = session(server.url)
+        with pytest.raises(RemoteError) as raised:
+            api.request("GET", "/x")
+        answer = api.request("GET", "/y")
+    assert TOKEN not in repr(raised.value.body) + raised.value.detail + str(raised.value)
+    assert TOKEN not in json.dumps(answer.data)

@@ -3,7 +3,9 @@
 Every request goes through :meth:`ApiSession.request`, named by its endpoint *template* (never the
 filled-in URL): the template is what the call counter reports and what log lines and errors show,
 so neither can leak an email address, a list id or a pre-signed archive URL. Credentials are
-additionally scrubbed from any text that leaves this module.
+additionally scrubbed from every answer's body before it is parsed (a vendor that echoes the token
+in a 401 then cannot carry it into an error, a log line, the cache or an alert), and from every
+message this module writes.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class ApiSession:
         self.policy = policy or RetryPolicy()
         self.calls: Counter[str] = Counter()
         self._secrets = tuple(secret for secret in secrets if secret)
+        self._secret_bytes = tuple(secret.encode() for secret in self._secrets)
         self._timeout = timeout
         self._read_error = read_error
         self._throttle = throttle
@@ -230,11 +233,12 @@ class ApiSession:
     def _interpret(self, response: requests.Response, endpoint: str, raw: bool) -> ApiResponse:
         self._note_date(response.headers.get("Date"))
         status = response.status_code
-        body = _parse_json(response.content)
+        if raw and 200 <= status < 300:
+            return ApiResponse(status, response.content, response.headers)
+        content = self.redact_bytes(response.content)
+        body = _parse_json(content)
         if 200 <= status < 300:
-            if raw:
-                return ApiResponse(status, response.content, response.headers)
-            if response.content and body is _GARBLED:
+            if content and body is _GARBLED:
                 raise RetriableError(
                     f"{self.name}: {endpoint} answered {status} with a garbled body"
                 )
@@ -273,6 +277,12 @@ class ApiSession:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+    def redact_bytes(self, content: bytes) -> bytes:
+        """:meth:`redact` for a body, before it is parsed into anything that could travel."""
+        for secret in self._secret_bytes:
+            content = content.replace(secret, b"***")
+        return content
 
 
 _GARBLED = object()
