@@ -50,6 +50,7 @@ THIRD_PARTY: dict[str, set[str] | None] = {
 }
 #: Modules outside core that must stay free of I/O too: the pure arithmetic the clients page by.
 PURE_ELSEWHERE = [
+    "connectors/answers.py",
     "connectors/paging.py",
     "connectors/hubspot/search.py",
     "connectors/hubspot/full.py",

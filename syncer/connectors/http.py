@@ -3,15 +3,14 @@
 Every request goes through :meth:`ApiSession.request`, named by its endpoint *template* (never the
 filled-in URL): the template is what the call counter reports and what log lines and errors show,
 so neither can leak an email address, a list id or a pre-signed archive URL. Credentials are
-additionally scrubbed from every answer's body before it is parsed (a vendor that echoes the token
-in a 401 then cannot carry it into an error, a log line, the cache or an alert), and from every
-message this module writes.
+additionally scrubbed from every answer's parsed body (a vendor that echoes the token in a 401
+then cannot carry it into an error, a log line, the cache or an alert), and from every message
+this module writes.
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import random
 import threading
@@ -27,12 +26,22 @@ import backoff
 import requests
 from requests.adapters import HTTPAdapter
 
+from syncer.connectors.answers import (
+    GARBLED,
+    AnswerCheck,
+    describe_error,
+    error_title_detail,
+    parse_json,
+)
 from syncer.errors import AuthError, RemoteError, RetriableError
 
 log = logging.getLogger("syncer.http")
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REFUSED_STATUSES = frozenset({423, 429, 502, 503, 504})
+#: Bodies are searched for credentials at least this long: no vendor issues shorter ones, and a
+#: test's one-letter token would otherwise be "redacted" out of every key of every answer.
+MIN_SECRET = 8
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,9 @@ class ApiSession:
         self.policy = policy or RetryPolicy()
         self.calls: Counter[str] = Counter()
         self._secrets = tuple(secret for secret in secrets if secret)
-        self._secret_bytes = tuple(secret.encode() for secret in self._secrets)
+        self._secret_bytes = tuple(
+            secret.encode() for secret in self._secrets if len(secret) >= MIN_SECRET
+        )
         self._timeout = timeout
         self._read_error = read_error
         self._throttle = throttle
@@ -130,11 +141,13 @@ class ApiSession:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         retry_safe_because: str | None = None,
+        expect: AnswerCheck | None = None,
     ) -> ApiResponse:
         """Send one API call, retrying transient failures within the policy's bounds.
 
         A write must say why repeating it is harmless (``retry_safe_because``): a retry after a
-        dropped connection may repeat a request the server already carried out.
+        dropped connection may repeat a request the server already carried out. A successful
+        answer that fails ``expect`` is retried like a garbled one.
         """
         if method in MUTATING and not retry_safe_because:
             raise ValueError(f"{method} {template}: say why a retried write is harmless")
@@ -143,7 +156,9 @@ class ApiSession:
         )
         endpoint = f"{method} {template}"
         return self._with_retries(endpoint)(
-            lambda: self._send(method, url, endpoint, params, json_body, authenticated=True)
+            lambda: self._send(
+                method, url, endpoint, params, json_body, authenticated=True, expect=expect
+            )
         )
 
     def download(self, url: str, label: str) -> bytes:
@@ -205,6 +220,7 @@ class ApiSession:
         *,
         authenticated: bool,
         raw: bool = False,
+        expect: AnswerCheck | None = None,
     ) -> ApiResponse:
         if self._throttle is not None and authenticated:
             self._throttle.before_request(endpoint)
@@ -228,22 +244,34 @@ class ApiSession:
             raise RemoteError(f"{self.name}: {endpoint} failed: {type(error).__name__}") from None
         if self._throttle is not None and authenticated:
             self._throttle.after_response(endpoint, response.headers)
-        return self._interpret(response, endpoint, raw)
+        return self._interpret(response, endpoint, raw, expect)
 
-    def _interpret(self, response: requests.Response, endpoint: str, raw: bool) -> ApiResponse:
+    def _interpret(
+        self,
+        response: requests.Response,
+        endpoint: str,
+        raw: bool,
+        expect: AnswerCheck | None = None,
+    ) -> ApiResponse:
         self._note_date(response.headers.get("Date"))
         status = response.status_code
         if raw and 200 <= status < 300:
             return ApiResponse(status, response.content, response.headers)
-        content = self.redact_bytes(response.content)
-        body = _parse_json(content)
+        content = response.content
+        body = parse_json(content)
+        if body is not GARBLED and self._echoes_a_secret(content):
+            body = self._redact_value(body)
         if 200 <= status < 300:
-            if content and body is _GARBLED:
+            if content and body is GARBLED:
                 raise RetriableError(
                     f"{self.name}: {endpoint} answered {status} with a garbled body"
                 )
-            return ApiResponse(status, None if body is _GARBLED else body, response.headers)
-        parsed = None if body is _GARBLED else body
+            data = None if body is GARBLED else body
+            lacking = expect(data) if expect is not None else None
+            if lacking:
+                raise RetriableError(f"{self.name}: {endpoint} answered {status} without {lacking}")
+            return ApiResponse(status, data, response.headers)
+        parsed = None if body is GARBLED else body
         special = self._read_error(status, parsed, endpoint)
         if special is not None:
             raise special
@@ -278,37 +306,19 @@ class ApiSession:
             text = text.replace(secret, "***")
         return text
 
-    def redact_bytes(self, content: bytes) -> bytes:
-        """:meth:`redact` for a body, before it is parsed into anything that could travel."""
-        for secret in self._secret_bytes:
-            content = content.replace(secret, b"***")
-        return content
+    def _echoes_a_secret(self, content: bytes) -> bool:
+        return any(secret in content for secret in self._secret_bytes)
 
-
-_GARBLED = object()
-
-
-def _parse_json(content: bytes) -> Any:
-    if not content:
-        return None
-    try:
-        return json.loads(content)
-    except ValueError:
-        return _GARBLED
-
-
-def error_title_detail(body: Any) -> tuple[str, str]:
-    """Mailchimp's problem documents carry title/detail; HubSpot's errors category/message."""
-    if not isinstance(body, dict):
-        return "", ""
-    title = body.get("title") or body.get("category") or body.get("errorType") or ""
-    detail = body.get("detail") or body.get("message") or ""
-    return str(title), str(detail)
-
-
-def describe_error(body: Any) -> str:
-    title, detail = error_title_detail(body)
-    return " - ".join(part for part in (title, detail) if part)
+    def _redact_value(self, value: Any) -> Any:
+        """:meth:`redact` through a parsed body, keys and values (the bytes are left whole, so
+        a credential that happens to look like JSON syntax cannot corrupt the answer)."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self._redact_value(item) for item in value]
+        if isinstance(value, dict):
+            return {self.redact(k): self._redact_value(v) for k, v in value.items()}
+        return value
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from syncer.config import HttpConfig, HubSpotConfig
+from syncer.connectors.answers import has_list
 from syncer.connectors.http import ApiSession, RetryPolicy
 from syncer.connectors.hubspot.full import SEARCH_LIMIT as FULL_SEARCH_LIMIT
 from syncer.connectors.hubspot.full import all_contact_pages
@@ -22,7 +23,11 @@ from syncer.connectors.hubspot.parse import (
     match_results,
     parse_contact,
 )
-from syncer.connectors.hubspot.search import SEARCH_CAP, changed_contact_pages
+from syncer.connectors.hubspot.search import (
+    SEARCH_CAP,
+    changed_contact_pages,
+    search_answer_lacks,
+)
 from syncer.connectors.paging import LoopGuard, chunks
 from syncer.connectors.ratelimit import HubSpotThrottle
 from syncer.core.models import HubSpotContact
@@ -96,7 +101,9 @@ class HubSpotClient:
     # -- properties --------------------------------------------------------------------------------
 
     def properties(self) -> dict[str, PropertyInfo]:
-        response = self.api.request("GET", "/crm/v3/properties/contacts")
+        response = self.api.request(
+            "GET", "/crm/v3/properties/contacts", expect=has_list("results")
+        )
         found: dict[str, PropertyInfo] = {}
         for raw in (response.data or {}).get("results", []):
             metadata = raw.get("modificationMetadata") or {}
@@ -142,6 +149,7 @@ class HubSpotClient:
                 f"{CONTACTS}/search",
                 json_body={**body, "properties": names},
                 retry_safe_because="a search reads only",
+                expect=lambda data: search_answer_lacks(data, body),
             )
             return dict(response.data or {})
 
@@ -173,6 +181,7 @@ class HubSpotClient:
                 f"{CONTACTS}/search",
                 json_body=body,
                 retry_safe_because="a search reads only",
+                expect=has_list("results"),
             )
             return dict(response.data or {})
 
@@ -203,7 +212,8 @@ class HubSpotClient:
         }
         if after is not None:
             params["after"] = after
-        return dict(self.api.request("GET", CONTACTS, params=params).data or {})
+        answer = self.api.request("GET", CONTACTS, params=params, expect=has_list("results"))
+        return dict(answer.data or {})
 
     def read(
         self, ids: Sequence[str], properties: Iterable[str], *, history: Sequence[str] = ()
@@ -228,6 +238,7 @@ class HubSpotClient:
                     "inputs": [{"id": contact_id} for contact_id in chunk],
                 },
                 retry_safe_because="a batch read reads only",
+                expect=has_list("results", "errors"),
             )
             raws = (response.data or {}).get("results", [])
             answers = [parse_contact(raw, self.kinds) for raw in raws]
@@ -256,6 +267,7 @@ class HubSpotClient:
                     "inputs": [{"id": email} for email in chunk],
                 },
                 retry_safe_because="a batch read reads only",
+                expect=has_list("results", "errors"),
             )
             for raw in (response.data or {}).get("results", []):
                 contact = parse_contact(raw, self.kinds)
@@ -294,6 +306,7 @@ class HubSpotClient:
                 f"{CONTACTS}/batch/update",
                 json_body=body,
                 retry_safe_because="an update sets the same values again",
+                expect=has_list("results", "errors"),
             )
             results.extend(match_results(chunk, response.data, by_id=True, kinds=self.kinds))
         return results
@@ -315,6 +328,7 @@ class HubSpotClient:
                 f"{CONTACTS}/batch/create",
                 json_body=body,
                 retry_safe_because="a repeated create gets a conflict, which becomes an update",
+                expect=has_list("results", "errors"),
             )
         except RemoteError as error:
             if error.status != 409:

@@ -106,6 +106,27 @@ def _one_timestamp(
         last_id = max(int(raw["id"]) for raw in results)
 
 
+def search_answer_lacks(data: Any, query: dict[str, Any]) -> str | None:
+    """What a search answer to ``query`` lacks that HubSpot always sends (``None``: nothing).
+
+    ``results`` and ``total`` are always there; ``paging`` is there whenever more results follow.
+    A full page without it while ``total`` counts more is a cut-off answer: read as the end, it
+    would end the walk and move the cursor past every result it never showed. (``total`` may
+    be capped at 10,000, so it is only ever trusted to say that more follow.)
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        return "`results` (list)"
+    total = data.get("total")
+    if not isinstance(total, int) or isinstance(total, bool):
+        return "`total` (int)"
+    offset, limit = int(query.get("after") or 0), int(query.get("limit") or 0)
+    count = len(data["results"])
+    following = ((data.get("paging") or {}).get("next") or {}).get("after")
+    if count and count >= limit and offset + count < total and not following:
+        return "`paging` (a full page, and more results counted)"
+    return None
+
+
 def _window_query(lower: int, operator: str, limit: int, offset: int) -> dict[str, Any]:
     return {
         "filterGroups": [

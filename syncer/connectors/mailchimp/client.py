@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncer.config import HttpConfig, MailchimpConfig
+from syncer.connectors.answers import has, has_list
 from syncer.connectors.http import ApiSession, RetryPolicy
 from syncer.connectors.mailchimp.batches import OperationResult, parse_archive
 from syncer.connectors.paging import LoopGuard, next_offset
@@ -42,6 +43,9 @@ _SAFE = {
     "POST": "a tags write sets each tag active or inactive: repeating it is a no-op",
     "DELETE": "archiving an archived member leaves it archived",
 }
+
+#: What an upsert answers: the member (tag writes answer 204, archiving 204, with no body).
+_MEMBER_ANSWER = has(email_address=str)
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class MailchimpClient:
                 "count": 1000,
                 "fields": "merge_fields.tag,merge_fields.name,merge_fields.type",
             },
+            expect=has_list("merge_fields"),
         )
         return [
             MergeField(tag=item["tag"], name=item.get("name", ""), type=item.get("type", ""))
@@ -179,6 +184,7 @@ class MailchimpClient:
                 "/lists/{list_id}/members",
                 path={"list_id": self.list_id},
                 params={**params, "offset": offset},
+                expect=has_list("members"),
             )
             data = response.data or {}
             page = [parse_member(raw) for raw in data.get("members", [])]
@@ -217,6 +223,7 @@ class MailchimpClient:
                 path={"list_id": self.list_id, "subscriber_hash": operation.subscriber_hash},
                 json_body=operation.body or None,
                 retry_safe_because=_SAFE[operation.method],
+                expect=_MEMBER_ANSWER if operation.method == "PUT" else None,
             )
         except AuthError:
             raise
@@ -271,11 +278,14 @@ class MailchimpClient:
             "/batches",
             json_body=body,
             retry_safe_because="every operation is idempotent: a second batch is harmless",
+            expect=has(id=str),
         )
         return parse_batch(response.data)
 
     def get_batch(self, batch_id: str) -> BatchStatus:
-        response = self.api.request("GET", "/batches/{batch_id}", path={"batch_id": batch_id})
+        response = self.api.request(
+            "GET", "/batches/{batch_id}", path={"batch_id": batch_id}, expect=has(id=str)
+        )
         return parse_batch(response.data)
 
     def batch_results(self, batch: BatchStatus) -> list[OperationResult]:
