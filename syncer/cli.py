@@ -139,7 +139,13 @@ def check(app: AppContext, offline: bool, fix: bool) -> int:
     "--dry-run", is_flag=True, help="Fetch and decide, then print the plan; write nothing."
 )
 @click.option("--full", is_flag=True, help="Ignore the cursors and read both sides completely.")
-@click.option("--max-time", type=float, metavar="S", help="Stop cleanly after S seconds.")
+@click.option(
+    "--max-time",
+    type=float,
+    metavar="S",
+    help="Stop cleanly after S seconds; a call still going is cut after a grace of S/10 "
+    "(5 to 60 s).",
+)
 @click.option("--force", is_flag=True, help="Write even when the blast-radius guard objects.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (or plan) as JSON.")
 @click.pass_obj

@@ -119,6 +119,11 @@ class HttpConfig:
     read_timeout: float
     max_tries: int
     max_time: float
+    max_response_mb: float
+
+    @property
+    def max_response_bytes(self) -> int:
+        return int(self.max_response_mb * 2**20)
 
 
 @dataclass(frozen=True)
@@ -249,6 +254,7 @@ SCHEMA: Section = {
         "read_timeout": Key(float, default=60.0, minimum=0.01),
         "max_tries": Key(int, default=6, minimum=1),
         "max_time": Key(float, default=300.0, minimum=0.1),
+        "max_response_mb": Key(float, default=64.0, minimum=0.01),
     },
     **config_segments.SCHEMA,
 }

@@ -152,3 +152,22 @@ class ArchiveError(RemoteError):
     """A Mailchimp batch results archive is truncated or corrupt."""
 
     default_hint = "The batch will be downloaded again on the next run."
+
+
+class ResponseTooLarge(RemoteError):
+    """An answer (or a batch results archive) is larger than ``http.max_response_mb`` allows."""
+
+    default_hint = (
+        "An answer this large is not one the API sends; if it is expected, raise "
+        "http.max_response_mb in the configuration."
+    )
+
+
+class OutOfTime(SyncerError):
+    """The run's time (``--max-time`` and its grace) ran out while a call was still going.
+
+    The call is cut; the run ends as a stopped run does, and the next one carries on.
+    """
+
+    exit_code = ExitCode.INTERRUPTED
+    default_hint = "Nothing is lost: the next run carries on where this one stopped."

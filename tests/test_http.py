@@ -149,8 +149,8 @@ def test_download_sends_no_credentials_and_names_a_label_not_the_url() -> None:
     server = ScriptedServer(Reply(503, b""), Reply(200, b"\x1f\x8bdata"))
     with server.running():
         api = session(server.url)
-        data = api.download(f"{server.url}/archive.tar.gz?Signature=abc", "batch archive")
-    assert data == b"\x1f\x8bdata"
+        with api.download(f"{server.url}/archive.tar.gz?Signature=abc", "batch archive") as got:
+            assert got.read() == b"\x1f\x8bdata"
     assert "Authorization" not in server.seen[-1].headers
     assert api.calls == {"GET batch archive": 2}
 

@@ -44,7 +44,7 @@ THIRD_PARTY: dict[str, set[str] | None] = {
     "core": set(),
     "config": {"yaml"},
     "config_segments": set(),
-    "connectors": {"requests", "backoff"},
+    "connectors": {"requests", "urllib3", "backoff"},
     "cache": {"sqlite_utils"},
     "sandbox": set(),
 }

@@ -130,7 +130,7 @@ def test_archive_parsing_tolerates_the_directory_and_empty_files() -> None:
         ("./b.json", b""),
         ("./c.json", b'[{"status_code": 204, "operation_id": "2", "response": ""}]'),
     )
-    results = parse_archive(data)
+    results = parse_archive(io.BytesIO(data))
     assert [(r.operation_id, r.status_code, r.body) for r in results] == [
         ("1", 200, {"id": "x"}),
         ("2", 204, None),
@@ -148,7 +148,7 @@ def test_a_truncated_archive_is_refused_whole(cut: float) -> None:
     )
     data = _archive(("./a.json", payload))
     with pytest.raises(ArchiveError):
-        parse_archive(data[: int(len(data) * cut)])
+        parse_archive(io.BytesIO(data[: int(len(data) * cut)]))
 
 
 CLASSIFICATION = {

@@ -6,9 +6,16 @@ what its endpoint always returns (``expect=has_list("results")``) instead of tru
 
 from __future__ import annotations
 
+import email.utils
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
+
+from syncer.errors import AuthError, RemoteError, RetriableError
+
+#: Statuses that mean "not now": retried like a 5xx.
+REFUSED_STATUSES = frozenset({423, 429, 502, 503, 504})
 
 #: Says what a successful answer lacks (``None``: nothing); see :func:`has`.
 AnswerCheck = Callable[[Any], str | None]
@@ -78,3 +85,46 @@ def error_title_detail(body: Any) -> tuple[str, str]:
 def describe_error(body: Any) -> str:
     title, detail = error_title_detail(body)
     return " - ".join(part for part in (title, detail) if part)
+
+
+def failure(what: str, status: int, body: Any, headers: Mapping[str, str]) -> RemoteError:
+    """The one classifier of failed answers: 429, 5xx and a bare 403 (load) are retriable,
+    401/403 are about credentials, any other 4xx is final; ``what`` names the call."""
+    described = describe_error(body)
+    message = f"{what} answered {status}" + (f": {described}" if described else "")
+    if status in REFUSED_STATUSES or status >= 500 or (status == 403 and body is None):
+        return RetriableError(message, retry_after=retry_after(headers), status=status, body=body)
+    if status in (401, 403):
+        return AuthError(message, status=status, body=body)
+    title, detail = error_title_detail(body)
+    return RemoteError(message, status=status, title=title, detail=detail, body=body)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` as seconds, from either of its two forms.
+
+    A date is measured against the answer's own ``Date``, never the local clock (the two need
+    not agree); without one it gives no figure, and the usual backoff applies.
+    """
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    moment, sent = server_time(value), server_time(headers.get("Date"))
+    if moment is None or sent is None:
+        return None
+    return max(0.0, (moment - sent).total_seconds())
+
+
+def server_time(header: str | None) -> datetime | None:
+    """An HTTP date (``Date``, ``Retry-After``) as an aware datetime, ``None`` if unreadable."""
+    if not header:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -10,38 +10,40 @@ this module writes.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote
 
 import backoff
 import requests
 from requests.adapters import HTTPAdapter
 
-from syncer.connectors.answers import (
-    GARBLED,
-    AnswerCheck,
-    describe_error,
-    error_title_detail,
-    parse_json,
+from syncer.connectors.answers import GARBLED, AnswerCheck, failure, parse_json, server_time
+from syncer.connectors.body import TooLarge, read_body
+from syncer.connectors.redact import Redactor
+from syncer.errors import (
+    OutOfTime,
+    RemoteError,
+    ResponseTooLarge,
+    RetriableError,
+    SyncerError,
 )
-from syncer.errors import AuthError, RemoteError, RetriableError
 
 log = logging.getLogger("syncer.http")
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-REFUSED_STATUSES = frozenset({423, 429, 502, 503, 504})
-#: Bodies are searched for credentials at least this long: no vendor issues shorter ones, and a
-#: test's one-letter token would otherwise be "redacted" out of every key of every answer.
-MIN_SECRET = 8
+#: Downloads stay in memory up to this size, then go to a temporary file.
+SPOOL_IN_MEMORY = 4 * 2**20
+#: A timeout this close to the run's cutoff is the cutoff's doing.
+CUTOFF_SLACK = 0.05
 
 
 @dataclass(frozen=True)
@@ -94,16 +96,16 @@ class ApiSession:
         read_error: ErrorReader = _no_special_errors,
         throttle: Throttle | None = None,
         max_connections: int = 10,
+        max_body_bytes: int = 64 * 2**20,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.calls: Counter[str] = Counter()
-        self._secrets = tuple(secret for secret in secrets if secret)
-        self._secret_bytes = tuple(
-            secret.encode() for secret in self._secrets if len(secret) >= MIN_SECRET
-        )
+        self._redactor = Redactor(secrets)
         self._timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        self._cutoff: float | None = None
         self._read_error = read_error
         self._throttle = throttle
         self._slots = threading.BoundedSemaphore(max_connections)
@@ -119,6 +121,11 @@ class ApiSession:
 
     def close(self) -> None:
         self._session.close()
+
+    def stop_calls_at(self, moment: float | None) -> None:
+        """Cut any call still going at ``moment`` (``time.monotonic()``), retry waits included,
+        with :class:`OutOfTime`: the run's ``--max-time`` and its grace."""
+        self._cutoff = moment
 
     def begin_walk(self) -> None:
         """Start noting the server's clock: see :meth:`walk_started`."""
@@ -155,112 +162,186 @@ class ApiSession:
             **{k: quote(v, safe="") for k, v in (path or {}).items()}
         )
         endpoint = f"{method} {template}"
-        return self._with_retries(endpoint)(
-            lambda: self._send(
-                method, url, endpoint, params, json_body, authenticated=True, expect=expect
-            )
-        )
 
-    def download(self, url: str, label: str) -> bytes:
-        """GET an absolute URL without the API's credentials (pre-signed archive URLs).
+        def attempt(until: float) -> ApiResponse:
+            self._before(endpoint, throttled=True)
+            with self._slots:
+                response = self._open(
+                    endpoint,
+                    until,
+                    lambda timeout: self._session.request(
+                        method, url, params=params, json=json_body, timeout=timeout, stream=True
+                    ),
+                )
+                content = self._body(response, endpoint, until)
+            if self._throttle is not None:
+                self._throttle.after_response(endpoint, response.headers)
+            return self._interpret(response, content, endpoint, expect)
+
+        return self._with_retries(endpoint, attempt)
+
+    def download(self, url: str, label: str) -> BinaryIO:
+        """GET an absolute URL without the API's credentials (pre-signed archive URLs), into a
+        temporary file (in memory while small), returned at its start; the caller closes it.
 
         ``label`` names it in counts and logs instead of the URL, which is itself a secret.
         """
         endpoint = f"GET {label}"
-        response = self._with_retries(endpoint)(
-            lambda: self._send("GET", url, endpoint, None, None, authenticated=False, raw=True)
-        )
-        return bytes(response.data)
+        spool: BinaryIO = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the caller closes it
+            max_size=SPOOL_IN_MEMORY
+        )  # type: ignore[assignment]
 
-    def _with_retries(self, endpoint: str) -> Callable[[Callable[[], ApiResponse]], ApiResponse]:
+        def attempt(until: float) -> ApiResponse:
+            self._before(endpoint, throttled=False)
+            spool.seek(0)
+            spool.truncate()
+            response = self._open(
+                endpoint, until, lambda timeout: requests.get(url, timeout=timeout, stream=True)
+            )
+            if 200 <= response.status_code < 300:
+                self._body(response, endpoint, until, sink=spool)
+                return ApiResponse(response.status_code, None, response.headers)
+            return self._interpret(response, self._body(response, endpoint, until), endpoint)
+
+        try:
+            self._with_retries(endpoint, attempt)
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return spool
+
+    def _with_retries(self, endpoint: str, attempt: Callable[[float], ApiResponse]) -> ApiResponse:
+        """Run ``attempt(until)`` until it succeeds or the policy's bounds are spent; ``until``
+        (``time.monotonic()``) is when that attempt's answer must be in, last byte included."""
         policy = self.policy
+        started = time.monotonic()
+        call_end = started + policy.max_time
+
+        def one_attempt() -> ApiResponse:
+            now = time.monotonic()
+            until = min(now + self._timeout[0] + self._timeout[1], call_end)
+            if self._cutoff is not None:
+                until = min(until, self._cutoff)
+            return attempt(until)
 
         def log_retry(details: Any) -> None:
-            error = details["exception"]
             log.warning(
                 "%s: %s %s; retrying in %.1f s (attempt %d of %d)",
                 self.name,
                 endpoint,
-                self.redact(str(error)),
+                self.redact(str(details["exception"])),
                 details["wait"],
                 details["tries"] + 1,
                 policy.max_tries,
             )
 
-        def run(call: Callable[[], ApiResponse]) -> ApiResponse:
-            retrying = backoff.on_exception(
-                lambda: _waits(policy),
-                RetriableError,
-                max_tries=policy.max_tries,
-                max_time=policy.max_time,
-                jitter=None,
-                on_backoff=log_retry,
-                logger=None,
-            )(call)
-            started = time.monotonic()
-            try:
-                return retrying()
-            except RetriableError as error:
-                elapsed = time.monotonic() - started
-                raise RetriableError(
-                    f"{error.message} (gave up after {elapsed:.0f} s of retries)",
-                    status=error.status,
-                    body=error.body,
-                ) from None
+        retrying = backoff.on_exception(
+            lambda: _waits(policy, self._time_left),
+            RetriableError,
+            max_tries=policy.max_tries,
+            max_time=policy.max_time,
+            jitter=None,
+            on_backoff=log_retry,
+            logger=None,
+        )(one_attempt)
+        try:
+            return retrying()
+        except RetriableError as error:
+            elapsed = time.monotonic() - started
+            raise RetriableError(
+                f"{error.message} (gave up after {elapsed:.0f} s of retries)",
+                status=error.status,
+                body=error.body,
+            ) from None
 
-        return run
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        *,
-        authenticated: bool,
-        raw: bool = False,
-        expect: AnswerCheck | None = None,
-    ) -> ApiResponse:
-        if self._throttle is not None and authenticated:
+    def _before(self, endpoint: str, *, throttled: bool) -> None:
+        if self._throttle is not None and throttled:
             self._throttle.before_request(endpoint)
         with self._count_lock:
             self.calls[endpoint] += 1
+
+    def _open(
+        self,
+        endpoint: str,
+        until: float,
+        send: Callable[[tuple[float, float]], requests.Response],
+    ) -> requests.Response:
+        """Send, and wait for the answer's head no longer than ``until``."""
+        left = until - time.monotonic()
+        if left <= 0:
+            raise self._late(endpoint)
         try:
-            with self._slots:
-                if authenticated:
-                    response = self._session.request(
-                        method, url, params=params, json=json_body, timeout=self._timeout
-                    )
-                else:
-                    response = requests.get(url, timeout=self._timeout)
+            return send((min(self._timeout[0], left), min(self._timeout[1], left)))
         except requests.Timeout:
-            raise RetriableError(f"{self.name}: {endpoint} timed out") from None
+            raise self._late(endpoint) from None
+        except requests.exceptions.SSLError:
+            raise RemoteError(
+                f"{self.name}: {endpoint}: the server's TLS certificate was refused "
+                "(self-signed, expired, or for another name)",
+                hint="Check the base URL; a proxy or test server needs a certificate this "
+                "machine trusts (REQUESTS_CA_BUNDLE names extra ones).",
+            ) from None
         except requests.ConnectionError:
             raise RetriableError(
                 f"{self.name}: {endpoint}: the connection failed or dropped"
             ) from None
         except requests.RequestException as error:
             raise RemoteError(f"{self.name}: {endpoint} failed: {type(error).__name__}") from None
-        if self._throttle is not None and authenticated:
-            self._throttle.after_response(endpoint, response.headers)
-        return self._interpret(response, endpoint, raw, expect)
+
+    def _body(
+        self,
+        response: requests.Response,
+        endpoint: str,
+        until: float,
+        sink: BinaryIO | None = None,
+    ) -> bytes:
+        """The answer's body, bounded in time and size; the connection is kept for the next
+        call only when the body was read to its end."""
+        try:
+            content = read_body(response, until=until, limit=self.max_body_bytes, sink=sink)
+        except TooLarge:
+            response.close()
+            raise ResponseTooLarge(
+                f"{self.name}: {endpoint} answered more than the "
+                f"{self.max_body_bytes / 2**20:g} MB allowed"
+            ) from None
+        except requests.Timeout:
+            response.close()
+            raise self._late(endpoint) from None
+        except requests.ConnectionError:
+            response.close()
+            raise RetriableError(
+                f"{self.name}: {endpoint}: the connection dropped mid-answer"
+            ) from None
+        except requests.RequestException as error:
+            response.close()
+            raise RemoteError(f"{self.name}: {endpoint} failed: {type(error).__name__}") from None
+        response.raw.release_conn()
+        return content
+
+    def _late(self, endpoint: str) -> SyncerError:
+        """A call out of time: the run's own cutoff, or this call's timeout (retried)."""
+        if self._cutoff is not None and time.monotonic() >= self._cutoff - CUTOFF_SLACK:
+            return OutOfTime(f"{self.name}: {endpoint} was cut: the run's time ran out")
+        return RetriableError(f"{self.name}: {endpoint} timed out")
+
+    def _time_left(self) -> float | None:
+        """Seconds until the run's cutoff, ``None`` without one."""
+        return None if self._cutoff is None else self._cutoff - time.monotonic()
 
     def _interpret(
         self,
         response: requests.Response,
+        content: bytes,
         endpoint: str,
-        raw: bool,
         expect: AnswerCheck | None = None,
     ) -> ApiResponse:
         self._note_date(response.headers.get("Date"))
         status = response.status_code
-        if raw and 200 <= status < 300:
-            return ApiResponse(status, response.content, response.headers)
-        content = response.content
         body = parse_json(content)
-        if body is not GARBLED and self._echoes_a_secret(content):
-            body = self._redact_value(body)
+        if body is not GARBLED:
+            body = self._redactor.body(content, body)
         if 200 <= status < 300:
             if content and body is GARBLED:
                 raise RetriableError(
@@ -273,28 +354,12 @@ class ApiSession:
             return ApiResponse(status, data, response.headers)
         parsed = None if body is GARBLED else body
         special = self._read_error(status, parsed, endpoint)
-        if special is not None:
-            raise special
-        described = describe_error(parsed)
-        message = f"{self.name}: {endpoint} answered {status}" + (
-            f": {described}" if described else ""
-        )
-        message = self.redact(message)
-        if status in REFUSED_STATUSES or status >= 500 or (status == 403 and parsed is None):
-            raise RetriableError(
-                message, retry_after=_retry_after(response.headers), status=status, body=parsed
-            )
-        if status in (401, 403):
-            raise AuthError(message, status=status, body=parsed)
-        title, detail = error_title_detail(parsed)
-        raise RemoteError(message, status=status, title=title, detail=detail, body=parsed)
+        raise special or failure(f"{self.name}: {endpoint}", status, parsed, response.headers)
 
     def _note_date(self, header: str | None) -> None:
-        if not header:
-            return
-        try:
-            moment = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError):
+        """Remember the earliest server time seen; an unreadable ``Date`` is no time at all."""
+        moment = server_time(header)
+        if moment is None:
             return
         with self._count_lock:
             if self._earliest_date is None or moment < self._earliest_date:
@@ -302,46 +367,17 @@ class ApiSession:
 
     def redact(self, text: str) -> str:
         """Remove every credential this session knows from ``text``."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def _echoes_a_secret(self, content: bytes) -> bool:
-        return any(secret in content for secret in self._secret_bytes)
-
-    def _redact_value(self, value: Any) -> Any:
-        """:meth:`redact` through a parsed body, keys and values (the bytes are left whole, so
-        a credential that happens to look like JSON syntax cannot corrupt the answer)."""
-        if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, list):
-            return [self._redact_value(item) for item in value]
-        if isinstance(value, dict):
-            return {self.redact(k): self._redact_value(v) for k, v in value.items()}
-        return value
+        return self._redactor.text(text)
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` as seconds, from either of its two forms."""
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
-
-
-def _waits(policy: RetryPolicy) -> Generator[float, Any, None]:
+def _waits(
+    policy: RetryPolicy, time_left: Callable[[], float | None]
+) -> Generator[float, Any, None]:
     """Backoff's wait generator: exponential with full jitter, or the server's own figure.
 
     backoff sends each caught exception into the generator, which is how a ``Retry-After``
-    reaches the wait; a server-given wait is clamped but never jittered.
+    reaches the wait; a server-given wait is clamped but never jittered. A wait that would end
+    past the run's cutoff is not waited: the call ends now, as out of time.
     """
     attempt = 0
     error = yield 0.0
@@ -352,4 +388,7 @@ def _waits(policy: RetryPolicy) -> Generator[float, Any, None]:
         else:
             wait = random.uniform(0, min(policy.max_delay, policy.base_delay * 2**attempt))
         attempt += 1
+        left = time_left()
+        if left is not None and wait >= left:
+            raise OutOfTime("a retry would wait past the run's time")
         error = yield wait

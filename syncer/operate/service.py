@@ -46,6 +46,9 @@ def sync_once(
     """One `syncer run` (or `--dry-run`), under the run lock, until done or ``deadline``."""
     with run_lock(config.state_path), open_store(config) as store, open_clients(config) as clients:
         hubspot, mailchimp = clients
+        deadline = deadline or Deadline(None)
+        for client in clients:
+            client.api.stop_calls_at(deadline.cutoff)
         context = RunContext(
             config=config,
             store=store,
@@ -53,7 +56,7 @@ def sync_once(
             mailchimp=mailchimp,
             run_id=None,
             dry_run=options.dry_run,
-            deadline=deadline or Deadline(None),
+            deadline=deadline,
             progress=progress or Progress(),
         )
         try:

@@ -15,17 +15,32 @@ from syncer.core.models import EMAIL_KEY, STATUS_MIRROR_KEY, SUBSCRIPTION_KEY
 from syncer.run.progress import Progress
 
 
+def grace(seconds: float) -> float:
+    """How long a call still going when ``--max-time`` passes may finish: a tenth of the
+    run's time, at least 5 and at most 60 seconds. Past it, the call is cut."""
+    return max(5.0, min(60.0, seconds / 10))
+
+
 class Deadline:
     """When a run must wind down: ``--max-time`` passing, or an operator asking it to stop.
 
     Phases ask between pages and batches, so a stop never cuts a write or a transaction in half.
     A signal handler only calls :meth:`interrupt`: raising from the handler instead could land
-    inside SQLite or an HTTP library and leave them in a state the run cannot record from.
+    inside SQLite or an HTTP library and leave them in a state the run cannot record from. A call
+    that outlives ``--max-time`` by its :func:`grace` is cut (the HTTP layer raises
+    :class:`~syncer.errors.OutOfTime`), so a server dripping its answer cannot hold the run,
+    and the lock, past its time.
     """
 
     def __init__(self, seconds: float | None) -> None:
         self._end = None if seconds is None else time.monotonic() + seconds
+        self._cutoff = None if seconds is None else time.monotonic() + seconds + grace(seconds)
         self._interrupted = threading.Event()
+
+    @property
+    def cutoff(self) -> float | None:
+        """The moment (``time.monotonic()``) calls still going are cut; ``None``: never."""
+        return self._cutoff
 
     def interrupt(self) -> None:
         self._interrupted.set()

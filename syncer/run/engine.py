@@ -17,7 +17,7 @@ from syncer.core.models import Decision
 from syncer.core.plan import guard_verdict, operations_for
 from syncer.core.reconcile import reconcile
 from syncer.core.records import ContactRow
-from syncer.errors import GuardTripped, Interrupted, SyncerError
+from syncer.errors import GuardTripped, Interrupted, OutOfTime, SyncerError
 from syncer.run.context import RunContext
 from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.fetch import fetch
@@ -67,6 +67,9 @@ def _real_run(ctx: RunContext, options: RunOptions) -> RunReport:
     ctx.run_id = ctx.store.start_run("real")
     try:
         _sync(ctx, options)
+    except OutOfTime as error:
+        ctx.stopped_early = True
+        log.warning("%s; the next run carries on", error)
     except SyncerError as error:
         outcome = "guarded" if isinstance(error, GuardTripped) else "failed"
         _finish(ctx, outcome, str(error))

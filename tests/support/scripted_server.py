@@ -21,6 +21,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     delay: float = 0.0
+    #: Seconds between the body's bytes: a server that answers, then barely sends.
+    drip: float = 0.0
+    #: Send the body with ``Transfer-Encoding: chunked`` (no length announced), 64 KiB a chunk.
+    chunked: bool = False
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Seen:
     headers: dict[str, str]
     at: float
     body: bytes = b""
+    #: The client's (host, port): the same port twice means a kept-alive connection.
+    client: tuple[str, int] = ("", 0)
 
 
 class ScriptedServer:
@@ -59,6 +65,7 @@ class ScriptedServer:
                             dict(self.headers.items()),
                             time.monotonic(),
                             body,
+                            (str(self.client_address[0]), int(self.client_address[1])),
                         )
                     )
                     reply = owner.script.popleft() if owner.script else owner.fallback
@@ -72,9 +79,29 @@ class ScriptedServer:
                 self.send_response(reply.status)
                 for key, value in {"Content-Type": "application/json", **reply.headers}.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(reply.body)))
+                if reply.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                try:
+                    self._write_body(reply)
+                except OSError:  # the client gave up on the answer: nothing more to do
+                    self.close_connection = True
+
+            def _write_body(self, reply: Reply) -> None:
+                if reply.drip:
+                    for index in range(len(reply.body)):
+                        self.wfile.write(reply.body[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.drip)
+                elif reply.chunked:
+                    for start in range(0, len(reply.body), 65536):
+                        piece = reply.body[start : start + 65536]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.write(b"0\r\n\r\n")
+                else:
+                    self.wfile.write(reply.body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_one
 

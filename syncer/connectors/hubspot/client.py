@@ -91,6 +91,7 @@ class HubSpotClient:
             headers={"Authorization": f"Bearer {token}"},
             timeout=(http.connect_timeout, http.read_timeout),
             policy=RetryPolicy(max_tries=http.max_tries, max_time=http.max_time),
+            max_body_bytes=http.max_response_bytes,
             read_error=_read_error,
             throttle=self.throttle,
         )

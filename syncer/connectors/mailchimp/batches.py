@@ -9,13 +9,12 @@ plain failure, visible and retryable, rather than a guess.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import tarfile
 import zlib
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 
 from syncer.errors import ArchiveError
 
@@ -44,6 +43,8 @@ class Classified:
 
 
 COMPLIANCE_TITLE = "Member In Compliance State"
+#: The most a results archive may unpack to (``http.max_response_mb`` sets it for a run).
+MAX_UNPACKED = 64 * 2**20
 _INVALID_RESOURCE_BLOCKS = (
     ("looks fake or invalid", "Mailchimp says the address looks fake or invalid"),
     ("valid email address", "Mailchimp says the email address is not valid"),
@@ -94,18 +95,32 @@ def _failure_text(status_code: int, title: str, detail: str, body: Any) -> str:
     return "; ".join(parts)
 
 
-def parse_archive(data: bytes) -> list[OperationResult]:
+def parse_archive(source: BinaryIO, *, max_unpacked: int = MAX_UNPACKED) -> list[OperationResult]:
     """Every operation result in a batch's ``.tar.gz`` (a ``./`` entry, JSON arrays in files).
 
-    A truncated or corrupt archive raises :class:`ArchiveError` without yielding partial
-    results, so a half-read archive is never half-applied.
+    The archive is read as a stream, one file at a time, and each file's size is checked
+    against ``max_unpacked`` (for all files together) from its tar header before any of it is
+    unpacked: a small archive can unpack to gigabytes. A truncated, corrupt or oversized
+    archive raises :class:`ArchiveError` without yielding partial results, so a half-read
+    archive is never half-applied.
     """
     results: list[OperationResult] = []
+    unpacked = 0
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        with (
+            gzip.GzipFile(fileobj=source, mode="rb") as unzipped,
+            tarfile.open(fileobj=unzipped, mode="r|") as archive,
+        ):
             for member in archive:
                 if not member.isfile():
                     continue
+                unpacked += member.size
+                if unpacked > max_unpacked:
+                    raise ArchiveError(
+                        f"a batch results archive unpacks to more than {max_unpacked / 2**20:g} MB",
+                        hint="Raise http.max_response_mb if batches this large are expected; "
+                        "until then the batch stays open and is reported.",
+                    )
                 handle = archive.extractfile(member)
                 content = handle.read() if handle is not None else b""
                 results.extend(_parse_file(content, member.name))

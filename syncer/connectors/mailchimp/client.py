@@ -20,7 +20,7 @@ from syncer.connectors.paging import LoopGuard, next_offset
 from syncer.core.identity import subscriber_hash
 from syncer.core.models import MailchimpMember, parse_time
 from syncer.core.transforms import normalise
-from syncer.errors import AuthError, RemoteError
+from syncer.errors import AuthError, RemoteError, ResponseTooLarge
 
 PAGE_SIZE = 1000
 PAGE_OVERLAP = 20
@@ -106,6 +106,7 @@ class MailchimpClient:
             auth=("syncer", key),
             timeout=(http.connect_timeout, http.read_timeout),
             policy=RetryPolicy(max_tries=http.max_tries, max_time=http.max_time),
+            max_body_bytes=http.max_response_bytes,
             read_error=_read_error,
             max_connections=config.max_connections,
         )
@@ -298,10 +299,13 @@ class MailchimpClient:
             raise RemoteError(f"mailchimp: batch {batch.id} has no results yet ({batch.status})")
         label = "batch results archive"
         try:
-            data = self.api.download(batch.response_body_url, label)
+            archive = self.api.download(batch.response_body_url, label)
+        except ResponseTooLarge:
+            raise
         except RemoteError:
-            data = self.api.download(self.get_batch(batch.id).response_body_url, label)
-        return parse_archive(data)
+            archive = self.api.download(self.get_batch(batch.id).response_body_url, label)
+        with archive:
+            return parse_archive(archive, max_unpacked=self.api.max_body_bytes)
 
 
 def parse_member(raw: Any) -> MailchimpMember:
