@@ -144,3 +144,58 @@ def test_a_batch_runs_to_finished_and_its_archive_parses(mc: Mailchimp) -> None:
     assert results["op-2"]["status_code"] == 400
     assert json.loads(results["op-2"]["response"])["title"] == "Invalid Resource"
     assert client.lists.get_list_member(LIST_ID, "y@real.org")["status"] == "subscribed"
+
+
+@pytest.mark.parametrize(
+    ("field", "options", "good", "bad", "message"),
+    [
+        (
+            "date",
+            {"date_format": "DD/MM/YYYY"},
+            "31/03/2026",
+            "2026-03-31",
+            "Please enter the date",
+        ),
+        (
+            "date",
+            {"date_format": "MM/DD/YYYY"},
+            "03/31/2026",
+            "31/03/2026",
+            "Please enter the date",
+        ),
+        ("date", {}, "2026-03-31", "03/31/2026", "Please enter the date"),
+        (
+            "birthday",
+            {"date_format": "DD/MM"},
+            "31/03",
+            "1990-03-31",
+            "Please enter a month (01-12) and a day (01-31)",
+        ),
+        ("text", {}, "x" * 255, "x" * 256, "Please enter a value of 255 characters or fewer"),
+    ],
+    ids=["date-dd-mm", "date-mm-dd", "date-default", "birthday", "text-255"],
+)
+def test_merge_values_follow_the_fields_format_and_length_through_the_sdk(
+    mc: Mailchimp, field: str, options: dict[str, str], good: str, bad: str, message: str
+) -> None:
+    """A date in the field's own `date_format`, a birthday it can read, at most 255 characters
+    of text (reference §12.3); the refusal names the field, and the value is kept as sent."""
+    client = sdk(mc.url)
+    client.lists.add_list_merge_field(
+        LIST_ID, {"tag": "VALUE", "name": "Value", "type": field, "options": options}
+    )
+    body = {"email_address": "ann@real.org", "status_if_new": "subscribed"}
+    with pytest.raises(ApiClientError) as raised:
+        client.lists.set_list_member(
+            LIST_ID, md5("ann@real.org"), {**body, "merge_fields": {"VALUE": bad}}
+        )
+    problem = json.loads(raised.value.text)
+    assert (problem["title"], problem["detail"]) == (
+        "Invalid Resource",
+        "Your merge fields were invalid.",
+    )
+    assert problem["errors"] == [{"field": "VALUE", "message": message}]
+    member = client.lists.set_list_member(
+        LIST_ID, md5("ann@real.org"), {**body, "merge_fields": {"VALUE": good}}
+    )
+    assert member["merge_fields"]["VALUE"] == good

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from syncer.sandbox.mailchimp.dates import DEFAULT_FORMATS
 from syncer.sandbox.mailchimp.members import Audience, Member, not_found, stamp
 from syncer.sandbox.mailchimp.schema import (
     MemberWrite,
@@ -34,8 +35,8 @@ _TYPE_OPTIONS: dict[str, dict[str, Any]] = {
     "text": {"size": 25},
     "address": {"default_country": 164},
     "phone": {"phone_format": "US"},
-    "date": {"date_format": "YYYY-MM-DD"},
-    "birthday": {"date_format": "MM/DD"},
+    "date": {"date_format": DEFAULT_FORMATS["date"]},
+    "birthday": {"date_format": DEFAULT_FORMATS["birthday"]},
     "radio": {"choices": []},
     "dropdown": {"choices": []},
 }

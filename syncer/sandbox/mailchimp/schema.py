@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, ClassVar
 
 from syncer.sandbox.clock import parse_iso
+from syncer.sandbox.mailchimp.dates import check_date
 from syncer.sandbox.server import SimError
 
 WRITE_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
@@ -41,8 +41,13 @@ _EMAIL = re.compile(
     r"^[^@\s\"(),:;<>\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 )
 _TAG = re.compile(r"^[A-Z0-9_]{1,10}$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_BIRTHDAY = re.compile(r"^(\d{2})/(\d{2})$")
+#: Text merge values longer than this are refused: the limit commonly cited for Mailchimp
+#: (reference §12.3). Mailchimp's own wording for this refusal is not public (no recorded
+#: answer was found); the shape is the observed one for a refused value (``Invalid Resource``,
+#: "Your merge fields were invalid.", ``errors[]`` naming the field), and syncer reads only
+#: ``errors[].field``, never the message.
+TEXT_LIMIT = 255
+TEXT_LIMIT_MESSAGE = f"Please enter a value of {TEXT_LIMIT} characters or fewer"
 _ADDRESS_PARTS = ("addr1", "addr2", "city", "state", "zip", "country")
 _ADDRESS_NEEDED = ("addr1", "city", "state", "zip")
 
@@ -105,10 +110,11 @@ class MergeField:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             return None, "Please enter a text value"
         text = str(value)
-        if self.type == "date" and not _is_iso_date(text):
-            return None, "Please enter the date in the format YYYY-MM-DD"
-        if self.type == "birthday" and not _is_birthday(text):
-            return None, "Please enter a valid birthday in the format MM/DD"
+        if self.type in ("date", "birthday"):
+            message = check_date(self.type, text, self.options)
+            return (None, message) if message else (text, None)
+        if self.type == "text" and len(text) > TEXT_LIMIT:
+            return None, TEXT_LIMIT_MESSAGE
         if self.type in {"dropdown", "radio"} and text not in self.options.get("choices", []):
             return None, "Please choose one of the available options"
         return text, None
@@ -136,24 +142,6 @@ def _address(value: Any) -> tuple[Any, str | None]:
     ):
         return {part: str(value.get(part) or "") for part in _ADDRESS_PARTS}, None
     return None, "Please enter a complete address"
-
-
-def _is_iso_date(text: str) -> bool:
-    if not _ISO_DATE.match(text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_birthday(text: str) -> bool:
-    found = _BIRTHDAY.match(text)
-    if not found:
-        return False
-    month, day = int(found.group(1)), int(found.group(2))
-    return 1 <= month <= 12 and 1 <= day <= 31
 
 
 def check_merge_values(values: Any, fields: Mapping[str, MergeField]) -> dict[int, Any]:
