@@ -103,6 +103,9 @@ class FieldMapping:
     winner: str = "latest"
     transform: str | None = None
     values: Mapping[str, str] = field(default_factory=dict)
+    #: The Mailchimp field's ``options.date_format`` (``MM/DD/YYYY``, ``MM/DD``...) for a
+    #: ``transform: date``: not a config key, but read from Mailchimp at the start of each run.
+    date_format: str | None = None
 
     @property
     def to_mailchimp(self) -> bool:

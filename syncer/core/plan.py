@@ -109,6 +109,62 @@ def pending_retry(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {**payload, "body": body, "pending_retry": True}
 
 
+#: How Mailchimp's ``errors[].field`` names the address of a member (reference §5, §7).
+_ADDRESS_FIELDS = frozenset({"email address", "email_address"})
+
+
+def refused_values(payload: Mapping[str, Any], problem: Any) -> dict[str, str]:
+    """The values of this write that Mailchimp's refusal names, each with its message.
+
+    Keys are merge tags, or ``email_address`` for a refused rename; only values the write sent
+    count (a required field missing from the audience's data is no value of this write).
+    """
+    errors = problem.get("errors") if isinstance(problem, dict) else None
+    if not isinstance(errors, list):
+        return {}
+    body = payload["body"]
+    sent = body.get("merge_fields") or {}
+    refused: dict[str, str] = {}
+    for error in errors:
+        if not isinstance(error, dict):
+            continue
+        name = str(error.get("field") or "").removeprefix("merge_fields.")
+        message = str(error.get("message") or "")
+        if name in sent:
+            refused[name] = message
+        elif name in _ADDRESS_FIELDS and _renames(payload, str(body.get("email_address", ""))):
+            refused["email_address"] = message
+    return refused
+
+
+def without_values(
+    payload: Mapping[str, Any], refused: Mapping[str, str], current_email: str
+) -> dict[str, Any] | None:
+    """The same write without the refused values, or ``None`` when nothing would be left.
+
+    A refused value never takes the rest of the write with it: the status (an opt-out above
+    all) and every other value are sent again on their own (DESIGN §6).
+    """
+    body = dict(payload["body"])
+    fields = {
+        tag: v for tag, v in (body.pop("merge_fields", None) or {}).items() if tag not in refused
+    }
+    if fields:
+        body["merge_fields"] = fields
+    if "email_address" in refused:
+        body["email_address"] = current_email
+    if not (fields or body.get("status") or body.get("status_if_new")) and not _renames(
+        payload, str(body.get("email_address", ""))
+    ):
+        return None
+    changes = [c for c in payload.get("changes") or [] if c.get("field") not in refused]
+    return {**payload, "body": body, "changes": changes}
+
+
+def _renames(payload: Mapping[str, Any], email: str) -> bool:
+    return bool(email) and subscriber_hash(email) != payload["hash"]
+
+
 def _member_hash(row: ContactRow, decision: Decision) -> str:
     if row.mailchimp_id and not decision.create_mailchimp:
         return row.mailchimp_id

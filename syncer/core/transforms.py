@@ -8,6 +8,7 @@ Mailchimp value is how the reconciler decides whether the sides agree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,7 +53,15 @@ def conversion(mapping: FieldMapping) -> Conversion:
         reverse = {mailchimp: hubspot for hubspot, mailchimp in mapping.values.items()}
         return Conversion(_lookup(dict(mapping.values)), _lookup(reverse))
     if mapping.transform == "date":
-        return Conversion(_non_empty(as_date), _non_empty(as_date))
+        fmt = mapping.date_format or ISO_DATE
+
+        def to_mailchimp(value: str) -> str:
+            return in_date_format(as_date(value), fmt)
+
+        def to_hubspot(value: str) -> str:
+            return as_date(from_date_format(value, fmt))
+
+        return Conversion(_non_empty(to_mailchimp), _non_empty(to_hubspot))
     if mapping.transform == "boolean":
         return Conversion(_flag("Yes", "No"), _flag("true", "false"))
     return Conversion(_unchanged, _unchanged, plain=True)
@@ -128,3 +137,31 @@ def canonical(kind: str, value: str) -> str:
         return value
     moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+ISO_DATE = "YYYY-MM-DD"
+_DATE_PART = re.compile(r"(YYYY|MM|DD)")
+_DATE_GROUPS = {"YYYY": r"(?P<YYYY>\d{4})", "MM": r"(?P<MM>\d{2})", "DD": r"(?P<DD>\d{2})"}
+
+
+def in_date_format(iso: str, fmt: str) -> str:
+    """An ISO date written in a Mailchimp field's ``date_format`` (``MM/DD/YYYY``, ``DD/MM``...).
+
+    Mailchimp takes a date only in its field's format (reference §12.3). A value that is no ISO
+    date is passed through, so the vendor's own validation reports it.
+    """
+    found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
+    if found is None or fmt == ISO_DATE:
+        return iso
+    parts = {"YYYY": found.group(1), "MM": found.group(2), "DD": found.group(3)}
+    return "".join(parts.get(piece, piece) for piece in _DATE_PART.split(fmt))
+
+
+def from_date_format(text: str, fmt: str) -> str:
+    """A value in a field's ``date_format`` as an ISO date; a birthday (no year), or a value not
+    in the format, is passed through as it is."""
+    pattern = "".join(_DATE_GROUPS.get(piece, re.escape(piece)) for piece in _DATE_PART.split(fmt))
+    found = re.fullmatch(pattern, text.strip())
+    if found is None or "YYYY" not in found.groupdict():
+        return text
+    return f"{found['YYYY']}-{found['MM']}-{found['DD']}"

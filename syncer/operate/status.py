@@ -75,6 +75,12 @@ HINTS: list[tuple[tuple[str, ...], str]] = [
         "`syncer retry EMAIL`",
     ),
     (
+        ("Mailchimp refused the value of",),
+        "a merge field refused this value (too long, or not in the field's date format); the "
+        "rest was synced: fix the value in HubSpot or the field in Mailchimp, then "
+        "`syncer retry EMAIL`",
+    ),
+    (
         ("merge fields",),
         "a merge field refused the value: check the field types with "
         "`syncer check`, then `syncer retry EMAIL`",

@@ -22,6 +22,7 @@ from syncer.run.context import RunContext
 from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.fetch import fetch
 from syncer.run.identity import resolve
+from syncer.run.merge_formats import with_date_formats
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import apply_scope, queue_tags, read_lists, segments_verdict
 from syncer.run.write_hubspot import write_hubspot
@@ -134,6 +135,8 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
     check_hubspot_deletions(ctx, first_sync=first_sync)
     list_ids = read_lists(ctx, full=options.full)
     apply_scope(ctx, list_ids)
+    if ctx.store.dirty_contacts(0, 1):  # a quiet run decides nothing, and needs no formats
+        ctx.config = with_date_formats(ctx.config, ctx.mailchimp)
     reconcile_dirty(ctx)
     queue_tags(ctx, list_ids)
     _guard(ctx, options, first_sync=first_sync)

@@ -16,8 +16,15 @@ from syncer.connectors.hubspot.client import ALWAYS
 from syncer.connectors.hubspot.parse import WriteResult
 from syncer.connectors.mailchimp.batches import OperationResult, Outcome, classify
 from syncer.connectors.mailchimp.client import parse_member
-from syncer.core.models import SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
-from syncer.core.plan import changes_of, earns_pending_retry, pending_retry, requested_status
+from syncer.core.models import EMAIL_KEY, SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
+from syncer.core.plan import (
+    changes_of,
+    earns_pending_retry,
+    pending_retry,
+    refused_values,
+    requested_status,
+    without_values,
+)
 from syncer.core.records import ContactRow, NewOperation, Operation
 from syncer.core.segments import SEGMENT_ACTIONS, settled
 from syncer.run.context import RunContext
@@ -65,8 +72,43 @@ def settle_mailchimp(ctx: RunContext, operation: Operation, result: OperationRes
         ctx.counts["retry_later"] += 1
     elif verdict.outcome is Outcome.BLOCKED:
         mark_failed(ctx, operation, "blocked", verdict.reason)
+    elif refused := refused_values(operation.payload, result.body):
+        _refused_values(ctx, operation, refused)
     else:
         mark_failed(ctx, operation, "failed", f"Mailchimp: {verdict.reason}")
+
+
+def _refused_values(ctx: RunContext, operation: Operation, refused: dict[str, str]) -> None:
+    """Mailchimp refused the write for some of its values (too long, not in a date field's
+    format, not a number...): each is reported on its own, and the rest of the write, the
+    status above all, is sent again without them, so an opt-out is never lost to a name."""
+    row = _row(ctx, operation)
+    reason = "; ".join(
+        f"Mailchimp refused the value of {name}: {message}"
+        for name, message in sorted(refused.items())
+    )
+    mark_failed(ctx, operation, "failed", reason)
+    payload = without_values(
+        operation.payload, refused, str((row.mc or {}).get("email") or row.email)
+    )
+    if payload is None:
+        return
+    agreed = {
+        key: pair for key, pair in operation.agreed.items() if _sent_as(ctx, key) not in refused
+    }
+    retry = NewOperation("mailchimp", operation.action, payload, agreed)
+    ctx.store.queue_operations(operation.contact_id, [retry], ctx.run_id, supersede=False)
+    ctx.counts["resent_without_refused"] += 1
+    log.info(
+        "contact %d: Mailchimp refused %s; the rest of the write is sent again without it",
+        operation.contact_id,
+        ", ".join(sorted(refused)),
+    )
+
+
+def _sent_as(ctx: RunContext, key: str) -> str | None:
+    """The name a base key's value has in a member write (a merge tag, or the address)."""
+    return "email_address" if key == EMAIL_KEY else ctx.mailchimp_name(key)
 
 
 def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None:

@@ -68,8 +68,11 @@ class SandboxDriver:
         self.seed_mailchimp(world.mailchimp_members())
         return ids
 
-    def seed_mailchimp(self, members: list[dict[str, Any]]) -> int:
-        payload = {"merge_fields": MERGE_FIELDS, "members": members}
+    def seed_mailchimp(
+        self, members: list[dict[str, Any]], merge_fields: list[dict[str, Any]] | None = None
+    ) -> int:
+        """Seed members; the merge fields are the sample world's unless given (with options)."""
+        payload = {"merge_fields": merge_fields or MERGE_FIELDS, "members": members}
         return int(self._post(f"{self.mc_root}/_sim/seed", payload)["members"])
 
     def advance(self, seconds: float) -> None:

@@ -53,6 +53,8 @@ class MergeField:
     tag: str
     name: str
     type: str
+    #: ``options.date_format`` of a date or birthday field (``""`` for other types).
+    date_format: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,12 +134,18 @@ class MailchimpClient:
             path={"list_id": self.list_id},
             params={
                 "count": 1000,
-                "fields": "merge_fields.tag,merge_fields.name,merge_fields.type",
+                "fields": "merge_fields.tag,merge_fields.name,merge_fields.type,"
+                "merge_fields.options",
             },
             expect=has_list("merge_fields"),
         )
         return [
-            MergeField(tag=item["tag"], name=item.get("name", ""), type=item.get("type", ""))
+            MergeField(
+                tag=item["tag"],
+                name=item.get("name", ""),
+                type=item.get("type", ""),
+                date_format=str((item.get("options") or {}).get("date_format") or ""),
+            )
             for item in (response.data or {}).get("merge_fields", [])
         ]
 
