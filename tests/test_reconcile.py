@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from syncer.core.models import EMAIL_KEY, SUBSCRIPTION_KEY, ContactView, Decision
-from syncer.core.reconcile import INVALID_EMAIL_REASON, reconcile
+from syncer.core.reconcile import CLEANED_UNLINKED, INVALID_EMAIL_REASON, reconcile
 from syncer.core.subscription import CLEANED_REASON, NEVER_REASON
 from tests.reconcile_support import hubspot, mailchimp, make_config
 
@@ -389,9 +389,14 @@ def test_mailchimp_only_member_becomes_a_contact(status: str, newsletter: str) -
     }
 
 
-@pytest.mark.parametrize("status", ["archived", "cleaned"])
-def test_archived_or_cleaned_member_without_contact_is_not_created(status: str) -> None:
-    assert decide(ContactView(None, mailchimp(status))) == Decision()
+@pytest.mark.parametrize(
+    ("status", "note"), [("archived", None), ("cleaned", CLEANED_UNLINKED)], ids=str
+)
+def test_archived_or_cleaned_member_without_contact_is_not_created(
+    status: str, note: str | None
+) -> None:
+    """A cleaned one is left out with a note (issue 13.8: never without a trace)."""
+    assert decide(ContactView(None, mailchimp(status))) == Decision(note=note)
 
 
 def test_a_fixed_address_lets_go_of_the_cleaned_member() -> None:

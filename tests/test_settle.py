@@ -29,6 +29,7 @@ from syncer.core.subscription import (
 from syncer.operate.service import open_clients
 from syncer.operate.status import hint_for
 from syncer.run.context import RunContext
+from syncer.run.fetch import NO_EMAIL_REASON
 from syncer.run.settle import COMPLIANCE_BLOCK, settle_mailchimp
 
 ADDRESS = "ann@acme-mail.com"
@@ -166,8 +167,19 @@ def test_earns_pending_retry(payload: dict[str, Any], earns: bool) -> None:
         (TRANSACTIONAL_NEVER_REASON, "never asked to subscribe"),
         (NEVER_REASON, "opted out in Mailchimp"),
         (CLEANED_REASON, "fix the address in HubSpot"),
+        (NO_EMAIL_REASON, "give the contact an email address"),
+        ("Mailchimp refused the value of FNAME: too long", "the rest was synced"),
     ],
-    ids=["failed-edit", "pending-refused", "unknown", "transactional", "never", "cleaned"],
+    ids=[
+        "failed-edit",
+        "pending-refused",
+        "unknown",
+        "transactional",
+        "never",
+        "cleaned",
+        "no-email",
+        "refused-value",
+    ],
 )
 def test_each_consent_reason_gets_its_own_hint(reason: str, words: str) -> None:
     assert words in hint_for(reason)

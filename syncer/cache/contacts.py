@@ -6,7 +6,7 @@ HubSpot pages are saved by ``identity``, which applies the identity rules (DESIG
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +61,8 @@ class PageStats:
     skipped: int = 0
     duplicates: int = 0
     merged: int = 0
+    #: HubSpot contacts left out because they have no email address (their ids), to report.
+    no_email: list[str] = field(default_factory=list)
 
 
 def iso(moment: datetime) -> str:

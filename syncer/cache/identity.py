@@ -39,6 +39,7 @@ class IdentityStore(ContactStore):
                 email = normalise_email(contact.email)
                 if not email:
                     stats.skipped += 1
+                    stats.no_email.append(contact.id)
                     continue
                 row = self.contact_by_hubspot_id(contact.id)
                 absorbed = self._linked_to(contact.merged_ids)
@@ -135,7 +136,7 @@ class IdentityStore(ContactStore):
             mc=row.mc,
             mc_changed=row.mc_changed,
             state="ok",
-            dirty=0,
+            dirty=1,  # decided on its own, so the bounced address is reported where it lives
         )
         row.mc = row.mc_changed = row.mailchimp_id = row.unique_email_id = None
         row.base = {}

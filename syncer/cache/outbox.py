@@ -26,6 +26,9 @@ class BatchRow:
     progress_at: str
 
 
+SUPERSEDED_REASON = "superseded by a newer decision before it was sent"
+
+
 class OutboxStore(StoreBase):
     def queue_operations(
         self,
@@ -44,9 +47,9 @@ class OutboxStore(StoreBase):
         if supersede:
             segments = [op.action in SEGMENT_ACTIONS for op in operations]
             self.db.execute(
-                "UPDATE operations SET state = 'superseded', updated_at = ? "
+                "UPDATE operations SET state = 'superseded', error = ?, updated_at = ? "
                 "WHERE contact_id = ? AND state = 'queued' AND (action IN (?, ?, ?)) = ?",
-                [now, contact_id, *SEGMENT_ACTIONS, int(any(segments))],
+                [SUPERSEDED_REASON, now, contact_id, *SEGMENT_ACTIONS, int(any(segments))],
             )
         for operation in operations:
             self.db.execute(
@@ -67,6 +70,14 @@ class OutboxStore(StoreBase):
     def queued_operations(self, target: str) -> list[Operation]:
         return self._operations(
             "SELECT * FROM operations WHERE state = 'queued' AND target = ? ORDER BY id", [target]
+        )
+
+    def queued_writes_of(self, contact_id: int) -> list[Operation]:
+        """A person's queued contact writes (not segment ones), oldest first."""
+        return self._operations(
+            "SELECT * FROM operations WHERE contact_id = ? AND state = 'queued' "
+            "AND action NOT IN (?, ?, ?) ORDER BY id",
+            [contact_id, *SEGMENT_ACTIONS],
         )
 
     def operations_in_batch(self, batch_id: str) -> list[Operation]:

@@ -160,6 +160,9 @@ class Decision:
     needs_history: tuple[str, ...] = ()
     #: Let go of the member: the contact's fixed address replaces one Mailchimp cleaned.
     detach_member: bool = False
+    #: Why nothing is done about a person who is not blocked (a cleaned member no contact has):
+    #: recorded once, so nobody is left out of the sync without a trace.
+    note: str | None = None
 
     @property
     def writes_hubspot(self) -> bool:

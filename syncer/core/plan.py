@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncer.config import Config, SafetyConfig
-from syncer.core.identity import subscriber_hash
+from syncer.core.identity import normalise_email, subscriber_hash
 from syncer.core.models import Decision, FieldChange
-from syncer.core.records import ContactRow, NewOperation
-from syncer.core.transforms import as_bool
+from syncer.core.records import ContactRow, NewOperation, Operation
+from syncer.core.transforms import as_bool, normalise
 
 
 def operations_for(row: ContactRow, decision: Decision, config: Config) -> list[NewOperation]:
@@ -163,6 +163,34 @@ def without_values(
 
 def _renames(payload: Mapping[str, Any], email: str) -> bool:
     return bool(email) and subscriber_hash(email) != payload["hash"]
+
+
+def landed(operation: Operation, row: ContactRow) -> bool:
+    """The fetched sides already hold every value this queued write would set.
+
+    Only meaningful for a write that was sent and whose answer was lost (a dropped connection,
+    a result missing from its batch): it is then known to have landed, and is recorded so,
+    rather than as superseded, a history that would say an unsubscribe was never sent.
+    """
+    if operation.target == "hubspot":
+        values = row.hs or {}
+        wanted = operation.payload.get("properties") or {}
+        return all(normalise(value) == values.get(name, "") for name, value in wanted.items())
+    member = row.mc
+    body = operation.payload.get("body") or {}
+    if member is None:
+        return False
+    if body.get("status") and body["status"] != member.get("status"):
+        return False
+    if normalise_email(str(body.get("email_address", ""))) != normalise_email(
+        str(member.get("email", ""))
+    ):
+        return False
+    fields = member.get("fields") or {}
+    return all(
+        normalise(value) == fields.get(tag, "")
+        for tag, value in (body.get("merge_fields") or {}).items()
+    )
 
 
 def _member_hash(row: ContactRow, decision: Decision) -> str:

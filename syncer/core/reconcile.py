@@ -35,6 +35,10 @@ from syncer.core.subscription import (
 from syncer.core.transforms import as_bool
 
 INVALID_EMAIL_REASON = "the email address is not valid"
+CLEANED_UNLINKED = (
+    "cleaned by Mailchimp after bounces, and no HubSpot contact has this address: it is left "
+    "out of the sync (no contact is created for an address that bounces)"
+)
 
 
 def reconcile(view: ContactView, config: Config) -> Decision:
@@ -118,7 +122,9 @@ def _create_contact(mailchimp: MailchimpSide, config: Config) -> Decision:
     """
     if not known_status(mailchimp.status):
         return Decision(blocked=unknown_status_reason(mailchimp.status))
-    if not config.create.in_hubspot or mailchimp.status in ("archived", "cleaned"):
+    if mailchimp.status == "cleaned":
+        return Decision(note=CLEANED_UNLINKED)
+    if not config.create.in_hubspot or mailchimp.status == "archived":
         return Decision()
     draft = Draft()
     merge_fields(draft, config, {}, mailchimp.email, mailchimp.fields, {}, _unreachable)

@@ -31,6 +31,10 @@ HINTS: list[tuple[tuple[str, ...], str]] = [
         "Mailchimp refuses this address: correct it in HubSpot, then `syncer retry EMAIL`",
     ),
     (
+        ("has no email address",),
+        "give the contact an email address in HubSpot: the next run syncs it again",
+    ),
+    (
         ("which syncer does not know",),
         "Mailchimp reports a status this version of syncer does not know: check the member in "
         "Mailchimp and upgrade syncer; until then nothing about their subscription is synced",

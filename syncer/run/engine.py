@@ -25,6 +25,7 @@ from syncer.run.identity import resolve
 from syncer.run.merge_formats import with_date_formats
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import apply_scope, queue_tags, read_lists, segments_verdict
+from syncer.run.settle import settle_landed
 from syncer.run.write_hubspot import write_hubspot
 from syncer.run.write_mailchimp import collect_batches, write_mailchimp
 
@@ -236,6 +237,8 @@ def _decide_with_history(ctx: RunContext, waiting: list[ContactRow]) -> None:
 def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
     """Store a decision: its outbox rows, the base pairs that hold now, conflicts and blocks."""
     operations = operations_for(row, decision, ctx.config)
+    if row.state != "ok":  # only a person with writes still queued can have one that landed
+        settle_landed(ctx, row)
     ctx.store.queue_operations(row.id, operations, ctx.run_id)
     for key, pair in decision.agreed_now.items():
         row.base[key] = list(pair)
@@ -257,7 +260,10 @@ def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
     elif operations:
         row.state, row.reason = "todo", None
     elif ctx.store.open_operation_count(row.id) == 0:
-        row.state, row.reason = "ok", None
+        if decision.note and row.reason != decision.note:
+            ctx.store.add_event(ctx.run_id, row.id, "skipped", decision.note)
+            ctx.counts["skipped"] += 1
+        row.state, row.reason = "ok", decision.note
     if operations:
         ctx.counts["changed"] += 1
     row.dirty = 0

@@ -113,6 +113,8 @@ def _save_pages(
         ctx.counts[f"fetched_{walk.source}"] += stats.fetched
         ctx.counts[f"changed_{walk.source}"] += stats.changed
         ctx.counts["duplicates"] += stats.duplicates
+        for contact_id in stats.no_email:
+            _report_no_email(ctx, contact_id)
         ctx.progress.advance(stats.fetched)
         if page:
             newest = max(walk.stamp(record) for record in page)
@@ -120,6 +122,28 @@ def _save_pages(
         if not stop.is_set() and ctx.should_stop():
             stop.set()
             log.warning("stopped fetching early; the next run resumes")
+
+
+NO_EMAIL_REASON = "the HubSpot contact has no email address: nothing about it is synced"
+
+
+def _report_no_email(ctx: RunContext, contact_id: str) -> None:
+    """A contact without an email cannot be joined to anyone: it is left out, never silently.
+
+    A linked person whose contact lost its address is blocked with the reason (their changes
+    stop syncing until it has one); an unlinked contact is logged and recorded as an event.
+    """
+    ctx.counts["skipped_no_email"] += 1
+    log.warning("HubSpot contact %s has no email address; it is left out of the sync", contact_id)
+    with ctx.store.transaction():
+        row = ctx.store.contact_by_hubspot_id(contact_id)
+        if row is None:
+            detail = f"HubSpot contact {contact_id}: {NO_EMAIL_REASON}"
+            ctx.store.add_event(ctx.run_id, None, "skipped", detail)
+        elif row.reason != NO_EMAIL_REASON:
+            ctx.store.add_event(ctx.run_id, row.id, "blocked", NO_EMAIL_REASON)
+            row.state, row.reason = "blocked", NO_EMAIL_REASON
+            ctx.store.save_contact(row)
 
 
 def _read(walk: _Walk, pages: queue.Queue[tuple[_Walk, object]], stop: threading.Event) -> None:

@@ -170,6 +170,16 @@ def summary_lines(
             f"found {counts['hubspot_deleted']} linked contacts deleted in HubSpot; "
             "`syncer errors` lists the people now left out of the sync"
         )
+    if counts.get("skipped_no_email"):
+        lines.append(
+            f"left out {counts['skipped_no_email']} HubSpot contacts with no email address "
+            "(their ids are in the log)"
+        )
+    if counts.get("unknown_results"):
+        lines.append(
+            f"ignored {counts['unknown_results']} Mailchimp batch results for no open write "
+            "(see the log)"
+        )
     if counts.get("stopped_early"):
         lines.append("stopped at --max-time: the next run resumes where this one stopped")
     return lines

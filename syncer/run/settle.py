@@ -16,10 +16,12 @@ from syncer.connectors.hubspot.client import ALWAYS
 from syncer.connectors.hubspot.parse import WriteResult
 from syncer.connectors.mailchimp.batches import OperationResult, Outcome, classify
 from syncer.connectors.mailchimp.client import parse_member
+from syncer.core.identity import normalise_email
 from syncer.core.models import EMAIL_KEY, SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
 from syncer.core.plan import (
     changes_of,
     earns_pending_retry,
+    landed,
     pending_retry,
     refused_values,
     requested_status,
@@ -44,6 +46,9 @@ def settle_hubspot_success(ctx: RunContext, operation: Operation, contact: HubSp
     returned = {k: v for k, v in contact.properties.items() if k in fetched}
     row.hs = {**(row.hs or {}), **sent, **returned}
     row.hs_modified = iso(contact.modified)
+    # The person is known by HubSpot's address: a rename written there renames them here too
+    # (the echo compares equal and is skipped, so no fetch would do it).
+    row.email = normalise_email(row.hs.get("email", "")) or row.email
     if operation.action == "create":
         row.hubspot_id = contact.id
         row.hubspot_created = iso(contact.created) if contact.created else iso(contact.modified)
@@ -175,6 +180,20 @@ def _compliance_refusal(ctx: RunContext, operation: Operation, reason: str) -> N
         "contact %d: subscription refused (compliance state); asking for pending",
         operation.contact_id,
     )
+
+
+LANDED_NOTE = "landed: its answer was lost, and the next fetch showed its values"
+
+
+def settle_landed(ctx: RunContext, row: ContactRow) -> None:
+    """Before a new decision supersedes a person's queued writes: those that were sent (their
+    answer lost) and whose values the fetch now shows did land, and are recorded as such, with
+    their changes journaled, so history never says an unsubscribe was not sent when it was."""
+    for operation in ctx.store.queued_writes_of(row.id):
+        if operation.attempts and landed(operation, row):
+            ctx.store.set_operation_state(operation.id, "succeeded", LANDED_NOTE)
+            ctx.store.add_changes(ctx.run_id, row.id, changes_of(operation.payload))
+            ctx.counts["landed_unanswered"] += 1
 
 
 def _succeeded(ctx: RunContext, operation: Operation, row: ContactRow) -> None:

@@ -60,6 +60,9 @@ def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
         except AuthError:
             raise
         except RemoteError as error:
+            # Sent, answer unknown: it stays queued (a repeat is a harmless upsert), marked as
+            # sent, so a next decision that finds its values knows that it landed.
+            ctx.store.set_operation_state(operation.id, "queued", f"sent, no answer: {error}")
             ctx.counts["mailchimp_write_errors"] += 1
             ctx.failures.append(f"Mailchimp write: {error}")
             log.error("%s; the remaining writes stay queued for the next run", error)
@@ -138,11 +141,20 @@ def _check(ctx: RunContext, batch: BatchRow) -> bool:
         ctx.counts["archive_errors"] += 1
         return False
     operations = {str(op.id): op for op in ctx.store.operations_in_batch(batch.id)}
-    answered = [
-        (operations.pop(result.operation_id), result)
-        for result in results
-        if result.operation_id in operations
-    ]
+    answered = []
+    for result in results:
+        operation = operations.pop(result.operation_id, None)
+        if operation is None:
+            # A result for no open operation of this batch (a repeat, or an id syncer never
+            # sent): nothing to settle, but never dropped without a word.
+            ctx.counts["unknown_results"] += 1
+            log.warning(
+                "batch %s: a result for operation %r, which is not open in this batch, is ignored",
+                batch.id,
+                result.operation_id,
+            )
+            continue
+        answered.append((operation, result))
     answered = [(op, _landed_rename(ctx, op, result)) for op, result in answered]
     with ctx.store.transaction():
         for operation, result in answered:
