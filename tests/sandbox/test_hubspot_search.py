@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -274,14 +273,17 @@ def test_a_bulk_touch_is_paged_by_object_id(hub: Hub) -> None:
     assert seen == ids
 
 
-def test_a_page_over_100000_contacts_is_fast(hub: Hub) -> None:
+def test_paging_a_large_search_scans_and_sorts_the_store_once(hub: Hub) -> None:
+    """Paging must not re-scan or re-sort the store per page (the simulator serves the 100,000
+    contact benchmarks): the work is counted, not timed, so a loaded machine cannot fail it."""
+    size = 30_000
     hub.seed(
         *(
             {
                 "properties": {"email": f"c{i}@example.org", "firstname": f"F{i}"},
                 "timestamps": {"firstname": f"2024-01-{1 + i % 28:02d}T10:00:00Z"},
             }
-            for i in range(100_000)
+            for i in range(size)
         )
     )
     body = {
@@ -290,15 +292,19 @@ def test_a_page_over_100000_contacts_is_fast(hub: Hub) -> None:
         "properties": ["email", "firstname", "lastmodifieddate"],
         "limit": 200,
     }
-    started = time.perf_counter()
+    work = hub.simulator.searches.work
+    work.clear()
     first = hub.ok("POST", SEARCH, {**body, "after": "0"})
-    assert time.perf_counter() - started < 1.0
     assert first["total"] == 10_000, "HubSpot's total stops at 10,000 (reference §12.3)"
     assert len(first["results"]) == 200
-    started = time.perf_counter()
+    assert work["scanned"] == size, "one pass over the store"
+    assert 0 < work["sorted"] <= size
+    assert work["rendered"] == 200, "only the page is rendered"
     for page in range(1, 21):
         hub.ok("POST", SEARCH, {**body, "after": str(page * 200)})
-    assert time.perf_counter() - started < 1.0, "later pages must not re-sort the store"
+    assert work["scanned"] == size, "later pages must not re-scan the store"
+    assert work["sorted"] <= size, "later pages must not re-sort it"
+    assert work["rendered"] == 21 * 200
 
 
 def test_total_is_capped_while_paging_follows_the_true_count(hub: Hub) -> None:
