@@ -70,3 +70,39 @@ def test_tags_are_static_segments_with_members_and_a_500_cap(mc: Mailchimp) -> N
     with pytest.raises(ApiClientError) as refused:
         client.lists.batch_segment_members({"members_to_add": too_many}, LIST_ID, segment_id)
     assert "at most 500 items" in json.loads(refused.value.text)["detail"]
+
+
+def test_a_tag_change_moves_last_changed_and_a_repeat_does_not(mc: Mailchimp) -> None:
+    """Tag edits move ``last_changed`` like other edits (Kestra's Mailchimp plugin docs), so an
+    incremental member read sees tags changed in Mailchimp; a write changing nothing does not."""
+    mc.seed(
+        {"email_address": "ann@real.org", "status": "subscribed", "tags": ["Old"]},
+        {"email_address": "bob@real.org", "status": "subscribed"},
+    )
+    client = sdk(mc.url)
+    members = f"/lists/{LIST_ID}/members"
+
+    def changed(email: str) -> str:
+        return str(mc.ok("GET", f"{members}/{md5(email)}")["last_changed"])
+
+    seeded = changed("ann@real.org")
+    mc.admin("POST", "clock", {"advance": 60})
+    edit = {"tags": [{"name": "MQL", "status": "active"}, {"name": "Old", "status": "inactive"}]}
+    client.lists.update_list_member_tags(LIST_ID, md5("ann@real.org"), edit)
+    moved = changed("ann@real.org")
+    assert moved > seeded
+    since = mc.ok("GET", members, params={"since_last_changed": seeded})["members"]
+    assert [m["email_address"] for m in since] == ["ann@real.org"]
+
+    mc.admin("POST", "clock", {"advance": 60})
+    client.lists.update_list_member_tags(LIST_ID, md5("ann@real.org"), edit)
+    assert changed("ann@real.org") == moved, "a tag write that changes nothing moves nothing"
+
+    (segment,) = [
+        s
+        for s in client.lists.list_segments(LIST_ID, type="static")["segments"]
+        if s["name"] == "MQL"
+    ]
+    before = changed("bob@real.org")
+    client.lists.batch_segment_members({"members_to_add": ["bob@real.org"]}, LIST_ID, segment["id"])
+    assert changed("bob@real.org") > before, "a segment member add is a tag edit too"

@@ -8,7 +8,10 @@ Callers hold the simulator's lock around every method. Choices made where the re
 * ``since_last_changed`` / ``before_last_changed`` are **exclusive** and compare the wall-clock
   value, the offset dropped: a client without a cursor overlap misses same-second changes.
 * ``last_changed`` moves only when a write changes what the member shows (status, address, merge
-  fields, interests, email type, language, VIP); tag edits and writes that change nothing leave it.
+  fields, interests, email type, language, VIP, tags); writes that change nothing leave it. Tag
+  edits move it as other edits do: "last_changed also moves on edits that do not change the
+  status (merge fields, tags...)" (Kestra's Mailchimp plugin, ``MemberStatusChangeTrigger``
+  docs, on kestra.io); the reference (§4.7) left it unconfirmed.
 * **The compliance lock** (``Member.locked``) is set when a member becomes unsubscribed (through the
   API only if config ``api_unsubscribe_locks``), cleaned, or re-created from a permanently deleted
   address, and cleared only when the person confirms a pending subscription. While set,
@@ -355,12 +358,15 @@ class Audience:
         self.log(member.email, member.status, None, via, self.now())
 
     def tag(self, member: Member, name: str, *, active: bool) -> None:
-        """Tag edits do not move ``last_changed`` (one of the documented choices)."""
+        """Add or remove one tag; a change moves ``last_changed`` (see the module docstring)."""
         if not active:
-            member.tags.pop(name, None)
+            if member.tags.pop(name, None) is not None:
+                self.touch(member)
             return
         self.tag_ids.setdefault(name, len(self.tag_ids) + 1)
-        member.tags.setdefault(name, self.now())
+        if name not in member.tags:
+            member.tags[name] = self.now()
+            self.touch(member)
 
     # -- what the person does ----------------------------------------------------------------------
 
