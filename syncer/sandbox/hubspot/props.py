@@ -213,6 +213,14 @@ def parse_definition(payload: Any, now_ms: int) -> PropertyDef:
         raise api_error(
             400, "VALIDATION_ERROR", f"Field type {field_type} is not valid for type {kind}"
         )
+    given = payload.get("options") or []
+    if not isinstance(given, list) or not all(
+        isinstance(raw, dict)
+        and isinstance(raw.get("label"), str)
+        and isinstance(raw.get("value"), str)
+        for raw in given
+    ):
+        raise api_error(400, "VALIDATION_ERROR", "Each option needs a string label and value")
     options = tuple(
         Option(
             str(raw["label"]),
@@ -221,7 +229,7 @@ def parse_definition(payload: Any, now_ms: int) -> PropertyDef:
             bool(raw.get("hidden", False)),
             str(raw.get("description", "")),
         )
-        for i, raw in enumerate(payload.get("options") or [])
+        for i, raw in enumerate(given)
     )
     if kind == "bool" and {option.value for option in options} != {"true", "false"}:
         raise api_error(

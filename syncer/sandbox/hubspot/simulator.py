@@ -3,7 +3,8 @@
 It is served at the root of a loopback server with HubSpot's own paths, so a client only changes
 its base URL. The spec it follows is the project's ``reference/hubspot-crm-api.md``; the parts live
 beside this module: ``store`` (contacts, history, identity, index lag), ``merges`` (merges and
-GDPR deletes), ``props`` (definitions and value rules), ``search``, ``lists`` (Lists v3),
+GDPR deletes), ``props`` (definitions and value rules), ``properties_api`` (the properties
+endpoints), ``search``, ``lists`` (Lists v3),
 ``batch``, ``limits``, ``errors`` and ``wire``. Each documents the choices it makes where
 HubSpot's behaviour is unconfirmed; here: a missing contact is a 404 ``OBJECT_NOT_FOUND``
 "resource not found".
@@ -52,7 +53,8 @@ from syncer.sandbox.hubspot.errors import (
 from syncer.sandbox.hubspot.limits import RateLimits
 from syncer.sandbox.hubspot.lists import ListsApi, ListStore
 from syncer.sandbox.hubspot.merges import gdpr_delete, merge_request
-from syncer.sandbox.hubspot.props import ms_iso, parse_definition, seeded_definition
+from syncer.sandbox.hubspot.properties_api import PropertiesApi
+from syncer.sandbox.hubspot.props import ms_iso, seeded_definition
 from syncer.sandbox.hubspot.search import SearchIndex, parse
 from syncer.sandbox.hubspot.store import (
     UI_USER,
@@ -76,7 +78,6 @@ from syncer.sandbox.server import Handler, Request, Response, SimError, Simulato
 CONTACTS = "/crm/v3/objects/contacts"
 CONTACT = f"{CONTACTS}/{{contactId}}"
 SEARCH = f"{CONTACTS}/search"
-PROPERTIES = "/crm/v3/properties/contacts"
 AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
     "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
@@ -130,11 +131,10 @@ class HubSpotSimulator(Simulator):
             ("GET", CONTACT, self._get),
             ("PATCH", CONTACT, self._update),
             ("DELETE", CONTACT, self._archive),
-            ("GET", PROPERTIES, self._list_properties),
-            ("POST", PROPERTIES, self._create_property),
-            ("GET", f"{PROPERTIES}/{{propertyName}}", self._get_property),
         ]:
             self.add_route(method, template, handler)
+        self.properties_api = PropertiesApi(self)
+        self.properties_api.register(self.add_route)
         self.lists_api = ListsApi(self)
         self.lists_api.register(self.add_route)
 
@@ -314,31 +314,6 @@ class HubSpotSimulator(Simulator):
     def _batch_archive(self, request: Request) -> Response:
         with self.lock:
             return batch_archive(self.store, request.json())
-
-    # -- properties ------------------------------------------------------------------------------
-
-    def _list_properties(self, request: Request) -> Response:
-        """Properties are never archived here, so ``archived=true`` lists none."""
-        with self.lock:
-            found = [] if flag(request, "archived") else list(self.store.properties.values())
-        return reply({"results": [prop.to_json() for prop in found]})
-
-    def _get_property(self, request: Request) -> Response:
-        name = request.params["propertyName"]
-        with self.lock:
-            prop = self.store.properties.get(name)
-        if prop is None:
-            raise api_error(
-                404, "OBJECT_NOT_FOUND", f"Unable to find property {name} for object type contacts"
-            )
-        return reply(prop.to_json())
-
-    def _create_property(self, request: Request) -> Response:
-        with self.lock:
-            prop = parse_definition(request.json(), self.store.now_ms())
-            if not self.store.add_property(prop):
-                raise api_error(409, "CONFLICT", f"A property named {prop.name} already exists.")
-        return reply(prop.to_json(), 201)
 
     # -- admin -----------------------------------------------------------------------------------
 

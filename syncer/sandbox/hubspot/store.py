@@ -231,6 +231,11 @@ class ContactStore:
         self.version += 1
         return True
 
+    def update_property(self, prop: PropertyDef) -> None:
+        """Replace the definition of an existing property (its values on contacts stay)."""
+        self.properties[prop.name] = prop
+        self.version += 1
+
     def create(self, changes: Mapping[str, str], source: Source) -> Contact:
         at = self.now_ms()
         cid = self._allocate()
