@@ -110,7 +110,11 @@ def cli(
 
 @cli.command()
 @click.option("--offline", is_flag=True, help="Check the file only; do not contact the APIs.")
-@click.option("--fix", is_flag=True, help="Create missing HubSpot properties and merge fields.")
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Create missing HubSpot properties and merge fields, and the tags mirror's options.",
+)
 @click.pass_obj
 def check(app: AppContext, offline: bool, fix: bool) -> int:
     """Validate the configuration, then the credentials, audience and mapped fields."""
@@ -122,7 +126,7 @@ def check(app: AppContext, offline: bool, fix: bool) -> int:
         return ExitCode.OK
     with open_clients(config) as (hubspot, mailchimp):
         findings = check_remote(config, hubspot, mailchimp, fix=fix)
-        findings += check_segments(config, hubspot, mailchimp)
+        findings += check_segments(config, hubspot, mailchimp, fix=fix)
     for finding in findings:
         mark = "fixed" if finding.fixed else "ok" if finding.ok else "PROBLEM"
         click.echo(f"  [{mark}] {finding.what}: {finding.detail}")

@@ -1,4 +1,4 @@
-"""The segments part of the configuration: ``tags``, ``scope`` and ``segments``.
+"""The segments part of the configuration: ``tags``, ``tags_to_hubspot``, ``scope``, ``segments``.
 
 Kept beside :mod:`syncer.config` (which builds it into :class:`~syncer.config.Config`) so the
 contact sync's settings and the segment rules each fit in a file one can read at once.
@@ -47,10 +47,26 @@ class ScopeConfig:
 
 
 @dataclass(frozen=True)
+class TagMirror:
+    """Members' tags mirrored into one HubSpot multi-checkbox property (``tags_to_hubspot``)."""
+
+    property: str
+    #: The tags to mirror; ``None``: every tag.
+    only: frozenset[str] | None
+
+    def mirrored(self, tags: frozenset[str] | tuple[str, ...]) -> list[str]:
+        """The member's tags the property holds, sorted. A tag with ``;`` in its name cannot be
+        one value of a multi-checkbox (HubSpot separates values with ``;``), so it is left out."""
+        chosen = (t for t in tags if ";" not in t and (self.only is None or t in self.only))
+        return sorted(set(chosen))
+
+
+@dataclass(frozen=True)
 class SegmentsConfig:
     tags: tuple[TagRule, ...]
     scope: ScopeConfig
     list_read_minutes: float
+    mirror: TagMirror | None = None
 
     @property
     def lists(self) -> list[str]:
@@ -72,6 +88,7 @@ class SegmentsConfig:
 
     @property
     def active(self) -> bool:
+        """Whether the tag and scope passes run (the mirror rides on the contact sync)."""
         return bool(self.tags) or self.scope.limited
 
 
@@ -84,6 +101,10 @@ TAG_SCHEMA: Section = {
 
 SCHEMA: Section = {
     "tags": Key(list, default=[], items=TAG_SCHEMA),
+    "tags_to_hubspot": {
+        "property": Key(str, default=None, nullable=True),
+        "only": Key(list, default=None, nullable=True),
+    },
     "scope": {
         "hubspot_list": Key(str, default=None, nullable=True),
         "hubspot_filter": {
@@ -115,6 +136,7 @@ def check(values: dict[str, Any], problems: list[str]) -> None:
                 f"{where}.mailchimp_tag: {tag} is already set by tags[{seen[tag.lower()]}]"
             )
         seen.setdefault(tag.lower(), index)
+    _check_mirror(values, problems)
     scope = values.get("scope") or {}
     flt = scope.get("hubspot_filter") or {}
     if (flt.get("property") is None) != (flt.get("value") is None):
@@ -123,6 +145,41 @@ def check(values: dict[str, Any], problems: list[str]) -> None:
         problems.append("scope: use either hubspot_list or hubspot_filter, not both")
     if scope.get("on_leave") == "untag" and not scope.get("mailchimp_tag") and not seen:
         problems.append("scope.on_leave: untag needs tags to remove (scope.mailchimp_tag or tags)")
+
+
+def _check_mirror(values: dict[str, Any], problems: list[str]) -> None:
+    """The mirror's property is syncer's alone, and each named tag can be one of its values."""
+    mirror = values.get("tags_to_hubspot") or {}
+    name, only = mirror.get("property"), mirror.get("only")
+    if only is not None and name is None:
+        problems.append("tags_to_hubspot.only: needs tags_to_hubspot.property")
+    if only is not None and not only:
+        problems.append("tags_to_hubspot.only: name at least one tag, or leave it out for all")
+    for index, tag in enumerate(only or []):
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > 100 or ";" in tag:
+            problems.append(
+                f"tags_to_hubspot.only[{index}]: must be a tag name of 1 to 100 characters "
+                "without ';' (HubSpot separates checkbox values with it)"
+            )
+    if name is None:
+        return
+    subscription = values.get("subscription") or {}
+    used = {
+        subscription.get("hubspot_property"): "subscription.hubspot_property",
+        subscription.get("status_property"): "subscription.status_property",
+        ((values.get("scope") or {}).get("hubspot_filter") or {}).get("property"): "scope",
+    }
+    for index, mapping in enumerate(values.get("fields") or []):
+        if isinstance(mapping, dict):
+            used.setdefault(mapping.get("hubspot"), f"fields[{index}]")
+    for index, rule in enumerate(values.get("tags") or []):
+        if isinstance(rule, dict):
+            used.setdefault(rule.get("hubspot_property"), f"tags[{index}]")
+    if name in used:
+        problems.append(
+            f"tags_to_hubspot.property: {name} is already used by {used[name]}; the mirror "
+            "needs a property of its own"
+        )
 
 
 def _check_source(
@@ -155,4 +212,14 @@ def build(values: dict[str, Any]) -> SegmentsConfig:
         ),
         scope=ScopeConfig(hubspot, scope["mailchimp_tag"], scope["on_leave"]),
         list_read_minutes=values["segments"]["list_read_minutes"],
+        mirror=_mirror(values["tags_to_hubspot"]),
+    )
+
+
+def _mirror(values: dict[str, Any]) -> TagMirror | None:
+    if values["property"] is None:
+        return None
+    only = values["only"]
+    return TagMirror(
+        values["property"], None if only is None else frozenset(str(t).strip() for t in only)
     )

@@ -122,6 +122,19 @@ def test_applying_the_changes_reaches_a_fixed_point(
         ("scope: {hubspot_filter: {property: country}}", "needs both property and value"),
         ("scope: {on_leave: delete}", "scope.on_leave: must be one of"),
         ("scope: {on_leave: untag}", "untag needs tags to remove"),
+        ("tags_to_hubspot: {only: [A]}", "tags_to_hubspot.only: needs tags_to_hubspot.property"),
+        ("tags_to_hubspot: {property: p, only: []}", "name at least one tag"),
+        ("tags_to_hubspot: {property: p, only: ['a;b']}", "only[0]: must be a tag name"),
+        (
+            "tags_to_hubspot: {property: newsletter}",
+            "newsletter is already used by subscription.hubspot_property",
+        ),
+        ("tags_to_hubspot: {property: firstname}", "firstname is already used by fields[0]"),
+        (
+            "tags: [{hubspot_property: p, value: v, mailchimp_tag: A}]\n"
+            "tags_to_hubspot: {property: p}",
+            "p is already used by tags[0]",
+        ),
     ],
 )
 def test_config_problems(section: str, problem: str) -> None:

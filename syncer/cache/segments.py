@@ -124,6 +124,17 @@ class SegmentStore(StoreBase):
             [contact_id, int(in_scope), utc_now()],
         )
 
+    # -- the tags mirror -------------------------------------------------------------------------
+
+    def queued_hubspot_values(self, name: str) -> set[str]:
+        """Every distinct value queued for HubSpot property ``name`` (the mirror's options)."""
+        rows = self.db.execute(
+            """SELECT DISTINCT json_extract(payload, '$.properties.' || json_quote(?))
+               FROM operations WHERE state = 'queued' AND target = 'hubspot'""",
+            [name],
+        ).fetchall()
+        return {str(row[0]) for row in rows if row[0]}
+
     def scope_counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT in_scope, count(*) FROM segment_scope GROUP BY in_scope")
         return {("in" if row[0] else "out"): int(row[1]) for row in rows.fetchall()}

@@ -18,6 +18,7 @@ Side = Literal["hubspot", "mailchimp"]
 EMAIL_KEY = "@email"
 SUBSCRIPTION_KEY = "@subscription"
 STATUS_MIRROR_KEY = "@status"
+TAGS_MIRROR_KEY = "@tags"
 
 SUBSCRIBED_STATUSES = frozenset({"subscribed", "pending"})
 MAILCHIMP_STATUSES = frozenset(
@@ -99,6 +100,8 @@ class MailchimpSide:
     #: ``last_changed`` moves on every edit, syncer's own included, so for a value that has not
     #: changed since an earlier fetch, that fetch's ``last_changed`` is the tighter bound.
     since: Mapping[str, datetime] = field(default_factory=dict)
+    #: Tag names, as far as the cache knows them.
+    tags: tuple[str, ...] = ()
 
     def changed_at(self, key: str) -> datetime:
         """The latest moment the value under ``key`` can have been set."""

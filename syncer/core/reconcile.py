@@ -25,6 +25,7 @@ from syncer.core.models import (
     MailchimpSide,
     Pair,
 )
+from syncer.core.segments import mirror_tags
 from syncer.core.subscription import (
     known_status,
     merge_subscription,
@@ -73,6 +74,7 @@ def _merge(
             draft, config, hubspot.values, mailchimp.email, mailchimp.fields, view.base, newer
         )
     mirror_status(draft, hubspot.values, draft.mailchimp_status or mailchimp.status, config)
+    mirror_tags(draft, hubspot.values, mailchimp.tags, config)
     return draft.freeze()
 
 
@@ -137,6 +139,7 @@ def _create_contact(mailchimp: MailchimpSide, config: Config) -> Decision:
         (subscribed, mailchimp.status),
     )
     mirror_status(draft, {}, mailchimp.status, config)
+    mirror_tags(draft, {}, mailchimp.tags, config)
     return draft.freeze(create_hubspot=True)
 
 

@@ -61,6 +61,7 @@ class ContactRow:
             fields=dict(self.mc.get("fields", {})),
             last_changed=parse_time(self.mc_changed) or NEVER,
             since={key: moment for key, moment in since.items() if moment is not None},
+            tags=tuple(self.mc.get("tags") or ()),
         )
 
 

@@ -4,7 +4,8 @@ HubSpot decides the managed tags (those named by ``tags:`` rules): a person in a
 with its property value, carries the tag; anyone else loses it. Tags are written only to members
 that exist (a new member gets its tags on the run after its creation) and never to archived ones.
 The scope says who is synced at all; someone leaving it gets ``scope.on_leave`` once, at the
-transition, and never a delete.
+transition, and never a delete. The other way, ``tags_to_hubspot`` mirrors members' tags into a
+HubSpot multi-checkbox property as part of each person's decision (:func:`mirror_tags`).
 
 Pure: values in, values out. The outbox payloads for these writes are shaped here too, so the
 journal entry and the write always describe the same change.
@@ -15,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from syncer.config import SafetyConfig
+from syncer.config import Config, SafetyConfig
 from syncer.config_segments import HubSpotCondition, ScopeConfig, SegmentsConfig
+from syncer.core.draft import Draft
 from syncer.core.identity import subscriber_hash
+from syncer.core.models import TAGS_MIRROR_KEY
 from syncer.core.records import ContactRow, NewOperation
 
 TAG_FIELD = "tag:"
@@ -188,3 +191,27 @@ def leave_verdict(queued: Mapping[str, int], linked: int, safety: SafetyConfig) 
 def _hash(row: ContactRow) -> str:
     member = row.mc or {}
     return row.mailchimp_id or subscriber_hash(str(member.get("email") or row.email))
+
+
+def mirror_tags(
+    draft: Draft, hubspot_values: Mapping[str, str], member_tags: tuple[str, ...], config: Config
+) -> None:
+    """Copy the member's tags (all, or those ``only`` names) into the mirror property.
+
+    One way, like the status mirror: the property is syncer's own, so a value that differs is
+    overwritten. Values are compared as sets, since a multi-checkbox's order carries no meaning;
+    the value syncer wrote comes back equal and causes nothing.
+    """
+    mirror = config.segments.mirror
+    if mirror is None:
+        return
+    wanted = mirror.mirrored(member_tags)
+    current = hubspot_values.get(mirror.property, "")
+    if checkbox_values(current) != set(wanted):
+        value = ";".join(wanted)
+        draft.write_hubspot(TAGS_MIRROR_KEY, mirror.property, current, value, (value, value))
+
+
+def checkbox_values(text: str) -> set[str]:
+    """The values of a multi-checkbox property, as HubSpot writes them: ``;``-separated."""
+    return {part for part in text.split(";") if part}

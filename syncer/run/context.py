@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from syncer.cache.store import Store
 from syncer.config import Config
 from syncer.connectors.hubspot.client import HubSpotClient
+from syncer.connectors.hubspot.properties import ChoiceProperty
 from syncer.connectors.mailchimp.client import MailchimpClient
-from syncer.core.models import EMAIL_KEY, STATUS_MIRROR_KEY, SUBSCRIPTION_KEY
+from syncer.core.models import EMAIL_KEY, STATUS_MIRROR_KEY, SUBSCRIPTION_KEY, TAGS_MIRROR_KEY
 from syncer.run.progress import Progress
 
 
@@ -79,6 +80,8 @@ class RunContext:
     counts: Counter[str] = field(default_factory=Counter)
     stopped_early: bool = False
     failures: list[str] = field(default_factory=list)
+    #: The tags mirror's HubSpot property as last read (its options), once a run needs it.
+    mirror_property: ChoiceProperty | None = None
 
     def should_stop(self) -> bool:
         """True once ``--max-time`` has passed or a stop was asked; the run then stops early."""
@@ -95,6 +98,8 @@ class RunContext:
             names.add(subscription.status_property)
         names.update(mapping.hubspot for mapping in self.config.fields)
         names.update(self.config.segments.properties)
+        if self.config.segments.mirror:
+            names.add(self.config.segments.mirror.property)
         return sorted(names)
 
     @property
@@ -114,6 +119,9 @@ class RunContext:
             EMAIL_KEY: "email",
             SUBSCRIPTION_KEY: self.config.subscription.hubspot_property,
             STATUS_MIRROR_KEY: self.config.subscription.status_property or "",
+            TAGS_MIRROR_KEY: self.config.segments.mirror.property
+            if self.config.segments.mirror
+            else "",
         }.get(key, key)
 
     def mailchimp_name(self, key: str) -> str | None:

@@ -23,6 +23,7 @@ from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.fetch import fetch
 from syncer.run.identity import resolve
 from syncer.run.merge_formats import with_date_formats
+from syncer.run.mirror import add_missing_options, journal_mirror, missing_options
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import apply_scope, queue_tags, read_lists, segments_verdict
 from syncer.run.settle import settle_landed
@@ -111,9 +112,11 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
     if ctx.should_stop():
         return
     deleted = ctx.counts["hubspot_deleted"]
+    add_missing_options(ctx)
     relinked = write_hubspot(ctx)
     if relinked:
         reconcile_contacts(ctx, [row for i in relinked if (row := ctx.store.contact(i))])
+        add_missing_options(ctx)
         write_hubspot(ctx)
     if ctx.counts["hubspot_deleted"] > deleted:
         # HubSpot's writes met deleted contacts, whose members the delete rule may unsubscribe.
@@ -140,6 +143,7 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
         ctx.config = with_date_formats(ctx.config, ctx.mailchimp)
     reconcile_dirty(ctx)
     queue_tags(ctx, list_ids)
+    missing_options(ctx)  # a mirror property that cannot take the values stops the run here
     _guard(ctx, options, first_sync=first_sync)
 
 
@@ -240,6 +244,7 @@ def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
     if row.state != "ok":  # only a person with writes still queued can have one that landed
         settle_landed(ctx, row)
     ctx.store.queue_operations(row.id, operations, ctx.run_id)
+    journal_mirror(ctx, row, decision)
     for key, pair in decision.agreed_now.items():
         row.base[key] = list(pair)
     for conflict in decision.conflicts:

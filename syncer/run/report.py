@@ -11,6 +11,7 @@ from syncer.connectors.hubspot.client import BATCH_LIMIT as HUBSPOT_BATCH
 from syncer.connectors.mailchimp.client import BATCH_LIMIT as MAILCHIMP_BATCH
 from syncer.core.plan import changes_of
 from syncer.run.context import RunContext
+from syncer.run.mirror import missing_options
 
 #: Calls per Mailchimp batch at best: submit, one status poll, the re-read before download, and
 #: the download itself.
@@ -39,6 +40,8 @@ class Plan:
     blocked: list[dict[str, str]] = field(default_factory=list)
     calls_made: int = 0
     calls_to_write: dict[str, int] = field(default_factory=dict)
+    #: Options the tags mirror would add to its HubSpot property, by property name.
+    property_options: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         tally = Counter(f"{write.side}_{write.action}" for write in self.writes)
@@ -52,6 +55,7 @@ class Plan:
             "writes": [asdict(write) for write in self.writes],
             "conflicts": [asdict(conflict) for conflict in self.conflicts],
             "blocked": self.blocked,
+            "property_options": self.property_options,
             "counts": self.counts(),
             "api_calls": {
                 "made": self.calls_made,
@@ -86,12 +90,18 @@ def build_plan(ctx: RunContext) -> Plan:
         {"email": event["email"] or "", "reason": event["detail"]}
         for event in ctx.store.run_events(run_id, ["blocked"])
     ]
+    calls_to_write = estimate_write_calls(writes, ctx.config.sync.direct_threshold)
+    options = missing_options(ctx)
+    mirror = ctx.config.segments.mirror
+    if options and mirror is not None:
+        calls_to_write["hubspot"] += 1
     return Plan(
         writes=writes,
         conflicts=conflicts,
         blocked=blocked,
         calls_made=ctx.total_calls(),
-        calls_to_write=estimate_write_calls(writes, ctx.config.sync.direct_threshold),
+        calls_to_write=calls_to_write,
+        property_options={mirror.property: options} if options and mirror else {},
     )
 
 
@@ -133,6 +143,11 @@ def plan_lines(plan: Plan) -> list[str]:
     for email in sorted(by_email):
         lines.append(email)
         lines.extend(by_email[email])
+    for name, options in plan.property_options.items():
+        lines.append(
+            f"HubSpot property {name}: would add options {', '.join(map(repr, options))} "
+            "(new Mailchimp tags)"
+        )
     counts = plan.counts()
     writes = [f"{n} {name.replace('_', ' ')}" for name, n in counts.items() if "_" in name and n]
     lines.append(

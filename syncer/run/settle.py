@@ -125,6 +125,9 @@ def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None
         row.dirty = dirty
     if operation.action in SEGMENT_ACTIONS:
         settled(row, operation.action, operation.payload)
+        # The member's tags changed: the tags mirror decides again, whether or not Mailchimp's
+        # last_changed moved with them.
+        row.dirty = row.dirty or int(ctx.config.segments.mirror is not None)
     mc = row.mc or {}
     for key, (hubspot_value, intended) in operation.agreed.items():
         actual = _member_value(ctx, mc, key, intended)
