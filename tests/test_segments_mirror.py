@@ -194,3 +194,21 @@ def test_tags_syncer_writes_from_a_list_mirror_back_once(
         sim.advance(60)
         run(config)
     assert (sim.writes("hubspot"), sim.writes("mailchimp")) == before
+
+
+def test_a_member_with_more_than_50_tags_is_judged_by_all_of_them(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """The member listing gives 50 tags and ``tags_count``; the rest are read, once, from the
+    member's tags endpoint, so a mirrored tag past the 50th is neither missed nor removed."""
+    people(sim, 2)
+    fillers = [(f"Filler {i:02d}", "active") for i in range(55)]
+    tag(sim, "person0@real.org", *fillers, ("Onboarded", "active"))
+    tag(sim, "person1@real.org", ("Onboarded", "active"))
+    config = mirror_config(sim, tmp_path, only=["Onboarded"])
+    assert invoke(config, "check", "--fix").exit_code == 0
+    report = run(config)
+    assert mirrored(sim) == {"person0@real.org": {"Onboarded"}, "person1@real.org": {"Onboarded"}}
+    assert report["counts"]["member_tag_reads"] == 1
+    reads = {key: n for key, n in sim.requests("mailchimp")["counts"].items() if "/tags" in key}
+    assert sum(n for key, n in reads.items() if key.startswith("GET")) == 1, reads

@@ -70,7 +70,7 @@ def iso(moment: datetime) -> str:
 
 
 def member_record(member: MailchimpMember) -> dict[str, Any]:
-    return {
+    record: dict[str, Any] = {
         "email": member.email,
         "status": member.status,
         "fields": dict(member.merge_fields),
@@ -78,6 +78,9 @@ def member_record(member: MailchimpMember) -> dict[str, Any]:
         "unique_email_id": member.unique_email_id,
         "tags": sorted(member.tags),
     }
+    if member.tags_partial:
+        record["tags_partial"] = True  # the run reads the rest before deciding (run.segments)
+    return record
 
 
 class ContactStore(StoreBase):

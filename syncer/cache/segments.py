@@ -124,6 +124,17 @@ class SegmentStore(StoreBase):
             [contact_id, int(in_scope), utc_now()],
         )
 
+    # -- members with more tags than the listing shows -----------------------------------------
+
+    def partial_tag_rows(self, after_id: int, limit: int) -> list[ContactRow]:
+        """People to decide whose member has more tags than the member listing gave."""
+        query = self.db.query(
+            """SELECT * FROM contacts WHERE dirty = 1 AND id > ?
+               AND json_extract(mc, '$.tags_partial') = 1 ORDER BY id LIMIT ?""",
+            [after_id, limit],
+        )
+        return [contact_row(raw) for raw in query]
+
     # -- the tags mirror -------------------------------------------------------------------------
 
     def queued_hubspot_values(self, name: str) -> set[str]:

@@ -72,6 +72,13 @@ class MailchimpMember:
     last_changed: datetime
     #: Tag names, as the member listing gives them (its first 50).
     tags: tuple[str, ...] = ()
+    #: How many tags the member has (``tags_count``); more than ``tags`` holds means the
+    #: listing left some out, and the member's own tags endpoint has them all.
+    tags_count: int = 0
+
+    @property
+    def tags_partial(self) -> bool:
+        return self.tags_count > len(self.tags)
 
 
 @dataclass(frozen=True)

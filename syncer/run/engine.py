@@ -25,7 +25,13 @@ from syncer.run.identity import resolve
 from syncer.run.merge_formats import with_date_formats
 from syncer.run.mirror import add_missing_options, journal_mirror, missing_options
 from syncer.run.report import Plan, build_plan
-from syncer.run.segments import apply_scope, queue_tags, read_lists, segments_verdict
+from syncer.run.segments import (
+    apply_scope,
+    queue_tags,
+    read_all_tags,
+    read_lists,
+    segments_verdict,
+)
 from syncer.run.settle import settle_landed
 from syncer.run.write_hubspot import write_hubspot
 from syncer.run.write_mailchimp import collect_batches, write_mailchimp
@@ -137,6 +143,7 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
     if ctx.should_stop():
         return
     check_hubspot_deletions(ctx, first_sync=first_sync)
+    read_all_tags(ctx)
     list_ids = read_lists(ctx, full=options.full)
     apply_scope(ctx, list_ids)
     if ctx.store.dirty_contacts(0, 1):  # a quiet run decides nothing, and needs no formats

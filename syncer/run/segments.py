@@ -2,6 +2,8 @@
 
 Three steps around the contact sync's reconcile pass (see :func:`syncer.run.engine._prepare`):
 
+0. :func:`read_all_tags` completes the tags of members with more than the member listing's 50,
+   so the scope, the tag rules and the mirror judge by all of them (one call per such member).
 1. :func:`read_lists` resolves every configured list (a missing one stops the run before any
    write, exit 2, naming the nearest lists) and re-reads those whose last complete read is older
    than ``segments.list_read_minutes``; HubSpot has no changed-since read of memberships.
@@ -41,6 +43,25 @@ log = logging.getLogger("syncer.run")
 
 CHUNK = 500
 FINGERPRINT = "segments_fingerprint"
+
+
+def read_all_tags(ctx: RunContext) -> None:
+    """Read every tag of each fetched member the listing gave only 50 of (``tags_count`` says)."""
+    segments = ctx.config.segments
+    if not (segments.active or segments.mirror):
+        return
+    after = 0
+    while not ctx.should_stop() and (rows := ctx.store.partial_tag_rows(after, CHUNK)):
+        for row in rows:
+            if row.mc is None or not row.mailchimp_id:
+                continue
+            tags = ctx.mailchimp.member_tags(row.mailchimp_id)
+            with ctx.store.transaction():
+                row.mc["tags"] = sorted(set(tags))
+                row.mc.pop("tags_partial", None)
+                ctx.store.save_contact(row)
+            ctx.counts["member_tag_reads"] += 1
+        after = rows[-1].id
 
 
 def read_lists(ctx: RunContext, *, full: bool) -> dict[str, str]:

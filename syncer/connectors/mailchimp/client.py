@@ -33,6 +33,7 @@ MEMBER_FIELDS = (
     "merge_fields",
     "last_changed",
     "tags",
+    "tags_count",
 )
 MEMBER_PATH = "/lists/{list_id}/members/{subscriber_hash}"
 
@@ -242,6 +243,28 @@ class MailchimpClient:
             return OperationResult(operation.operation_id, error.status, error.body)
         return OperationResult(operation.operation_id, response.status, response.data)
 
+    def member_tags(self, subscriber_hash: str) -> list[str]:
+        """Every tag of one member: the member listing gives only the first 50."""
+        names: list[str] = []
+        guard = LoopGuard(1000, "mailchimp: reading a member's tags")
+        while True:
+            guard.tick()
+            response = self.api.request(
+                "GET",
+                MEMBER_PATH + "/tags",
+                path={"list_id": self.list_id, "subscriber_hash": subscriber_hash},
+                params={
+                    "count": PAGE_SIZE,
+                    "offset": len(names),
+                    "fields": "tags.name,total_items",
+                },
+            )
+            data = response.data or {}
+            page = [str(item.get("name", "")) for item in data.get("tags", [])]
+            names += page
+            if not page or len(names) >= int(data.get("total_items") or 0):
+                return names
+
     def tags(self) -> list[str]:
         """Every tag of the audience (tags are its static segments), by name."""
         names: list[str] = []
@@ -334,6 +357,7 @@ def parse_member(raw: Any) -> MailchimpMember:
             for tag in raw.get("tags") or ()
             if isinstance(tag, dict) and "name" in tag
         ),
+        tags_count=int(raw.get("tags_count") or 0),
     )
 
 
