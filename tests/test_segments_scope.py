@@ -139,3 +139,32 @@ def test_a_mailchimp_tag_scope_syncs_only_members_carrying_it(
     assert invoke(config, "run").exit_code == 0
     assert sorted(sim.hubspot_by_email(["email"])) == ["beta@real.org", "crm@real.org"]
     assert sorted(sim.mailchimp_by_email()) == ["beta@real.org", "other@real.org"]
+
+
+def test_a_first_sync_with_a_scope_leaves_people_outside_it_alone(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """Nobody outside the scope was ever synced on a first sync: nobody 'leaves' it, so nobody
+    is archived for it, even where both sides already hold the person."""
+    ids = people(sim, 3)
+    hubspot_list(sim, "Canary", ids[:1])
+    config = scoped(sim, tmp_path, "archive")
+    first = invoke(config, "run", "--json")
+    assert first.exit_code == 0, first.output + first.stderr
+    assert json.loads(first.stdout)["counts"].get("scope_left", 0) == 0
+    assert [m["status"] for m in sim.mailchimp_members()] == ["subscribed"] * 3
+
+
+def test_a_scope_added_to_a_running_sync_makes_people_outside_it_leave(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    ids = people(sim, 3)
+    hubspot_list(sim, "Canary", ids[:1])
+    unscoped = sim.write_config(tmp_path, segments={"list_read_minutes": 0})
+    assert invoke(unscoped, "run").exit_code == 0
+    config = scoped(sim, tmp_path, "archive")
+    left = invoke(config, "run", "--json")
+    assert left.exit_code == 0, left.output + left.stderr
+    assert json.loads(left.stdout)["counts"]["scope_left"] == 2
+    statuses = {m["email_address"]: m["status"] for m in sim.mailchimp_members()}
+    assert statuses == {"person0@real.org": "subscribed"}, "the two outside were archived"

@@ -169,8 +169,10 @@ def _scope_one(ctx: RunContext, row: ContactRow, list_ids: dict[str, str]) -> No
     facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id))
     now_in = in_scope(scope, facts, list_ids)
     was_in = ctx.store.was_in_scope(row.id)
-    if was_in is None:  # never decided: a linked person was synced before the scope existed
-        was_in = row.hs is not None and row.mc is not None
+    if was_in is None:
+        # Never decided: a person syncer had synced (both sides agreed on a base) before the
+        # scope existed was in; on a first sync nobody was, so nobody leaves.
+        was_in = bool(row.base) and row.hs is not None and row.mc is not None
     ctx.store.set_scope(row.id, now_in)
     if now_in and not was_in:
         row.dirty = 1
