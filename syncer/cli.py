@@ -210,7 +210,7 @@ def sandbox(mailchimp_port: int, hubspot_port: int) -> None:
 @click.option("--check", "as_check", is_flag=True, help="Exit 1 when unhealthy (for monitoring).")
 @click.pass_obj
 def status(app: AppContext, as_json: bool, as_check: bool) -> int:
-    """Show health, the last runs, cursors, open batches and people needing attention."""
+    """Show health, the last runs, cursors, open batches, people needing attention, segments."""
     config = app.load_config()
     with open_store(config) as store:
         report = status_report(store, config)

@@ -188,3 +188,9 @@ def m002_segments(db: Database) -> None:
         )
         """
     )
+
+
+@migration
+def m003_scope_leave_action(db: Database) -> None:
+    """What a person who left the scope got (``on_leave`` then), for `syncer status`."""
+    db.execute("ALTER TABLE segment_scope ADD COLUMN left_action TEXT")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from syncer.cache.base import StoreBase, utc_now
+from syncer.cache.base import StoreBase, dumps, utc_now
 from syncer.cache.contacts import contact_row
 from syncer.core.records import ContactRow
 
@@ -116,12 +116,16 @@ class SegmentStore(StoreBase):
         ).fetchone()
         return None if row is None else bool(row[0])
 
-    def set_scope(self, contact_id: int, in_scope: bool) -> None:
+    def set_scope(self, contact_id: int, in_scope: bool, left_action: str | None = None) -> None:
+        """Record the person in or out of scope; ``left_action`` is ``on_leave`` as they leave
+        (kept while they stay out, cleared when they come back)."""
         self.db.execute(
-            """INSERT INTO segment_scope (contact_id, in_scope, at) VALUES (?, ?, ?)
-               ON CONFLICT(contact_id)
-               DO UPDATE SET in_scope = excluded.in_scope, at = excluded.at""",
-            [contact_id, int(in_scope), utc_now()],
+            """INSERT INTO segment_scope (contact_id, in_scope, at, left_action)
+               VALUES (?, ?, ?, ?) ON CONFLICT(contact_id)
+               DO UPDATE SET in_scope = excluded.in_scope, at = excluded.at,
+               left_action = CASE WHEN excluded.in_scope = 1 THEN NULL
+                                  ELSE coalesce(excluded.left_action, left_action) END""",
+            [contact_id, int(in_scope), utc_now(), left_action],
         )
 
     # -- members with more tags than the listing shows -----------------------------------------
@@ -146,9 +150,51 @@ class SegmentStore(StoreBase):
         ).fetchall()
         return {str(row[0]) for row in rows if row[0]}
 
-    def scope_counts(self) -> dict[str, int]:
-        rows = self.db.execute("SELECT in_scope, count(*) FROM segment_scope GROUP BY in_scope")
-        return {("in" if row[0] else "out"): int(row[1]) for row in rows.fetchall()}
+    # -- for `syncer status` ---------------------------------------------------------------------
+
+    def scope_counts(self) -> dict[str, Any]:
+        """People in and out of scope, and those who left it by the action they got."""
+        rows = self.db.execute(
+            "SELECT in_scope, left_action, count(*) FROM segment_scope GROUP BY 1, 2"
+        ).fetchall()
+        counts: dict[str, Any] = {"in": 0, "out": 0, "left": {}}
+        for in_scope, action, count in rows:
+            counts["in" if in_scope else "out"] += int(count)
+            if not in_scope and action:
+                counts["left"][str(action)] = int(count)
+        return counts
+
+    def segment_write_counts(self, actions: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Mailchimp segment writes (``actions``) waiting to be sent or settled, and those whose
+        latest attempt failed, by action."""
+        rows = self.db.execute(
+            """SELECT action, state, count(*) FROM operations AS o WHERE target = 'mailchimp'
+                AND action IN (SELECT value FROM json_each(?))
+                AND state IN ('queued', 'submitted', 'failed', 'blocked')
+                AND NOT EXISTS (SELECT 1 FROM operations AS later WHERE later.id > o.id
+                    AND later.contact_id = o.contact_id AND later.action = o.action)
+                GROUP BY action, state""",
+            [dumps(list(actions))],
+        ).fetchall()
+        counts: dict[str, dict[str, int]] = {"pending": {}, "failed": {}}
+        for action, state, count in rows:
+            group = counts["pending" if state in ("queued", "submitted") else "failed"]
+            group[str(action)] = group.get(str(action), 0) + int(count)
+        return counts
+
+    def mirror_write_counts(self, name: str) -> dict[str, int]:
+        """HubSpot writes carrying property ``name`` still queued, and those whose contact's
+        latest HubSpot write failed."""
+        row = self.db.execute(
+            """SELECT sum(state = 'queued'), sum(state IN ('failed', 'blocked'))
+               FROM operations AS o WHERE target = 'hubspot'
+               AND state IN ('queued', 'failed', 'blocked')
+               AND json_extract(payload, '$.properties.' || json_quote(?)) IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM operations AS later WHERE later.id > o.id
+                   AND later.contact_id = o.contact_id AND later.target = 'hubspot')""",
+            [name],
+        ).fetchone()
+        return {"pending": int(row[0] or 0), "failed": int(row[1] or 0)}
 
 
 _JOINED, _LEFT = "joined", "left"

@@ -14,6 +14,7 @@ from syncer.config import Config
 from syncer.core.identity import normalise_email
 from syncer.core.records import ContactRow
 from syncer.operate.health import error_rate, evaluate
+from syncer.operate.status_segments import segments_status
 
 #: (any of these words in the reason, the hint); the first match wins.
 HINTS: list[tuple[tuple[str, ...], str]] = [
@@ -146,6 +147,7 @@ def status_report(store: Store, config: Config, now: datetime | None = None) -> 
             for batch in batches
         ],
         "problems": problems,
+        "segments": segments_status(store, config, now),
         "state_path": str(config.state_path),
     }
 

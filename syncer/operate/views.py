@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncer.operate.console import Output
+from syncer.operate.status_segments import render_segments
 
 
 def render_status(out: Output, report: dict[str, Any]) -> None:
@@ -72,6 +73,7 @@ def render_status(out: Output, report: dict[str, Any]) -> None:
         out.line("`syncer errors` lists them with what to do")
     else:
         out.line("none")
+    render_segments(out, report["segments"])
 
 
 def _run_row(run: dict[str, Any]) -> list[object]:

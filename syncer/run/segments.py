@@ -173,7 +173,8 @@ def _scope_one(ctx: RunContext, row: ContactRow, list_ids: dict[str, str]) -> No
         # Never decided: a person syncer had synced (both sides agreed on a base) before the
         # scope existed was in; on a first sync nobody was, so nobody leaves.
         was_in = bool(row.base) and row.hs is not None and row.mc is not None
-    ctx.store.set_scope(row.id, now_in)
+    leaving = was_in and not now_in
+    ctx.store.set_scope(row.id, now_in, scope.on_leave if leaving else None)
     if now_in and not was_in:
         row.dirty = 1
         ctx.store.save_contact(row)
@@ -183,7 +184,7 @@ def _scope_one(ctx: RunContext, row: ContactRow, list_ids: dict[str, str]) -> No
         if row.dirty:
             row.dirty = 0
             ctx.store.save_contact(row)
-        if was_in:
+        if leaving:
             _leave(ctx, row, facts)
 
 
