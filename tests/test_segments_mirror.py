@@ -212,3 +212,22 @@ def test_a_member_with_more_than_50_tags_is_judged_by_all_of_them(
     assert report["counts"]["member_tag_reads"] == 1
     reads = {key: n for key, n in sim.requests("mailchimp")["counts"].items() if "/tags" in key}
     assert sum(n for key, n in reads.items() if key.startswith("GET")) == 1, reads
+
+
+def test_switching_the_mirror_on_or_changing_only_decides_everyone_again(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    people(sim, 2)
+    tag(sim, "person0@real.org", ("VIP", "active"), ("Onboarded", "active"))
+    assert invoke(sim.write_config(tmp_path), "run").exit_code == 0
+    sim.advance(60)
+    config = mirror_config(sim, tmp_path, only=["VIP"])
+    assert invoke(config, "check", "--fix").exit_code == 0
+    run(config)
+    assert mirrored(sim)["person0@real.org"] == {"VIP"}, "nobody changed, yet the mirror is new"
+    sim.advance(60)
+    config = mirror_config(sim, tmp_path, only=["VIP", "Onboarded"])
+    run(config)
+    assert mirrored(sim)["person0@real.org"] == {"VIP", "Onboarded"}
+    sim.advance(60)
+    assert run(config)["counts"].get("changed", 0) == 0, "the rules did not change again"

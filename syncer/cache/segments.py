@@ -141,6 +141,13 @@ class SegmentStore(StoreBase):
 
     # -- the tags mirror -------------------------------------------------------------------------
 
+    def redecide_linked(self) -> int:
+        """Mark everyone on both sides for a new decision (the mirror's rules changed)."""
+        cursor = self.db.execute(
+            "UPDATE contacts SET dirty = 1 WHERE dirty = 0 AND hs IS NOT NULL AND mc IS NOT NULL"
+        )
+        return int(cursor.rowcount)
+
     def queued_hubspot_values(self, name: str) -> set[str]:
         """Every distinct value queued for HubSpot property ``name`` (the mirror's options)."""
         rows = self.db.execute(

@@ -23,7 +23,12 @@ from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.fetch import fetch
 from syncer.run.identity import resolve
 from syncer.run.merge_formats import with_date_formats
-from syncer.run.mirror import add_missing_options, journal_mirror, missing_options
+from syncer.run.mirror import (
+    add_missing_options,
+    journal_mirror,
+    missing_options,
+    redecide_on_change,
+)
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import (
     apply_scope,
@@ -143,6 +148,7 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
     if ctx.should_stop():
         return
     check_hubspot_deletions(ctx, first_sync=first_sync)
+    redecide_on_change(ctx)  # before the scope, which keeps people outside it out of reconcile
     read_all_tags(ctx)
     list_ids = read_lists(ctx, full=options.full)
     apply_scope(ctx, list_ids)

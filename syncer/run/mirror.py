@@ -22,6 +22,22 @@ from syncer.run.context import RunContext
 
 log = logging.getLogger("syncer.run")
 
+FINGERPRINT = "mirror_fingerprint"
+
+
+def redecide_on_change(ctx: RunContext) -> None:
+    """When the mirror is switched on or its ``only`` changes, everyone linked is decided again
+    (once): otherwise only people changed since would get the new value."""
+    mirror = ctx.config.segments.mirror
+    fingerprint = "" if mirror is None else f"{mirror.property}:{sorted(mirror.only or ['*'])}"
+    if (ctx.store.get_meta(FINGERPRINT) or "") == fingerprint:
+        return
+    with ctx.store.transaction():
+        marked = ctx.store.redecide_linked() if mirror is not None else 0
+        ctx.store.set_meta(FINGERPRINT, fingerprint)
+    if marked:
+        log.info("the tags mirror's rules changed: deciding again for %d linked people", marked)
+
 
 def missing_options(ctx: RunContext) -> list[str]:
     """The options the queued mirror values need and the property lacks; checks the property.
