@@ -136,6 +136,7 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
     if ctx.counts["found_existing_members"] and not ctx.should_stop():
         # Creates that met members the cache did not know: their subscription is decided now.
         reconcile_dirty(ctx)
+        add_missing_options(ctx)
         write_hubspot(ctx)
         write_mailchimp(ctx)
 
