@@ -19,9 +19,10 @@ import click
 from rich.console import Console
 
 from syncer import __version__
+from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
 from syncer.config import Config, find_config_path, load_config
-from syncer.errors import ConfigError, ExitCode, SyncerError
+from syncer.errors import EXIT_CODE_MEANINGS, ConfigError, ExitCode, SyncerError, UnexpectedError
 from syncer.operate.check import check_remote
 from syncer.operate.check_segments import check_segments
 from syncer.operate.console import Output, RichProgress
@@ -53,7 +54,11 @@ class AppContext:
 
 
 class SyncerGroup(click.Group):
-    """Turns syncer's errors into one clear message, a hint and the documented exit code."""
+    """Turns syncer's errors into one clear message, a hint and the documented exit code.
+
+    Anything else is a bug, and gets the same edge: one line naming it, a hint, its own exit
+    code (``--debug`` shows the traceback), never a bare traceback.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,6 +69,12 @@ class SyncerGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(ExitCode.INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001 - the one edge every failure leaves by
+            failure = cache_failure(error, None) or UnexpectedError.of(error)
+            _report(failure, ctx)
+            ctx.exit(failure.exit_code)
         if isinstance(result, int) and result:
             ctx.exit(result)
         return result
@@ -84,7 +95,16 @@ def _report(error: SyncerError, ctx: click.Context) -> None:
         click.echo(f"hint: {error.hint}", err=True)
 
 
-@click.group(cls=SyncerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES = "\b\nExit codes:\n" + "\n".join(
+    f"  {int(code):>3}  {meaning.replace('`', '')}" for code, meaning in EXIT_CODE_MEANINGS.items()
+)
+
+
+@click.group(
+    cls=SyncerGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES,
+)
 @click.version_option(__version__, prog_name="syncer")
 @click.option(
     "--config",
@@ -102,7 +122,7 @@ def cli(
     """Keep a HubSpot CRM and a Mailchimp audience in two-way sync.
 
     Run `syncer demo` to see it work against the built-in sandbox, `syncer init` to start a
-    configuration, and `syncer run` from cron. Exit codes are listed in the README.
+    configuration, and `syncer run` from cron. The exit codes are listed below.
     """
     configure_logging(1 if verbose else -1 if quiet else 0)
     ctx.obj = AppContext(config_option=config_option, debug=debug)

@@ -7,7 +7,9 @@ what to do; the CLI prints both and exits with the error's code.
 
 from __future__ import annotations
 
+import traceback
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -19,6 +21,7 @@ class ExitCode(IntEnum):
     LOCKED = 3
     REMOTE = 4
     GUARD = 5
+    UNEXPECTED = 6
     INTERRUPTED = 130
 
 
@@ -29,6 +32,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.LOCKED: "another run holds the lock",
     ExitCode.REMOTE: "remote or authentication failure",
     ExitCode.GUARD: "stopped by the blast-radius guard before writing (`--force` overrides)",
+    ExitCode.UNEXPECTED: "unexpected error, a bug in syncer: the run is recorded as failed and "
+    "alerted; `--debug` shows the traceback",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
 }
 
@@ -66,6 +71,30 @@ class LockHeld(SyncerError):
 
     exit_code = ExitCode.LOCKED
     default_hint = "Another `syncer run` is in progress; this one will run at the next schedule."
+
+
+class UnexpectedError(SyncerError):
+    """An exception syncer did not expect: a bug. It is recorded like any failed run."""
+
+    exit_code = ExitCode.UNEXPECTED
+    default_hint = (
+        "This is a bug in syncer; nothing written is lost. Run again with --debug for the "
+        "traceback, and report it with that output."
+    )
+
+    @classmethod
+    def of(cls, error: BaseException) -> UnexpectedError:
+        """One line for any exception: its type, its message and the line of syncer it left."""
+        where = ""
+        package = Path(__file__).resolve().parent
+        for frame in reversed(traceback.extract_tb(error.__traceback__)):
+            path = Path(frame.filename)
+            if path.is_relative_to(package):
+                where = f" (at syncer/{path.relative_to(package)}:{frame.lineno})"
+                break
+        text = str(error).strip().splitlines()
+        detail = f": {text[0]}" if text else ""
+        return cls(f"unexpected error: {type(error).__name__}{detail}{where}")
 
 
 class StateError(SyncerError):

@@ -51,7 +51,7 @@ def test_a_cache_from_a_newer_syncer_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_sqlite_gives_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "syncer.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StateError, match="cannot be used"):
+    with pytest.raises(StateError, match="is not a syncer cache"):
         Store(path)
 
 

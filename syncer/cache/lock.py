@@ -44,3 +44,26 @@ def run_lock(state_path: Path) -> Iterator[None]:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
     finally:
         os.close(descriptor)
+
+
+def lock_holder(state_path: Path) -> int | None:
+    """The pid of the live process holding the run lock, ``None`` when no run is going.
+
+    Read from the pid the holder wrote, never by taking the lock: a status check that took it,
+    even for an instant, could make a cron run starting at that moment exit with "locked".
+    A run killed without unlocking leaves its pid, which then names no live process.
+    """
+    try:
+        text = lock_path_for(state_path).read_text(errors="replace").strip()
+    except OSError:
+        return None
+    if not text.isdigit():
+        return None
+    pid = int(text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # alive, under another user
+    return pid

@@ -14,11 +14,15 @@ from typing import Any
 from sqlite_utils import Database
 
 from syncer.cache.base import dumps, loads, utc_now
+from syncer.cache.failures import cache_failure
 from syncer.cache.identity import IdentityStore
 from syncer.cache.outbox import OutboxStore
 from syncer.cache.schema import KNOWN, migrations
 from syncer.cache.segments import SegmentStore
 from syncer.errors import StateError
+
+#: Why a run is ``abandoned``: it was found ``running`` with nobody holding the lock.
+ABANDONED = "the run ended without recording an outcome (killed, or the machine stopped)"
 
 
 class Store(IdentityStore, OutboxStore, SegmentStore):
@@ -35,7 +39,8 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
             self.db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
         except sqlite3.DatabaseError as error:
-            raise StateError(f"the cache {path} cannot be used: {error}") from None
+            known = cache_failure(error, path)
+            raise known or StateError(f"the cache {path} cannot be used: {error}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -58,7 +63,13 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
     # -- runs ------------------------------------------------------------------------------------
 
     def start_run(self, mode: str) -> int:
+        """Record a run starting; the caller holds the run lock, so any run still ``running``
+        is one that died without recording its end (SIGKILL, a crash, a power cut)."""
         with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET outcome = 'abandoned', error = ? WHERE outcome = 'running'",
+                [ABANDONED],
+            )
             cursor = self.db.execute(
                 "INSERT INTO runs (started_at, mode, outcome) VALUES (?, ?, 'running')",
                 [utc_now(), mode],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
 from syncer.cache.store import Store
 from syncer.config import Config
@@ -14,6 +16,8 @@ from syncer.operate.alerts import alert_after_run
 from syncer.run.context import Deadline, RunContext
 from syncer.run.engine import RunOptions, RunReport, run_sync
 from syncer.run.progress import Progress
+
+log = logging.getLogger("syncer.run")
 
 
 @contextmanager
@@ -64,4 +68,13 @@ def sync_once(
         finally:
             context.progress.done()
             if not options.dry_run:
-                alert_after_run(store, config)
+                _alert(store, config)
+
+
+def _alert(store: Store, config: Config) -> None:
+    """Alert after a run; an alert that cannot be evaluated (a full disk) must never hide the
+    run's own outcome, which is on its way to the operator."""
+    try:
+        alert_after_run(store, config)
+    except Exception as error:  # noqa: BLE001 - see above
+        log.warning("the alert could not be evaluated: %s", cache_failure(error, None) or error)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from syncer.cache.store import Store
+from syncer.cache.lock import lock_holder
+from syncer.cache.store import ABANDONED, Store
 from syncer.config import Config
 from syncer.core.identity import normalise_email
 from syncer.core.records import ContactRow
@@ -110,7 +111,7 @@ def hint_for(reason: str) -> str:
 
 def status_report(store: Store, config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    runs = store.runs(limit=10)
+    runs = live_runs(store.runs(limit=10), lock_holder(config.state_path))
     batches = store.open_batches()
     health = evaluate(
         runs,
@@ -150,6 +151,21 @@ def status_report(store: Store, config: Config, now: datetime | None = None) -> 
         "segments": segments_status(store, config, now),
         "state_path": str(config.state_path),
     }
+
+
+def live_runs(runs: list[dict[str, Any]], holder: int | None) -> list[dict[str, Any]]:
+    """Runs newest first, with those still ``running`` that cannot be shown as ``abandoned``:
+    all of them when no process holds the lock, all but the newest when one does. (The next run
+    records them so; this only reads.)"""
+    shown = []
+    live = holder is not None
+    for run in runs:
+        if run["outcome"] == "running" and not live:
+            run = {**run, "outcome": "abandoned", "error": run.get("error") or ABANDONED}
+        elif run["outcome"] == "running":
+            live = False
+        shown.append(run)
+    return shown
 
 
 def _run_summary(run: dict[str, Any]) -> dict[str, Any]:

@@ -13,11 +13,18 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncer.cache.failures import cache_failure
 from syncer.core.models import Decision
 from syncer.core.plan import guard_verdict, operations_for
 from syncer.core.reconcile import reconcile
 from syncer.core.records import ContactRow
-from syncer.errors import GuardTripped, Interrupted, OutOfTime, SyncerError
+from syncer.errors import (
+    GuardTripped,
+    Interrupted,
+    OutOfTime,
+    SyncerError,
+    UnexpectedError,
+)
 from syncer.run.context import RunContext
 from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.fetch import fetch
@@ -85,12 +92,15 @@ def _real_run(ctx: RunContext, options: RunOptions) -> RunReport:
         ctx.stopped_early = True
         log.warning("%s; the next run carries on", error)
     except SyncerError as error:
-        outcome = "guarded" if isinstance(error, GuardTripped) else "failed"
-        _finish(ctx, outcome, str(error))
+        _finish_failed(ctx, "guarded" if isinstance(error, GuardTripped) else "failed", error)
         raise
     except KeyboardInterrupt:
-        _finish(ctx, "interrupted", "interrupted")
+        _finish_failed(ctx, "interrupted", Interrupted("interrupted"))
         raise
+    except Exception as error:  # noqa: BLE001 - any failure is recorded before it leaves the run
+        failure = cache_failure(error, ctx.store.path) or UnexpectedError.of(error)
+        _finish_failed(ctx, "failed", failure)
+        raise failure from error
     if ctx.deadline.interrupted:
         return _finish(ctx, "interrupted", "interrupted")
     return _finish(ctx, "partial" if ctx.failures else "ok", None)
@@ -287,6 +297,16 @@ def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
         ctx.counts["changed"] += 1
     row.dirty = 0
     ctx.store.save_decision(row)
+
+
+def _finish_failed(ctx: RunContext, outcome: str, error: SyncerError) -> None:
+    """Record how a failed run ended, if the cache still can be written (a full disk is one way
+    to fail); the error itself goes on to the operator either way."""
+    try:
+        _finish(ctx, outcome, str(error))
+    except Exception as recording:  # noqa: BLE001 - the run's own error must not be hidden
+        reason = cache_failure(recording, ctx.store.path) or UnexpectedError.of(recording)
+        log.error("the run's outcome (%s) could not be recorded: %s", outcome, reason)
 
 
 def _finish(ctx: RunContext, outcome: str, error: str | None) -> RunReport:
