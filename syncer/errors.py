@@ -200,3 +200,13 @@ class OutOfTime(SyncerError):
 
     exit_code = ExitCode.INTERRUPTED
     default_hint = "Nothing is lost: the next run carries on where this one stopped."
+
+
+class MalformedRecord(RemoteError):
+    """One record in an answer lacks its id or holds a field of the wrong type.
+
+    Clients skip such a record and note it; the run reports it. It never stops the sync of
+    everyone else (and, retried, it would only come back the same).
+    """
+
+    default_hint = "The record is left out of this run; if it keeps coming, report it."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,25 @@ from syncer.errors import AuthError, RemoteError, RetriableError
 
 #: Statuses that mean "not now": retried like a 5xx.
 REFUSED_STATUSES = frozenset({423, 429, 502, 503, 504})
+
+
+class Skipped:
+    """The malformed records a client left out, each noted once, until the run takes them to
+    report. Safe to share between the threads reading one side."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._notes: dict[str, None] = {}
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            self._notes[text] = None
+
+    def take(self) -> list[str]:
+        with self._lock:
+            notes, self._notes = list(self._notes), {}
+        return notes
+
 
 #: Says what a successful answer lacks (``None``: nothing); see :func:`has`.
 AnswerCheck = Callable[[Any], str | None]

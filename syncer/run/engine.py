@@ -101,6 +101,7 @@ def _real_run(ctx: RunContext, options: RunOptions) -> RunReport:
         failure = cache_failure(error, ctx.store.path) or UnexpectedError.of(error)
         _finish_failed(ctx, "failed", failure)
         raise failure from error
+    _note_skipped(ctx)
     if ctx.deadline.interrupted:
         return _finish(ctx, "interrupted", "interrupted")
     return _finish(ctx, "partial" if ctx.failures else "ok", None)
@@ -112,6 +113,7 @@ def _dry_run(ctx: RunContext, options: RunOptions) -> RunReport:
         with ctx.store.transaction():
             ctx.run_id = ctx.store.start_run("dry")
             _prepare(ctx, options)
+            _note_skipped(ctx)
             plan = build_plan(ctx)
             report = RunReport(
                 mode="dry",
@@ -303,10 +305,22 @@ def _finish_failed(ctx: RunContext, outcome: str, error: SyncerError) -> None:
     """Record how a failed run ended, if the cache still can be written (a full disk is one way
     to fail); the error itself goes on to the operator either way."""
     try:
+        _note_skipped(ctx)
         _finish(ctx, outcome, str(error))
     except Exception as recording:  # noqa: BLE001 - the run's own error must not be hidden
         reason = cache_failure(recording, ctx.store.path) or UnexpectedError.of(recording)
         log.error("the run's outcome (%s) could not be recorded: %s", outcome, reason)
+
+
+def _note_skipped(ctx: RunContext) -> None:
+    """Report the malformed records the clients left out: each one a failure of the run (so it
+    ends partial), a warning and an event, never a reason to stop syncing everyone else."""
+    for client in (ctx.hubspot, ctx.mailchimp):
+        for note in client.skipped.take():
+            ctx.failures.append(f"skipped: {note}")
+            ctx.counts["malformed"] += 1
+            ctx.store.add_event(ctx.run_id, None, "malformed", note)
+            log.warning("%s; it was skipped", note)
 
 
 def _finish(ctx: RunContext, outcome: str, error: str | None) -> RunReport:

@@ -29,6 +29,7 @@ from syncer.core.plan import (
 )
 from syncer.core.records import ContactRow, NewOperation, Operation
 from syncer.core.segments import SEGMENT_ACTIONS, settled
+from syncer.errors import MalformedRecord
 from syncer.run.context import RunContext
 
 log = logging.getLogger("syncer.run")
@@ -120,8 +121,10 @@ def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None
     row = _row(ctx, operation)
     dirty = row.dirty
     if isinstance(body, dict) and "email_address" in body:
-        member = parse_member(body)
-        apply_member(row, member)
+        try:
+            apply_member(row, parse_member(body))
+        except MalformedRecord as error:  # the write landed; the next fetch reads the member
+            log.warning("%s (a write's answer); the member is read again next run", error)
         row.dirty = dirty
     if operation.action in SEGMENT_ACTIONS:
         settled(row, operation.action, operation.payload)

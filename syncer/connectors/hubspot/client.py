@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from syncer.config import HttpConfig, HubSpotConfig
-from syncer.connectors.answers import has_list
+from syncer.connectors.answers import Skipped, has_list
 from syncer.connectors.http import ApiSession, RetryPolicy
 from syncer.connectors.hubspot.full import SEARCH_LIMIT as FULL_SEARCH_LIMIT
 from syncer.connectors.hubspot.full import all_contact_pages
@@ -31,7 +31,13 @@ from syncer.connectors.hubspot.search import (
 from syncer.connectors.paging import LoopGuard, chunks
 from syncer.connectors.ratelimit import HubSpotThrottle
 from syncer.core.models import HubSpotContact
-from syncer.errors import AuthError, RateLimitExhausted, RemoteError, RetriableError
+from syncer.errors import (
+    AuthError,
+    MalformedRecord,
+    RateLimitExhausted,
+    RemoteError,
+    RetriableError,
+)
 
 BATCH_LIMIT = 100
 #: A batch read asking for property history takes at most 50 ids (reference §12.1).
@@ -83,6 +89,8 @@ class HubSpotClient:
         #: Each read property's HubSpot type, when known: date and datetime values are then read
         #: in one spelling whichever HubSpot answers (:func:`~syncer.core.transforms.canonical`).
         self.kinds: dict[str, str] = {}
+        #: Malformed contacts left out of what the reads return, for the run to report.
+        self.skipped = Skipped()
         self.throttle = HubSpotThrottle(config.requests_per_10s, config.search_per_second)
         self.api = ApiSession(
             "hubspot",
@@ -107,7 +115,11 @@ class HubSpotClient:
         )
         found: dict[str, PropertyInfo] = {}
         for raw in (response.data or {}).get("results", []):
-            metadata = raw.get("modificationMetadata") or {}
+            if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+                self.skipped.note("hubspot: a property in the answer has no name")
+                continue
+            metadata = raw.get("modificationMetadata")
+            metadata = metadata if isinstance(metadata, dict) else {}
             found[raw["name"]] = PropertyInfo(
                 name=raw["name"],
                 type=str(raw.get("type", "")),
@@ -155,7 +167,7 @@ class HubSpotClient:
             return dict(response.data or {})
 
         for page in changed_contact_pages(search, since, cap=self.search_cap):
-            yield [parse_contact(raw, self.kinds) for raw in page]
+            yield self._contacts(page)
 
     def all_contacts(self, properties: Iterable[str]) -> Iterator[list[HubSpotContact]]:
         """Every contact, for a full sync: listed upwards and searched downwards at once."""
@@ -187,7 +199,7 @@ class HubSpotClient:
             return dict(response.data or {})
 
         for page in all_contact_pages(list_page, search_page):
-            yield [parse_contact(raw, self.kinds) for raw in page]
+            yield self._contacts(page)
 
     def archived_contacts(self) -> Iterator[list[HubSpotContact]]:
         """Pages of archived (deleted, still restorable) contacts, which no search returns."""
@@ -196,11 +208,21 @@ class HubSpotClient:
         while True:
             guard.tick()
             data = self._list_page(["email"], after, archived=True)
-            yield [parse_contact(raw, self.kinds) for raw in data.get("results") or []]
+            yield self._contacts(data.get("results") or [])
             following = ((data.get("paging") or {}).get("next") or {}).get("after")
             if not following or following == after:
                 return
             after = str(following)
+
+    def _contacts(self, raws: Iterable[Any]) -> list[HubSpotContact]:
+        """The well-formed contacts of a page; the others are noted in :attr:`skipped`."""
+        contacts = []
+        for raw in raws:
+            try:
+                contacts.append(parse_contact(raw, self.kinds))
+            except MalformedRecord as error:
+                self.skipped.note(error.message)
+        return contacts
 
     def _list_page(
         self, names: Sequence[str], after: str | None, *, archived: bool
@@ -242,7 +264,7 @@ class HubSpotClient:
                 expect=has_list("results", "errors"),
             )
             raws = (response.data or {}).get("results", [])
-            answers = [parse_contact(raw, self.kinds) for raw in raws]
+            answers = self._contacts(raws)
             by_id = {contact.id: contact for contact in answers}
             for contact_id in chunk:
                 found[contact_id] = by_id.get(contact_id) or next(
@@ -270,8 +292,7 @@ class HubSpotClient:
                 retry_safe_because="a batch read reads only",
                 expect=has_list("results", "errors"),
             )
-            for raw in (response.data or {}).get("results", []):
-                contact = parse_contact(raw, self.kinds)
+            for contact in self._contacts((response.data or {}).get("results", [])):
                 addresses = [
                     contact.email,
                     *contact.properties.get("hs_additional_emails", "").split(";"),

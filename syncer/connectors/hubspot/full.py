@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from syncer.connectors.hubspot.parse import record_id
 from syncer.connectors.paging import LoopGuard
 
 #: The list endpoint: ``after`` -> the answer ``{"results", "paging"}``.
@@ -91,16 +92,16 @@ def _list_upwards(
     while not stop.is_set():
         guard.tick()
         data = list_page(after)
-        results = list(data.get("results") or [])
+        results, odd = _by_id(data.get("results") or [])
         with frontier.lock:
             low, high = frontier.searched, frontier.top
             mine = [
-                raw for raw in results if above is not None or low is None or int(raw["id"]) < low
+                (key, raw) for key, raw in results if above is not None or low is None or key < low
             ]
             if mine and above is None:
-                frontier.listed = max(frontier.listed, max(int(raw["id"]) for raw in mine))
-        if mine:
-            _put(pages, mine, stop)
+                frontier.listed = max(frontier.listed, max(key for key, raw in mine))
+        if mine or odd:
+            _put(pages, [raw for key, raw in mine] + odd, stop)
         following = ((data.get("paging") or {}).get("next") or {}).get("after")
         if above is None and len(mine) < len(results) and high is not None:
             # Met search's range: what is left is above the highest id search returned.
@@ -119,21 +120,35 @@ def _search_downwards(
     guard = LoopGuard(1_000_000, "hubspot: searching contacts by id")
     while not stop.is_set():
         guard.tick()
-        results = list(search_page(below).get("results") or [])
+        answered = search_page(below).get("results") or []
+        results, odd = _by_id(answered)
         with frontier.lock:
-            mine = [raw for raw in results if int(raw["id"]) > frontier.listed]
+            mine = [(key, raw) for key, raw in results if key > frontier.listed]
             if results and frontier.top is None:
-                frontier.top = max(int(raw["id"]) for raw in results)
+                frontier.top = max(key for key, raw in results)
             if mine:
-                lowest = min(int(raw["id"]) for raw in mine)
+                lowest = min(key for key, raw in mine)
                 frontier.searched = (
                     lowest if frontier.searched is None else min(frontier.searched, lowest)
                 )
-        if mine:
-            _put(pages, mine, stop)
-        if len(mine) < len(results) or len(results) < SEARCH_LIMIT:
+        if mine or odd:
+            _put(pages, [raw for key, raw in mine] + odd, stop)
+        if len(mine) < len(results) or len(answered) < SEARCH_LIMIT or not results:
             return
-        below = min(int(raw["id"]) for raw in results)
+        below = min(key for key, raw in results)
+
+
+def _by_id(answered: list[Any]) -> tuple[list[tuple[int, Any]], list[Any]]:
+    """Records with their numeric ids, and those without one (passed on for the client to
+    skip and report; they take no part in where the readers meet)."""
+    numbered, odd = [], []
+    for raw in answered:
+        key = record_id(raw)
+        if key is None:
+            odd.append(raw)
+        else:
+            numbered.append((int(key), raw))
+    return numbered, odd
 
 
 def _put(pages: queue.Queue[object], item: object, stop: threading.Event) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from syncer.core.models import HubSpotContact, parse_time
 from syncer.core.transforms import canonical, normalise
-from syncer.errors import RemoteError
+from syncer.errors import MalformedRecord
 
 #: No property types known: every value is read as sent.
 _NO_KINDS: Mapping[str, str] = {}
@@ -59,7 +59,10 @@ def match_results(
     }
     results: dict[str, WriteResult] = {}
     for raw in data.get("results", []):
-        contact = parse_contact(raw, kinds)
+        try:
+            contact = parse_contact(raw, kinds)
+        except MalformedRecord:
+            continue  # its input then counts as missing, and is looked up by email
         item = by_trace.get(str(raw.get("objectWriteTraceId") or "")) or by_key.get(
             contact.id if by_id else contact.email.lower()
         )
@@ -128,20 +131,64 @@ def current_stamps(
     return stamps
 
 
+def record_id(raw: Any) -> str | None:
+    """A record's id when it has a usable one (HubSpot's are digits), else ``None``."""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).isdigit():
+        return str(value)
+    return None
+
+
 def parse_contact(raw: Any, kinds: Mapping[str, str] = _NO_KINDS) -> HubSpotContact:
-    """A contact as syncer keeps it: values as normalised strings, dates in one spelling."""
-    if not isinstance(raw, dict) or "id" not in raw:
-        raise RemoteError("hubspot: a contact in the answer has no id")
-    properties = {
-        str(k): canonical(kinds.get(str(k), ""), normalise(v))
-        for k, v in (raw.get("properties") or {}).items()
-    }
-    modified = parse_time(properties.get("lastmodifieddate") or raw.get("updatedAt"))
-    return HubSpotContact(
-        id=str(raw["id"]),
-        properties=properties,
-        modified=modified or datetime.fromtimestamp(0, UTC),
-        created=parse_time(properties.get("createdate") or raw.get("createdAt")),
-        archived=bool(raw.get("archived", False)),
-        stamps=current_stamps(raw.get("propertiesWithHistory") or {}, properties, kinds),
-    )
+    """A contact as syncer keeps it: values as normalised strings, dates in one spelling.
+
+    A record without a usable id, or with a field of the wrong shape, raises
+    :class:`MalformedRecord` naming what is wrong; the client skips and reports it.
+    """
+    if not isinstance(raw, dict):
+        raise MalformedRecord(f"hubspot: a contact in the answer is a {type(raw).__name__}")
+    contact_id = record_id(raw)
+    if contact_id is None:
+        email = (raw.get("properties") or {}).get("email") if isinstance(raw, dict) else None
+        raise MalformedRecord(
+            f"hubspot: a contact in the answer has no usable id ({raw.get('id')!r}"
+            + (f", email {email}" if isinstance(email, str) else "")
+            + ")"
+        )
+    given = raw.get("properties") or {}
+    if not isinstance(given, dict):
+        raise MalformedRecord(
+            f"hubspot: contact {contact_id} has its properties as {type(given).__name__}, "
+            "not an object"
+        )
+    try:
+        properties = {
+            str(k): canonical(kinds.get(str(k), ""), normalise(v)) for k, v in given.items()
+        }
+        modified = _time_of(contact_id, "lastmodifieddate", properties, raw, "updatedAt")
+        created = _time_of(contact_id, "createdate", properties, raw, "createdAt")
+        history = raw.get("propertiesWithHistory") or {}
+        return HubSpotContact(
+            id=contact_id,
+            properties=properties,
+            modified=modified or datetime.fromtimestamp(0, UTC),
+            created=created,
+            archived=bool(raw.get("archived", False)),
+            stamps=current_stamps(history, properties, kinds),
+        )
+    except (TypeError, ValueError, AttributeError) as error:
+        raise MalformedRecord(
+            f"hubspot: contact {contact_id} is malformed ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _time_of(
+    contact_id: str, name: str, properties: Mapping[str, str], raw: dict[str, Any], fallback: str
+) -> datetime | None:
+    value = properties.get(name) or raw.get(fallback)
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError, AttributeError):
+        raise MalformedRecord(
+            f"hubspot: contact {contact_id} has a {name} that is not a time ({str(value)[:40]!r})"
+        ) from None

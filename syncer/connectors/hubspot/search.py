@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from syncer.connectors.hubspot.parse import record_id
 from syncer.connectors.paging import LoopGuard, next_offset
 from syncer.core.models import parse_time
 
@@ -46,7 +47,7 @@ def changed_contact_pages(
             guard.tick()
             data = search(_window_query(lower, operator, limit, offset))
             results = list(data.get("results") or [])
-            ids = [str(raw["id"]) for raw in results]
+            ids = [record_id(raw) or f"#{offset + i}" for i, raw in enumerate(results)]
             following = next_offset(offset, ids, limit, overlap, seen)
             seen.update(ids)
             fresh = _fresh(results, yielded)
@@ -103,7 +104,10 @@ def _one_timestamp(
             yield fresh
         if len(results) < limit:
             return
-        last_id = max(int(raw["id"]) for raw in results)
+        numbered = [int(key) for raw in results if (key := record_id(raw)) is not None]
+        if not numbered:
+            return
+        last_id = max(numbered)
 
 
 def search_answer_lacks(data: Any, query: dict[str, Any]) -> str | None:
@@ -143,19 +147,28 @@ def _window_query(lower: int, operator: str, limit: int, offset: int) -> dict[st
 
 
 def _fresh(results: list[dict[str, Any]], yielded: dict[str, int]) -> list[dict[str, Any]]:
-    """The records not yet yielded in this version; remembers the ones it returns."""
+    """The records not yet yielded in this version; remembers the ones it returns. A record
+    without an id is passed on each time, for the client to skip and report."""
     fresh = []
     for raw in results:
-        key, stamp = str(raw["id"]), _modified_ms(raw)
-        if yielded.get(key) != stamp:
+        key, stamp = record_id(raw), _modified_ms(raw)
+        if key is None:
+            fresh.append(raw)
+        elif yielded.get(key) != stamp:
             yielded[key] = stamp
             fresh.append(raw)
     return fresh
 
 
-def _modified_ms(raw: dict[str, Any]) -> int:
-    properties = raw.get("properties") or {}
-    moment = parse_time(properties.get("lastmodifieddate") or raw.get("updatedAt"))
+def _modified_ms(raw: Any) -> int:
+    """A record's ``lastmodifieddate`` in epoch ms; 0 when it has none that reads as a time."""
+    properties = raw.get("properties") if isinstance(raw, dict) else None
+    if not isinstance(properties, dict):
+        return 0
+    try:
+        moment = parse_time(properties.get("lastmodifieddate") or raw.get("updatedAt"))
+    except (TypeError, ValueError, AttributeError):
+        return 0
     return to_ms(moment) if moment is not None else 0
 
 

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncer.config import HttpConfig, MailchimpConfig
-from syncer.connectors.answers import has, has_list
+from syncer.connectors.answers import Skipped, has, has_list
 from syncer.connectors.http import ApiSession, RetryPolicy
 from syncer.connectors.mailchimp.batches import OperationResult, parse_archive
 from syncer.connectors.paging import LoopGuard, next_offset
 from syncer.core.identity import subscriber_hash
 from syncer.core.models import MailchimpMember, parse_time
 from syncer.core.transforms import normalise
-from syncer.errors import AuthError, RemoteError, ResponseTooLarge
+from syncer.errors import AuthError, MalformedRecord, RemoteError, ResponseTooLarge
 
 PAGE_SIZE = 1000
 PAGE_OVERLAP = 20
@@ -43,6 +43,16 @@ _SAFE = {
     "PUT": "PUT by subscriber hash is an upsert: repeating it is a no-op",
     "POST": "a tags write sets each tag active or inactive: repeating it is a no-op",
     "DELETE": "archiving an archived member leaves it archived",
+}
+
+#: The member fields syncer reads, and the JSON types each may have (``None`` aside).
+_MEMBER_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "unique_email_id": str,
+    "status": str,
+    "merge_fields": dict,
+    "last_changed": str,
+    "tags": list,
 }
 
 #: What an upsert answers: the member (tag writes answer 204, archiving 204, with no body).
@@ -102,6 +112,8 @@ class MailchimpClient:
     def __init__(self, config: MailchimpConfig, http: HttpConfig) -> None:
         key = config.api_key.reveal()
         self.list_id = config.list_id
+        #: Malformed members left out of what the reads return, for the run to report.
+        self.skipped = Skipped()
         self.api = ApiSession(
             "mailchimp",
             config.api_url,
@@ -197,16 +209,25 @@ class MailchimpClient:
                 expect=has_list("members"),
             )
             data = response.data or {}
-            page = [parse_member(raw) for raw in data.get("members", [])]
-            ids = [member.id for member in page]
+            page = [self._member(raw) for raw in data["members"]]
+            # A malformed member keeps its place in the page (by position), so paging is
+            # unchanged by it; it is not yielded.
+            ids = [m.id if m else f"#{offset + i}" for i, m in enumerate(page)]
             offset = next_offset(offset, ids, PAGE_SIZE, PAGE_OVERLAP, seen).offset
-            fresh = [member for member in page if member.id not in seen]
+            fresh = [m for m in page if m is not None and m.id not in seen]
             seen.update(ids)
             total = data.get("total_items")
-            if total is not None and len(seen) >= int(total):
+            if isinstance(total, int) and len(seen) >= total:
                 offset = None  # all of them seen: no page past the end to confirm it
             if fresh:
                 yield fresh
+
+    def _member(self, raw: Any) -> MailchimpMember | None:
+        try:
+            return parse_member(raw)
+        except MalformedRecord as error:
+            self.skipped.note(error.message)
+            return None
 
     def member_body(self, email: str) -> dict[str, Any] | None:
         """The member holding ``email`` as Mailchimp answers for it, or ``None``."""
@@ -340,12 +361,27 @@ class MailchimpClient:
 
 
 def parse_member(raw: Any) -> MailchimpMember:
-    if not isinstance(raw, dict) or "email_address" not in raw:
-        raise RemoteError("mailchimp: a member in the answer has no email address")
-    changed = parse_time(raw.get("last_changed"))
+    """A member as syncer keeps it; one without an address, or with a field of the wrong
+    shape, raises :class:`MalformedRecord` naming what is wrong."""
+    email = raw.get("email_address") if isinstance(raw, dict) else None
+    if not isinstance(email, str) or not email:
+        raise MalformedRecord("mailchimp: a member in the answer has no email address")
+    for name, kinds in _MEMBER_SHAPE.items():
+        value = raw.get(name)
+        if value is not None and not isinstance(value, kinds):
+            raise MalformedRecord(
+                f"mailchimp: member {email} has its {name} as {type(value).__name__}"
+            )
+    try:
+        changed = parse_time(raw.get("last_changed"))
+    except ValueError:
+        raise MalformedRecord(
+            f"mailchimp: member {email} has a last_changed that is not a time "
+            f"({str(raw.get('last_changed'))[:40]!r})"
+        ) from None
     return MailchimpMember(
-        id=str(raw.get("id") or subscriber_hash(raw["email_address"])),
-        email=str(raw["email_address"]),
+        id=str(raw.get("id") or subscriber_hash(email)),
+        email=email,
         unique_email_id=str(raw.get("unique_email_id") or ""),
         status=str(raw.get("status") or ""),
         merge_fields={
