@@ -20,6 +20,16 @@ from syncer.operate.status_segments import segments_status
 #: (any of these words in the reason, the hint); the first match wins.
 HINTS: list[tuple[tuple[str, ...], str]] = [
     (
+        ("already held by another Mailchimp member",),
+        "another Mailchimp member already has the new address: archive or delete one of the two "
+        "in Mailchimp (or give this contact another address in HubSpot), then `syncer retry --all`",
+    ),
+    (
+        ("belongs to another HubSpot contact",),
+        "another HubSpot contact already has this address: merge the two contacts in HubSpot (or "
+        "give the member another address in Mailchimp), then `syncer retry --all`",
+    ),
+    (
         ("cleaned",),
         "cleaned by Mailchimp after bounces: fix the address in HubSpot, then `syncer retry EMAIL`",
     ),

@@ -28,6 +28,9 @@ log = logging.getLogger("syncer.run")
 Unresolved = tuple[Operation, ContactRow, WriteResult]
 
 CONFLICT_REASON = "HubSpot reports this email exists but no contact can be found with it"
+TAKEN_REASON = (
+    "the new address {email} belongs to another HubSpot contact ({id}); the rename is not made"
+)
 ABSENT_REASON = "HubSpot left this update out of its answer; it is sent again next run"
 
 
@@ -75,7 +78,14 @@ def _send(ctx: RunContext, action: str, operations: Sequence[Operation]) -> list
         for result in results:
             op = by_trace[result.trace_id]
             row = rows[op.id]
-            if row is not None and _unresolved(action, result, row):
+            if row is not None and action == "update" and result.outcome == "conflict":
+                # An update HubSpot refuses as a conflict sets a unique value another contact
+                # holds: the email. That contact is someone else; nothing is relinked.
+                email = op.payload["properties"].get("email", "")
+                mark_failed(
+                    ctx, op, "failed", TAKEN_REASON.format(email=email, id=result.existing_id)
+                )
+            elif row is not None and _unresolved(action, result, row):
                 unresolved.append((op, row, result))
             elif result.outcome == "ok" and result.contact is not None:
                 settle_hubspot_success(ctx, op, result.contact)

@@ -18,12 +18,16 @@ from syncer.connectors.mailchimp.client import BATCH_LIMIT, MemberOperation
 from syncer.connectors.paging import chunks
 from syncer.core.identity import subscriber_hash
 from syncer.core.records import Operation
-from syncer.core.transforms import normalise
 from syncer.errors import AuthError, RemoteError, RetriableError
 from syncer.run.context import RunContext
-from syncer.run.settle import settle_mailchimp
+from syncer.run.settle import mark_failed, settle_mailchimp
 
 log = logging.getLogger("syncer.run")
+
+HELD_BY_ANOTHER = (
+    "the new address {email} is already held by another Mailchimp member ({status}); "
+    "the rename is not made"
+)
 
 #: Rounds of sending per run: the writes, then the `pending` retries their results asked for.
 ROUNDS = 2
@@ -67,9 +71,9 @@ def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
             ctx.failures.append(f"Mailchimp write: {error}")
             log.error("%s; the remaining writes stay queued for the next run", error)
             return
-        result = _landed_rename(ctx, operation, result)
+        answer = _rename_answer(ctx, operation, result)
         with ctx.store.transaction():
-            settle_mailchimp(ctx, operation, result)
+            _settle(ctx, operation, answer)
         ctx.progress.advance()
 
 
@@ -155,10 +159,10 @@ def _check(ctx: RunContext, batch: BatchRow) -> bool:
             )
             continue
         answered.append((operation, result))
-    answered = [(op, _landed_rename(ctx, op, result)) for op, result in answered]
+    answers = [(op, _rename_answer(ctx, op, result)) for op, result in answered]
     with ctx.store.transaction():
-        for operation, result in answered:
-            settle_mailchimp(ctx, operation, result)
+        for operation, answer in answers:
+            _settle(ctx, operation, answer)
         for operation in operations.values():
             ctx.store.set_operation_state(operation.id, "queued", "missing from the batch results")
         ctx.store.close_batch(batch.id)
@@ -180,12 +184,17 @@ def _report_stall(ctx: RunContext, batch: BatchRow, finished: int) -> None:
         )
 
 
-def _landed_rename(
+def _rename_answer(
     ctx: RunContext, operation: Operation, result: OperationResult
-) -> OperationResult:
-    """A refused rename may be the repeat of one that went through (its answer was lost, or a
-    duplicate batch ran it again): the old address is gone. When the member already holds the
-    new address, the rename did land, and its current state is the answer."""
+) -> OperationResult | str:
+    """What a refused rename means: the answer to settle, or why the rename cannot be made.
+
+    A refused rename may be the repeat of one that went through (its answer was lost, or a
+    duplicate batch ran it again): the old address is gone. The member now at the new address
+    is this one only if it has this member's ``unique_email_id``, which survives every change of
+    address; then the rename landed, and its current state is the answer. A member there with
+    another id is someone else: the rename cannot be made while they hold the address.
+    """
     body = operation.payload["body"]
     new_email = str(body.get("email_address", ""))
     renaming = bool(new_email) and subscriber_hash(new_email) != operation.payload["hash"]
@@ -195,12 +204,20 @@ def _landed_rename(
         member = ctx.mailchimp.member_body(new_email)
     except RemoteError:
         return result
-    if member is None or any(
-        normalise(member.get("merge_fields", {}).get(tag)) != normalise(value)
-        for tag, value in body.get("merge_fields", {}).items()
-    ):
+    if member is None:
         return result
-    return OperationResult(result.operation_id, 200, member)
+    row = ctx.store.contact(operation.contact_id)
+    ours = row.unique_email_id if row is not None else None
+    if ours and member.get("unique_email_id") == ours:
+        return OperationResult(result.operation_id, 200, member)
+    return HELD_BY_ANOTHER.format(email=new_email, status=member.get("status", "?"))
+
+
+def _settle(ctx: RunContext, operation: Operation, answer: OperationResult | str) -> None:
+    if isinstance(answer, str):
+        mark_failed(ctx, operation, "failed", answer)
+    else:
+        settle_mailchimp(ctx, operation, answer)
 
 
 def _member_operation(operation: Operation) -> MemberOperation:
