@@ -8,12 +8,14 @@ message can show them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -301,6 +303,7 @@ def parse_config(text: str, environ: Mapping[str, str], source: Path | None = No
     if isinstance(values.get("fields"), list):
         _check_mappings(values, problems)
     _check_mailchimp_key(values["mailchimp"], problems)
+    _check_plain_http(values, problems)
     config_segments.check(values, problems)
     if problems:
         raise ConfigError(problems)
@@ -368,6 +371,33 @@ def _check_values_map(mapping: dict[str, Any], where: str, problems: list[str]) 
         problems.append(f"{where}.values: two-way value maps must be one-to-one")
     if table and mapping.get("transform"):
         problems.append(f"{where}: use either transform or values, not both")
+
+
+def _check_plain_http(values: dict[str, Any], problems: list[str]) -> None:
+    """Refuse ``http://`` to another machine: the token, the API key or the webhook's own secret
+    path would cross the network in clear text. Loopback stays allowed (the sandbox, a local
+    proxy)."""
+    for section, key in (
+        ("hubspot", "base_url"),
+        ("mailchimp", "base_url"),
+        ("alerts", "webhook_url"),
+    ):
+        url = (values.get(section) or {}).get(key)
+        if isinstance(url, str) and url.lower().startswith("http://") and not _loopback(url):
+            problems.append(
+                f"{section}.{key}: plain http:// would send credentials in clear text; use "
+                "https:// (http:// is accepted for this machine only: localhost, 127.0.0.1, ::1)"
+            )
+
+
+def _loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_mailchimp_key(section: dict[str, Any], problems: list[str]) -> None:

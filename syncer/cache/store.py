@@ -33,10 +33,12 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
         try:
             _create_private(path)
             self.db = Database(path)
+            # First, so that every statement below waits for another process's lock (a run
+            # and status opening a brand-new cache together) rather than failing at once.
+            self.db.execute("PRAGMA busy_timeout=5000")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
         except sqlite3.DatabaseError as error:
             known = cache_failure(error, path)
@@ -46,15 +48,39 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
         self.db.close()
 
     def _migrate(self) -> None:
-        applied = {migration.name for migration in migrations.applied(self.db)}
+        """Bring the schema up to date, one process at a time.
+
+        Commands opening a new cache together would each find the same migrations pending and
+        race to create the same tables ("table contacts already exists"). So the migrations
+        run inside one ``BEGIN IMMEDIATE`` transaction, which the others wait for, then find
+        nothing left to do. An up-to-date cache is opened without taking the write lock.
+        """
+        if self._check_schema():
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            if not self._check_schema():
+                migrations.apply(self.db)
+                self.db.execute(f"PRAGMA user_version={len(migrations.applied(self.db))}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _check_schema(self) -> bool:
+        """Whether every migration is applied; a migration this syncer does not know is an
+        error (a newer syncer wrote the file)."""
+        exists = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+        ).fetchone()
+        applied = {m.name for m in migrations.applied(self.db)} if exists else set()
         newer = sorted(applied - set(KNOWN))
         if newer:
             raise StateError(
                 f"the cache {self.path} was written by a newer syncer (migration {newer[0]})",
                 hint="Upgrade syncer, or point state_path at a new file.",
             )
-        migrations.apply(self.db)
-        self.db.execute(f"PRAGMA user_version={len(migrations.applied(self.db))}")
+        return applied == set(KNOWN)
 
     @property
     def schema_version(self) -> int:
@@ -132,6 +158,17 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
             self.db.execute(
                 """INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
                    ON CONFLICT(source) DO UPDATE SET value = max(value, excluded.value),
+                   updated_at = excluded.updated_at""",
+                [source, value, utc_now()],
+            )
+
+    def set_cursor(self, source: str, value: str) -> None:
+        """Set a cursor, back as well as forward: for stamps of the local clock (when the
+        deletion check last ran), never for a server's cursor."""
+        with self.transaction():
+            self.db.execute(
+                """INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT(source) DO UPDATE SET value = excluded.value,
                    updated_at = excluded.updated_at""",
                 [source, value, utc_now()],
             )

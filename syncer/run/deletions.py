@@ -46,7 +46,9 @@ def check_hubspot_deletions(ctx: RunContext, *, first_sync: bool) -> None:
     every = ctx.config.sync.deleted_check_hours
     now = datetime.now(UTC)
     last = ctx.store.cursor(CHECKED)
-    if not every or (last and now - datetime.fromisoformat(last) < timedelta(hours=every)):
+    if not every or (
+        last and timedelta(0) <= now - datetime.fromisoformat(last) < timedelta(hours=every)
+    ):
         return
     if not first_sync:
         ctx.progress.phase("looking for contacts deleted in HubSpot")
@@ -59,7 +61,9 @@ def check_hubspot_deletions(ctx: RunContext, *, first_sync: bool) -> None:
                 resolve(ctx, candidates, live, by_email=False)
             if ctx.should_stop():
                 return
-    ctx.store.advance_cursor(CHECKED, now.isoformat())
+    # Set, not advanced: this clock is the local one, and a check stamped in the future by a
+    # clock that was wrong then (a year ahead, say) would otherwise stop every later check.
+    ctx.store.set_cursor(CHECKED, now.isoformat())
 
 
 def _to_handle(ctx: RunContext, row: ContactRow) -> bool:

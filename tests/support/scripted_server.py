@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 from collections import deque
@@ -38,10 +39,20 @@ class Seen:
     client: tuple[str, int] = ("", 0)
 
 
+class _Quiet(ThreadingHTTPServer):
+    """A client refusing the certificate, or hanging up mid-answer, is what tests do here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class ScriptedServer:
     """Pops one :class:`Reply` per request; when the script runs out, repeats ``fallback``."""
 
-    def __init__(self, *replies: Reply, fallback: Reply | None = None) -> None:
+    def __init__(
+        self, *replies: Reply, fallback: Reply | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """``tls`` serves HTTPS with that server context (a test's self-signed certificate)."""
         self.script: deque[Reply] = deque(replies)
         self.fallback = fallback or Reply()
         self.seen: list[Seen] = []
@@ -105,9 +116,13 @@ class ScriptedServer:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_one
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Quiet(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     @contextlib.contextmanager
     def running(self) -> Iterator[ScriptedServer]:
