@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -243,3 +244,31 @@ def test_a_full_read_finds_the_newest_contacts_search_does_not_show_yet() -> Non
 
     read = [int(raw["id"]) for page in all_contact_pages(list_page, search_page) for raw in page]
     assert set(read) == set(ids)
+
+
+def test_a_full_read_of_one_list_page_costs_one_list_call_whoever_is_first() -> None:
+    """The list's last page ends its walk: meeting search there is no reason for another call.
+
+    Search answers first here (the list is slower), which is the order that used to cost a
+    second list call for the ids above search's top, although the list had no next page.
+    """
+    ids = list(range(1, 11))
+    searched = threading.Event()
+    list_calls = 0
+
+    def list_page(after: str | None) -> dict[str, Any]:
+        nonlocal list_calls
+        list_calls += 1
+        searched.wait(5)
+        start = int(after or 0)
+        return {"results": [{"id": str(i)} for i in ids if i >= start][:100]}
+
+    def search_page(below: int | None) -> dict[str, Any]:
+        top = below if below is not None else ids[-1] + 1
+        answer = {"results": [{"id": str(i)} for i in reversed(ids) if i < top][:200]}
+        searched.set()
+        return answer
+
+    read = [int(raw["id"]) for page in all_contact_pages(list_page, search_page) for raw in page]
+    assert set(read) == set(ids)
+    assert list_calls == 1

@@ -87,7 +87,7 @@ def _list_upwards(
     list_page: ListPage, frontier: _Frontier, pages: queue.Queue[object], stop: threading.Event
 ) -> None:
     after: str | None = None
-    above: int | None = None
+    met = False
     guard = LoopGuard(1_000_000, "hubspot: listing contacts")
     while not stop.is_set():
         guard.tick()
@@ -95,21 +95,25 @@ def _list_upwards(
         results, odd = _by_id(data.get("results") or [])
         with frontier.lock:
             low, high = frontier.searched, frontier.top
-            mine = [
-                (key, raw) for key, raw in results if above is not None or low is None or key < low
-            ]
-            if mine and above is None:
-                frontier.listed = max(frontier.listed, max(key for key, raw in mine))
-        if mine or odd:
-            _put(pages, [raw for key, raw in mine] + odd, stop)
+            below = [(key, raw) for key, raw in results if met or low is None or key < low]
+            if below and not met:
+                frontier.listed = max(frontier.listed, max(key for key, raw in below))
+        # Above the highest id search returned, search will never look (its index lags).
+        above = [
+            (key, raw)
+            for key, raw in results
+            if not (met or low is None or key < low) and high is not None and key > high
+        ]
+        if below or above or odd:
+            _put(pages, [raw for key, raw in below + above] + odd, stop)
         following = ((data.get("paging") or {}).get("next") or {}).get("after")
-        if above is None and len(mine) < len(results) and high is not None:
-            # Met search's range: what is left is above the highest id search returned.
-            above = high
-            after = str(high + 1)
-            continue
-        if len(mine) < len(results) or not following or following == after:
+        if not following or following == after:
             return
+        if not met and len(below) < len(results) and high is not None:
+            # Met search's range: what is left is above the highest id search returned.
+            met = True
+            after = max(str(high + 1), str(following), key=int)
+            continue
         after = str(following)
 
 
