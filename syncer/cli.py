@@ -23,13 +23,21 @@ from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
 from syncer.config import Config, find_config_path, load_config
 from syncer.errors import EXIT_CODE_MEANINGS, ConfigError, ExitCode, SyncerError, UnexpectedError
-from syncer.operate.check import check_remote
+from syncer.operate.check import check_offline, check_remote
+from syncer.operate.check import exit_code as check_exit_code
+from syncer.operate.check import summary as check_summary
 from syncer.operate.check_segments import check_segments
 from syncer.operate.console import Output, RichProgress
 from syncer.operate.logs import configure_logging
 from syncer.operate.service import open_clients, open_store, sync_once
 from syncer.operate.status import error_list, person, status_report
-from syncer.operate.views import render_batches, render_errors, render_person, render_status
+from syncer.operate.views import (
+    render_batches,
+    render_check,
+    render_errors,
+    render_person,
+    render_status,
+)
 from syncer.run.context import Deadline
 from syncer.run.engine import RunOptions
 from syncer.run.progress import Progress
@@ -137,25 +145,22 @@ def cli(
 )
 @click.pass_obj
 def check(app: AppContext, offline: bool, fix: bool) -> int:
-    """Validate the configuration, then the credentials, audience and mapped fields."""
+    """Validate the configuration, then the credentials, audience and mapped fields.
+
+    Every check is reported, passed or not. `--fix` never creates a field whose name or label
+    an existing one has, or one close to an existing name: it suggests that one instead.
+    """
     config = app.load_config()
     click.echo(f"configuration OK: {config.source}")
-    click.echo(f"  cache: {config.state_path}")
-    click.echo(f"  {len(config.fields)} field mappings")
-    if offline:
-        return ExitCode.OK
-    with open_clients(config) as (hubspot, mailchimp):
-        findings = check_remote(config, hubspot, mailchimp, fix=fix)
-        findings += check_segments(config, hubspot, mailchimp, fix=fix)
-    for finding in findings:
-        mark = "fixed" if finding.fixed else "ok" if finding.ok else "PROBLEM"
-        click.echo(f"  [{mark}] {finding.what}: {finding.detail}")
-    problems = [finding for finding in findings if not finding.ok]
-    if problems:
-        click.echo(f"error: {len(problems)} problems on the remote side", err=True)
-        click.echo("hint: run `syncer check --fix` to create missing fields", err=True)
-        return ExitCode.CONFIG
-    return ExitCode.OK
+    findings = check_offline(config)
+    if not offline:
+        with open_clients(config) as (hubspot, mailchimp):
+            findings.extend(check_remote(config, hubspot, mailchimp, fix=fix))
+            findings.extend(check_segments(config, hubspot, mailchimp, fix=fix))
+    render_check(Output(), findings)
+    for line in check_summary(findings):
+        click.echo(line, err=True)
+    return check_exit_code(findings)
 
 
 @cli.command()
@@ -245,16 +250,23 @@ def status(app: AppContext, as_json: bool, as_check: bool) -> int:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.option(
+    "--limit", type=int, default=20, show_default=True, help="Name at most N people (0: all)."
+)
 @click.pass_obj
-def errors(app: AppContext, as_json: bool) -> None:
-    """List failed and blocked contacts, each with the reason and what to do."""
+def errors(app: AppContext, as_json: bool, limit: int) -> None:
+    """List failed and blocked contacts, grouped by reason, each with what to do."""
     config = app.load_config()
     with open_store(config) as store:
-        found = error_list(store)
+        found = error_list(store, limit)
     if as_json:
         click.echo(json.dumps(found, indent=2))
     else:
         render_errors(Output(), found)
+    if found["unlisted"]:
+        click.echo(
+            f"{found['unlisted']:,} more not listed (`syncer errors --limit 0` lists all)", err=True
+        )
 
 
 @cli.command()

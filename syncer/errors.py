@@ -153,6 +153,13 @@ class AuthError(RemoteError):
     default_hint = "Check the token or API key in the configuration (and the HubSpot app's scopes)."
 
 
+class AudienceMissing(RemoteError):
+    """Mailchimp has no audience with the configured ``list_id`` for this API key."""
+
+    exit_code = ExitCode.CONFIG
+    default_hint = "Check mailchimp.list_id (Audience > Settings > Audience name and defaults)."
+
+
 class RateLimitExhausted(RemoteError):
     """A quota that does not refill within this run (HubSpot's daily limit) is used up."""
 

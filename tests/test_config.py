@@ -50,7 +50,7 @@ def test_the_example_config_is_valid() -> None:
         "firstname",
         "lastname",
         "lifecyclestage",
-        "last_contacted",
+        "notes_last_contacted",
     ]
     assert config.fields[3].transform == "date"
     assert config.state_path == ROOT / "syncer.db"

@@ -15,7 +15,7 @@ from syncer.errors import ExitCode
 from syncer.run.deletions import CHECKED, LEFT_REASON, UNSUBSCRIBED_REASON
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
-from tests.support.state import sql
+from tests.support.state import listed_people, sql
 
 LIST = "GET /crm/v3/objects/contacts"
 UNSUBSCRIBE = {"subscription": {"on_hubspot_delete": "unsubscribe"}}
@@ -60,8 +60,8 @@ def list_calls(sim: SandboxDriver) -> int:
 
 
 def problems(config: Path) -> dict[str, str]:
-    listed = invoke(config, "errors", "--json")
-    return {problem["email"]: problem["reason"] for problem in json.loads(listed.stdout)}
+    listed = invoke(config, "errors", "--json", "--limit", "0")
+    return {problem["email"]: problem["reason"] for problem in listed_people(listed.stdout)}
 
 
 def statuses(sim: SandboxDriver) -> dict[str, str]:

@@ -13,7 +13,14 @@ from syncer.cli import cli
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
 
-PROPERTIES = ["email", "firstname", "lastname", "lifecyclestage", "newsletter", "last_contacted"]
+PROPERTIES = [
+    "email",
+    "firstname",
+    "lastname",
+    "lifecyclestage",
+    "newsletter",
+    "notes_last_contacted",
+]
 
 
 def run(config: Path, *args: str) -> Result:

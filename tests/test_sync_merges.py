@@ -23,7 +23,7 @@ from syncer.run import engine
 from syncer.run.deletions import CHECKED, LEFT_REASON, UNSUBSCRIBED_REASON
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
-from tests.support.state import sql
+from tests.support.state import listed_people, sql
 
 CONTACTS = "/crm/v3/objects/contacts"
 PROPERTIES = ["email", "firstname", "lastname", "newsletter", "hs_merged_object_ids"]
@@ -76,7 +76,7 @@ def make_check_due(tmp_path: Path) -> None:
 
 
 def problems(config: Path) -> dict[str, tuple[str, str, str]]:
-    listed = json.loads(invoke(config, "errors", "--json").stdout)
+    listed = listed_people(invoke(config, "errors", "--json", "--limit", "0").stdout)
     return {e["email"]: (e["state"], e["reason"], e["hint"]) for e in listed}
 
 

@@ -31,10 +31,11 @@ _COLUMNS = (
     "state",
     "reason",
     "dirty",
+    "cause",
 )
 
 #: What deciding about a person changes; the fetched sides stay as the fetch saved them.
-_DECISION_COLUMNS = ("hs_times", "base", "state", "reason", "dirty")
+_DECISION_COLUMNS = ("hs_times", "base", "state", "reason", "dirty", "cause")
 
 
 def _update_of(columns: Sequence[str]) -> str:
@@ -250,6 +251,8 @@ def _member_values(record: dict[str, Any]) -> dict[str, str]:
 
 def _to_columns(row: ContactRow, columns: Sequence[str] = _COLUMNS) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in columns}
+    if row.reason is None:
+        values["cause"] = None  # a cause describes a reason; none is left without one
     for name in _JSON_COLUMNS:
         if values.get(name) is not None:
             values[name] = dumps(values[name])

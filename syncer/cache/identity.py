@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from syncer.cache.base import dumps
 from syncer.cache.contacts import ContactStore, PageStats, apply_hubspot, iso, same_hubspot
+from syncer.core.causes import HUBSPOT_DUPLICATE, HUBSPOT_MERGED
 from syncer.core.identity import base_after_merge, merge_survivor, normalise_email
 from syncer.core.models import HubSpotContact
 from syncer.core.records import ContactRow
@@ -99,6 +100,7 @@ class IdentityStore(ContactStore):
         """Keep a duplicate HubSpot contact out of the sync, with the reason on record."""
         reason = f"HubSpot contact {duplicate} has the same email as the older contact {older}"
         row.state, row.reason, row.dirty = "duplicate", reason, 0
+        row.cause = HUBSPOT_DUPLICATE
         row = self.insert_contact(row)
         self.add_event(run_id, row.id, "duplicate", reason)
         return row
@@ -186,6 +188,7 @@ class IdentityStore(ContactStore):
             other.hubspot_id = other.hubspot_created = other.hs = other.hs_modified = None
             other.hs_times, other.base, other.dirty = None, {}, 0
             other.state, other.reason = "detached", MERGED_REASON.format(contact.id)
+            other.cause = HUBSPOT_MERGED
             self.save_contact(other)
             self.add_event(run_id, other.id, "detached", other.reason)
         return keep

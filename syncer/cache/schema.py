@@ -194,3 +194,9 @@ def m002_segments(db: Database) -> None:
 def m003_scope_leave_action(db: Database) -> None:
     """What a person who left the scope got (``on_leave`` then), for `syncer status`."""
     db.execute("ALTER TABLE segment_scope ADD COLUMN left_action TEXT")
+
+
+@migration
+def m004_contact_cause(db: Database) -> None:
+    """What kind of problem ``reason`` describes (``syncer.core.causes``), for the hints."""
+    db.execute("ALTER TABLE contacts ADD COLUMN cause TEXT")

@@ -182,7 +182,7 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
         """Failed, blocked and duplicate people with their reason, for `errors` and `status`."""
         return list(
             self.db.query(
-                """SELECT id, email, state, reason, updated_at FROM contacts
+                """SELECT id, email, state, reason, cause, updated_at FROM contacts
                    WHERE state IN ('failed', 'blocked', 'detached', 'duplicate')
                    ORDER BY state, email"""
             )
@@ -241,7 +241,7 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
                 ]
             self.requeue_failed(contact_ids)
             self.db.execute(
-                "UPDATE contacts SET dirty = 1, state = 'todo', reason = NULL "
+                "UPDATE contacts SET dirty = 1, state = 'todo', reason = NULL, cause = NULL "
                 "WHERE id IN (SELECT value FROM json_each(?)) "
                 "AND state IN ('failed', 'blocked', 'detached')",
                 [dumps(contact_ids)],

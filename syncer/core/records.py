@@ -28,6 +28,7 @@ class ContactRow:
     state: str = "todo"
     reason: str | None = None
     dirty: int = 1
+    cause: str | None = None  # the kind of problem ``reason`` describes (syncer.core.causes)
 
     def view(self) -> ContactView:
         return ContactView(

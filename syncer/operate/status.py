@@ -12,111 +12,82 @@ from typing import Any
 from syncer.cache.lock import lock_holder
 from syncer.cache.store import ABANDONED, Store
 from syncer.config import Config
+from syncer.core import causes
 from syncer.core.identity import normalise_email
 from syncer.core.records import ContactRow
 from syncer.operate.health import error_rate, evaluate
 from syncer.operate.status_segments import segments_status
 
-#: (any of these words in the reason, the hint); the first match wins.
-HINTS: list[tuple[tuple[str, ...], str]] = [
-    (
-        ("already held by another Mailchimp member",),
-        "another Mailchimp member already has the new address: archive or delete one of the two "
-        "in Mailchimp (or give this contact another address in HubSpot), then `syncer retry --all`",
-    ),
-    (
-        ("belongs to another HubSpot contact",),
-        "another HubSpot contact already has this address: merge the two contacts in HubSpot (or "
-        "give the member another address in Mailchimp), then `syncer retry --all`",
-    ),
-    (
-        ("cleaned",),
-        "cleaned by Mailchimp after bounces: fix the address in HubSpot, then `syncer retry EMAIL`",
-    ),
-    (
-        ("HubSpot refuses the address",),
-        "HubSpot takes only addresses with a real top-level domain and no quotes: correct it "
-        "where it was typed (usually in Mailchimp), then `syncer retry EMAIL`",
-    ),
-    (
-        ("fake or invalid", "not valid", "domain"),
-        "Mailchimp refuses this address: correct it in HubSpot, then `syncer retry EMAIL`",
-    ),
-    (
-        ("has no email address",),
-        "give the contact an email address in HubSpot: the next run syncs it again",
-    ),
-    (
-        ("which syncer does not know",),
-        "Mailchimp reports a status this version of syncer does not know: check the member in "
-        "Mailchimp and upgrade syncer; until then nothing about their subscription is synced",
-    ),
-    (
-        ("transactional in Mailchimp",),
-        "never asked to subscribe (a store added them to Mailchimp); with "
-        "subscription.resubscribe: pending they are emailed to confirm, or they sign up through a "
-        "Mailchimp form",
-    ),
-    (
-        ("Mailchimp: Member In Compliance State",),
-        "Mailchimp refused a change to this member while it is in a compliance state (an opt-out, "
-        "a bounce or a review); its status is untouched: check it in Mailchimp, then "
-        "`syncer retry EMAIL`",
-    ),
-    (
-        ("resubscribe` is `never`",),
-        "opted out in Mailchimp; only the person can opt in again (or set subscription.resubscribe"
-        " to pending)",
-    ),
-    (
-        ("compliance state",),
-        "Mailchimp will not resubscribe this person; they must sign up "
-        "again through a Mailchimp form",
-    ),
-    (("permanently deleted",), "deleted for good in Mailchimp; only the person can sign up again"),
-    (
-        ("on_hubspot_delete",),
-        "restore the contact in HubSpot, then `syncer retry EMAIL`; the member stays "
-        "unsubscribed until the person opts in again",
-    ),
-    (
-        ("archived or deleted",),
-        "restore the contact in HubSpot (or leave it: the member is not "
-        "touched), then `syncer retry EMAIL`",
-    ),
-    (
-        ("merged in HubSpot",),
-        "HubSpot merged this person into a contact synced with another member: archive one "
-        "of the two members in Mailchimp (or split the contact in HubSpot), then "
-        "`syncer retry EMAIL`",
-    ),
-    (
-        ("Mailchimp refused the value of",),
-        "a merge field refused this value (too long, or not in the field's date format); the "
-        "rest was synced: fix the value in HubSpot or the field in Mailchimp, then "
-        "`syncer retry EMAIL`",
-    ),
-    (
-        ("merge fields",),
-        "a merge field refused the value: check the field types with "
-        "`syncer check`, then `syncer retry EMAIL`",
-    ),
-    (("HubSpot:",), "fix the value in HubSpot or the mapping, then `syncer retry EMAIL`"),
-    (
-        ("same email",),
-        "two HubSpot contacts share this address: merge them in HubSpot (until "
-        "then the older one is synced)",
-    ),
-]
-DEFAULT_HINT = "fix the cause, then `syncer retry EMAIL` (or `syncer retry --all`)"
+#: What to do, by the kind of problem (``syncer.core.causes``), chosen where the error was met.
+HINTS: dict[str, str] = {
+    causes.CLEANED: "cleaned by Mailchimp after bounces: fix the address in HubSpot, then "
+    "`syncer retry EMAIL`",
+    causes.MAILCHIMP_INVALID_ADDRESS: "Mailchimp refuses this address: correct it in HubSpot, "
+    "then `syncer retry EMAIL`",
+    causes.INVALID_EMAIL: "not a valid email address: correct it where it was entered, then "
+    "`syncer retry EMAIL`",
+    causes.HUBSPOT_INVALID_ADDRESS: "HubSpot takes only addresses with a real top-level domain "
+    "and no quotes: correct it where it was typed (usually in Mailchimp), then "
+    "`syncer retry EMAIL`",
+    causes.UNKNOWN_STATUS: "Mailchimp reports a status this version of syncer does not know: "
+    "check the member in Mailchimp and upgrade syncer; until then nothing about their "
+    "subscription is synced",
+    causes.TRANSACTIONAL_NEVER: "never asked to subscribe (a store added them to Mailchimp); with "
+    "subscription.resubscribe: pending they are emailed to confirm, or they sign up through a "
+    "Mailchimp form",
+    causes.MAILCHIMP_COMPLIANCE_EDIT: "Mailchimp refused a change to this member while it is in a "
+    "compliance state (an opt-out, a bounce or a review); its status is untouched: check it in "
+    "Mailchimp, then `syncer retry EMAIL`",
+    causes.NO_EMAIL: "give the contact an email address in HubSpot: the next run syncs it again",
+    causes.MAILCHIMP_ADDRESS_TAKEN: "another Mailchimp member already has the new address: "
+    "archive or delete one of the two in Mailchimp (or give this contact another address in "
+    "HubSpot), then `syncer retry --all`",
+    causes.HUBSPOT_ADDRESS_TAKEN: "another HubSpot contact already has this address: merge the "
+    "two contacts in HubSpot (or give the member another address in Mailchimp), then "
+    "`syncer retry --all`",
+    causes.RESUBSCRIBE_NEVER: "opted out in Mailchimp; only the person can opt in again (or set "
+    "subscription.resubscribe to pending)",
+    causes.MAILCHIMP_COMPLIANCE: "Mailchimp will not resubscribe this person; they must sign up "
+    "again through a Mailchimp form",
+    causes.MAILCHIMP_FORGOTTEN: "deleted for good in Mailchimp; only the person can sign up again",
+    causes.MAILCHIMP_FIELD: "a merge field refused the value: check the field types with "
+    "`syncer check`, then `syncer retry EMAIL`",
+    causes.MAILCHIMP_REFUSED: "Mailchimp refused the write: fix what the reason names, then "
+    "`syncer retry EMAIL`",
+    causes.HUBSPOT_MISSING_PROPERTY: "a mapped property does not exist in HubSpot: `syncer check` "
+    "names it; fix the mapping, then `syncer retry --all`",
+    causes.HUBSPOT_INVALID_VALUE: "HubSpot refused the value: fix it at its source (or the "
+    "mapping's transform), then `syncer retry EMAIL`",
+    causes.HUBSPOT_REFUSED: "HubSpot refused the write: fix what the reason names, then "
+    "`syncer retry EMAIL`",
+    causes.HUBSPOT_EMAIL_CONFLICT: "HubSpot says another contact has this address: merge the two "
+    "in HubSpot, then `syncer retry EMAIL`",
+    causes.HUBSPOT_DELETED: "restore the contact in HubSpot (or leave it: the member is not "
+    "touched), then `syncer retry EMAIL`",
+    causes.HUBSPOT_DELETED_UNSUBSCRIBED: "restore the contact in HubSpot, then `syncer retry "
+    "EMAIL`; the member stays unsubscribed until the person opts in again",
+    causes.HUBSPOT_MERGED: "HubSpot merged this person into a contact synced with another "
+    "member: archive one of the two members in Mailchimp (or split the contact in HubSpot), "
+    "then `syncer retry EMAIL`",
+    causes.HUBSPOT_DUPLICATE: "two HubSpot contacts share this address: merge them in HubSpot "
+    "(until then the older one is synced)",
+}
+#: When no cause was recorded (a cache from before causes, or a rule added since).
+STATE_HINTS = {
+    "failed": "fix the cause, then `syncer retry EMAIL` (or `syncer retry --all`)",
+    "blocked": "syncer will not write this person until the cause is fixed; then "
+    "`syncer retry EMAIL`",
+    "detached": "the HubSpot contact is gone or merged: restore it in HubSpot, then "
+    "`syncer retry EMAIL`",
+    "duplicate": HINTS[causes.HUBSPOT_DUPLICATE],
+}
 
 
-def hint_for(reason: str) -> str:
-    lowered = reason.lower()
-    for words, hint in HINTS:
-        if any(word.lower() in lowered for word in words):
-            return hint
-    return DEFAULT_HINT
+def hint_for(state: str, cause: str | None) -> str:
+    """What to do about one person's problem, by its recorded kind (else by its state)."""
+    if cause in HINTS:
+        return HINTS[cause]
+    return STATE_HINTS.get(state, STATE_HINTS["failed"])
 
 
 def status_report(store: Store, config: Config, now: datetime | None = None) -> dict[str, Any]:
@@ -216,16 +187,37 @@ def _behind(value: str, now: datetime) -> float | None:
         return None
 
 
-def error_list(store: Store) -> list[dict[str, str]]:
-    return [
-        {
-            "email": row["email"],
-            "state": row["state"],
-            "reason": row["reason"] or "-",
-            "hint": hint_for(row["reason"] or ""),
-        }
-        for row in store.problem_contacts()
-    ]
+def error_list(store: Store, limit: int = 0) -> dict[str, Any]:
+    """`syncer errors`: people with a problem, grouped by identical reasons, largest group first.
+
+    ``limit`` bounds how many people are named (0: all); every group is still counted, and
+    ``unlisted`` says how many were left out.
+    """
+    groups: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+    for row in store.problem_contacts():
+        reason = row["reason"] or "-"
+        key = (row["state"], row["cause"], reason)
+        group = groups.setdefault(
+            key,
+            {
+                "state": row["state"],
+                "cause": row["cause"],
+                "reason": reason,
+                "hint": hint_for(row["state"], row["cause"]),
+                "count": 0,
+                "emails": [],
+            },
+        )
+        group["count"] += 1
+        group["emails"].append(row["email"])
+    ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["state"], g["reason"]))
+    total = sum(group["count"] for group in ordered)
+    room = limit or total
+    for group in ordered:
+        group["emails"] = group["emails"][:room]
+        room -= len(group["emails"])
+    listed = sum(len(group["emails"]) for group in ordered)
+    return {"total": total, "listed": listed, "unlisted": total - listed, "groups": ordered}
 
 
 def person(store: Store, email: str) -> dict[str, Any] | None:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncer.core.wording import plural
+from syncer.operate.check import Finding
 from syncer.operate.console import Output
 from syncer.operate.status_segments import render_segments
+
+
+def render_check(out: Output, findings: list[Finding]) -> None:
+    for finding in findings:
+        mark = "fixed" if finding.fixed else "ok" if finding.ok else "PROBLEM"
+        style = "green" if finding.ok else "bold red"
+        detail = f": {finding.detail}" if finding.detail else ""
+        out.line(f"  [{mark}] {finding.what}{detail}", style)
 
 
 def render_status(out: Output, report: dict[str, Any]) -> None:
@@ -85,14 +95,18 @@ def _run_row(run: dict[str, Any]) -> list[object]:
     ]  # fmt: skip
 
 
-def render_errors(out: Output, errors: list[dict[str, str]]) -> None:
-    if not errors:
+def render_errors(out: Output, errors: dict[str, Any]) -> None:
+    if not errors["groups"]:
         out.line("no failed or blocked contacts")
         return
-    for error in errors:
-        out.line(f"{error['email']}  [{error['state']}]", "bold")
-        out.line(f"  {error['reason']}")
-        out.line(f"  hint: {error['hint']}", "cyan")
+    for group in errors["groups"]:
+        out.line(f"{plural(group['count'], 'person', 'people')} {group['state']}", "bold")
+        out.line(f"  {group['reason']}")
+        out.line(f"  hint: {group['hint']}", "cyan")
+        for email in group["emails"]:
+            out.line(f"    {email}")
+        if len(group["emails"]) < group["count"]:
+            out.line(f"    ... and {group['count'] - len(group['emails']):,} more")
 
 
 def render_batches(out: Output, batches: list[dict[str, Any]]) -> None:

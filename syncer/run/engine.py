@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncer.cache.failures import cache_failure
+from syncer.core import causes
 from syncer.core.models import Decision
 from syncer.core.plan import guard_verdict, operations_for
 from syncer.core.reconcile import reconcile
@@ -36,6 +37,7 @@ from syncer.run.mirror import (
     missing_options,
     redecide_on_change,
 )
+from syncer.run.preflight import verify_fields
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import (
     apply_scope,
@@ -155,6 +157,7 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
 
 def _prepare(ctx: RunContext, options: RunOptions) -> None:
     """Everything before the first remote write; a dry run stops here."""
+    verify_fields(ctx)
     collect_batches(ctx)
     first_sync = not ctx.store.has_completed_run()
     fetch(ctx, options.full)
@@ -287,6 +290,7 @@ def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
         if row.reason != decision.blocked:
             ctx.store.add_event(ctx.run_id, row.id, "blocked", decision.blocked)
         row.state, row.reason = "blocked", decision.blocked
+        row.cause = causes.of_block(decision.blocked, str((row.mc or {}).get("status", "")))
         ctx.counts["blocked"] += 1
     elif operations:
         row.state, row.reason = "todo", None

@@ -31,6 +31,7 @@ from typing import Any
 
 from syncer.cache.contacts import PageStats
 from syncer.connectors.http import ApiSession
+from syncer.core import causes
 from syncer.core.models import parse_time
 from syncer.run.context import RunContext
 from syncer.run.properties import load_property_kinds
@@ -142,7 +143,7 @@ def _report_no_email(ctx: RunContext, contact_id: str) -> None:
             ctx.store.add_event(ctx.run_id, None, "skipped", detail)
         elif row.reason != NO_EMAIL_REASON:
             ctx.store.add_event(ctx.run_id, row.id, "blocked", NO_EMAIL_REASON)
-            row.state, row.reason = "blocked", NO_EMAIL_REASON
+            row.state, row.reason, row.cause = "blocked", NO_EMAIL_REASON, causes.NO_EMAIL
             ctx.store.save_contact(row)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from syncer.cache.identity import MERGED_REASON
+from syncer.core import causes
 from syncer.core.models import SUBSCRIBED_STATUSES, HubSpotContact
 from syncer.core.plan import member_unsubscribe
 from syncer.core.records import ContactRow
@@ -100,7 +101,7 @@ def _relink(ctx: RunContext, row: ContactRow, contact: HubSpotContact, result: R
     keep = ctx.store.adopt_hubspot_contact(row, contact)
     if keep is None:
         reason = MERGED_REASON.format(contact.id)
-        row.state, row.reason = "detached", reason
+        row.state, row.reason, row.cause = "detached", reason, causes.HUBSPOT_MERGED
         ctx.store.save_contact(row)
         ctx.store.add_event(ctx.run_id, row.id, "detached", reason)
         result.merged_away.append(row)
@@ -115,6 +116,8 @@ def detach_deleted(ctx: RunContext, row: ContactRow) -> None:
     if reason == UNSUBSCRIBED_REASON and (row.mc or {}).get("status") in SUBSCRIBED_STATUSES:
         ctx.store.queue_operations(row.id, [member_unsubscribe(row)], ctx.run_id)
     row.state, row.reason = "detached", reason
+    unsubscribed = reason == UNSUBSCRIBED_REASON
+    row.cause = causes.HUBSPOT_DELETED_UNSUBSCRIBED if unsubscribed else causes.HUBSPOT_DELETED
     ctx.store.save_contact(row)
     ctx.store.add_event(ctx.run_id, row.id, "detached", reason)
     ctx.counts["hubspot_deleted"] += 1

@@ -11,13 +11,28 @@ cache beside the run's other bookkeeping.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from syncer.connectors.hubspot.client import PropertyInfo
 from syncer.run.context import RunContext
 
 META_KEY = "hubspot_property_kinds"
 REFRESH = timedelta(hours=24)
 DATED = frozenset({"date", "datetime"})
+
+
+def remember_property_kinds(ctx: RunContext, found: Mapping[str, PropertyInfo]) -> dict[str, Any]:
+    """Keep the dated properties' types from a properties read (the field check makes one)."""
+    kinds = {name: info.type for name, info in found.items() if info.type in DATED}
+    stored = {
+        "at": datetime.now(UTC).isoformat(),
+        "names": sorted(ctx.hubspot_properties),
+        "kinds": kinds,
+    }
+    ctx.store.set_meta(META_KEY, json.dumps(stored, sort_keys=True))
+    return stored
 
 
 def load_property_kinds(ctx: RunContext) -> None:
@@ -28,10 +43,7 @@ def load_property_kinds(ctx: RunContext) -> None:
     read_at = stored.get("at")
     fresh = bool(read_at) and now - datetime.fromisoformat(read_at) < REFRESH
     if not fresh or not wanted <= set(stored.get("names", [])):
-        found = ctx.hubspot.properties()
-        kinds = {name: info.type for name, info in found.items() if info.type in DATED}
-        stored = {"at": now.isoformat(), "names": sorted(wanted), "kinds": kinds}
-        ctx.store.set_meta(META_KEY, json.dumps(stored, sort_keys=True))
+        stored = remember_property_kinds(ctx, ctx.hubspot.properties())
     ctx.hubspot.kinds = {
         name: kind for name, kind in stored.get("kinds", {}).items() if name in wanted
     }

@@ -16,6 +16,7 @@ from syncer.connectors.hubspot.client import ALWAYS
 from syncer.connectors.hubspot.parse import WriteResult
 from syncer.connectors.mailchimp.batches import OperationResult, Outcome, classify
 from syncer.connectors.mailchimp.client import parse_member
+from syncer.core import causes
 from syncer.core.identity import normalise_email
 from syncer.core.models import EMAIL_KEY, SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
 from syncer.core.plan import (
@@ -61,9 +62,11 @@ def settle_hubspot_success(ctx: RunContext, operation: Operation, contact: HubSp
 def settle_hubspot_failure(ctx: RunContext, operation: Operation, result: WriteResult) -> None:
     """A refused address needs someone to fix it (blocked); anything else is worth a retry."""
     if result.code == "INVALID_EMAIL":
-        mark_failed(ctx, operation, "blocked", HUBSPOT_INVALID_EMAIL)
+        mark_failed(
+            ctx, operation, "blocked", HUBSPOT_INVALID_EMAIL, causes.HUBSPOT_INVALID_ADDRESS
+        )
         return
-    mark_failed(ctx, operation, "failed", f"HubSpot: {result.message}")
+    mark_failed(ctx, operation, "failed", f"HubSpot: {result.message}", result.cause)
 
 
 def settle_mailchimp(ctx: RunContext, operation: Operation, result: OperationResult) -> None:
@@ -77,11 +80,11 @@ def settle_mailchimp(ctx: RunContext, operation: Operation, result: OperationRes
         ctx.store.set_operation_state(operation.id, "queued", verdict.reason)
         ctx.counts["retry_later"] += 1
     elif verdict.outcome is Outcome.BLOCKED:
-        mark_failed(ctx, operation, "blocked", verdict.reason)
+        mark_failed(ctx, operation, "blocked", verdict.reason, verdict.cause)
     elif refused := refused_values(operation.payload, result.body):
         _refused_values(ctx, operation, refused)
     else:
-        mark_failed(ctx, operation, "failed", f"Mailchimp: {verdict.reason}")
+        mark_failed(ctx, operation, "failed", f"Mailchimp: {verdict.reason}", verdict.cause)
 
 
 def _refused_values(ctx: RunContext, operation: Operation, refused: dict[str, str]) -> None:
@@ -93,7 +96,7 @@ def _refused_values(ctx: RunContext, operation: Operation, refused: dict[str, st
         f"Mailchimp refused the value of {name}: {message}"
         for name, message in sorted(refused.items())
     )
-    mark_failed(ctx, operation, "failed", reason)
+    mark_failed(ctx, operation, "failed", reason, causes.MAILCHIMP_FIELD)
     payload = without_values(
         operation.payload, refused, str((row.mc or {}).get("email") or row.email)
     )
@@ -164,13 +167,15 @@ def _compliance_refusal(ctx: RunContext, operation: Operation, reason: str) -> N
     """
     requested = requested_status(operation.payload)
     if requested not in ("subscribed", "pending"):
-        mark_failed(ctx, operation, "failed", f"Mailchimp: {reason}")
+        reason = f"Mailchimp: {reason}"
+        mark_failed(ctx, operation, "failed", reason, causes.MAILCHIMP_COMPLIANCE_EDIT)
         return
     if not earns_pending_retry(operation.payload):
-        mark_failed(ctx, operation, "blocked", COMPLIANCE_BLOCK)
+        mark_failed(ctx, operation, "blocked", COMPLIANCE_BLOCK, causes.MAILCHIMP_COMPLIANCE)
         return
     if ctx.config.subscription.resubscribe == "never":
-        mark_failed(ctx, operation, "blocked", f"{reason} (`resubscribe: never`)")
+        reason = f"{reason} (`resubscribe: never`)"
+        mark_failed(ctx, operation, "blocked", reason, causes.RESUBSCRIBE_NEVER)
         return
     agreed = dict(operation.agreed)
     if SUBSCRIPTION_KEY in agreed:
@@ -211,8 +216,11 @@ def _succeeded(ctx: RunContext, operation: Operation, row: ContactRow) -> None:
     ctx.counts[f"written_{operation.target}"] += 1
 
 
-def mark_failed(ctx: RunContext, operation: Operation, state: str, reason: str) -> None:
-    """Settle an operation that did not succeed; ``state`` is what the person becomes.
+def mark_failed(
+    ctx: RunContext, operation: Operation, state: str, reason: str, cause: str | None
+) -> None:
+    """Settle an operation that did not succeed; ``state`` is what the person becomes, ``cause``
+    the kind of problem (``syncer.core.causes``) that picks its hint.
 
     ``failed`` is worth retrying as it is; ``blocked`` needs a fix first; ``detached`` means the
     HubSpot contact is gone (merged or archived), so the person is left out of the sync until
@@ -222,7 +230,7 @@ def mark_failed(ctx: RunContext, operation: Operation, state: str, reason: str) 
     ctx.store.set_operation_state(
         operation.id, "failed" if state == "failed" else "blocked", reason
     )
-    row.state, row.reason = state, reason
+    row.state, row.reason, row.cause = state, reason, cause
     ctx.store.save_contact(row)
     ctx.store.add_event(ctx.run_id, row.id, state, reason)
     ctx.counts[state] += 1

@@ -16,6 +16,7 @@ from syncer.cache.identity import MERGED_REASON
 from syncer.connectors.hubspot.client import BATCH_LIMIT
 from syncer.connectors.hubspot.parse import WriteInput, WriteResult
 from syncer.connectors.paging import chunks
+from syncer.core import causes
 from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run.context import RunContext
@@ -82,9 +83,8 @@ def _send(ctx: RunContext, action: str, operations: Sequence[Operation]) -> list
                 # An update HubSpot refuses as a conflict sets a unique value another contact
                 # holds: the email. That contact is someone else; nothing is relinked.
                 email = op.payload["properties"].get("email", "")
-                mark_failed(
-                    ctx, op, "failed", TAKEN_REASON.format(email=email, id=result.existing_id)
-                )
+                reason = TAKEN_REASON.format(email=email, id=result.existing_id)
+                mark_failed(ctx, op, "failed", reason, causes.HUBSPOT_ADDRESS_TAKEN)
             elif row is not None and _unresolved(action, result, row):
                 unresolved.append((op, row, result))
             elif result.outcome == "ok" and result.contact is not None:
@@ -126,11 +126,18 @@ def _relink_creates(ctx: RunContext, conflicts: list[Unresolved]) -> list[int]:
         for op, row, result in conflicts:
             contact = by_id.get(result.existing_id or "") or by_email.get(row.email)
             if contact is None:
-                mark_failed(ctx, op, "failed", f"{CONFLICT_REASON} ({result.message})")
+                mark_failed(
+                    ctx,
+                    op,
+                    "failed",
+                    f"{CONFLICT_REASON} ({result.message})",
+                    causes.HUBSPOT_EMAIL_CONFLICT,
+                )
                 continue
             keep = ctx.store.adopt_hubspot_contact(row, contact)
             if keep is None:
-                mark_failed(ctx, op, "detached", MERGED_REASON.format(contact.id))
+                reason = MERGED_REASON.format(contact.id)
+                mark_failed(ctx, op, "detached", reason, causes.HUBSPOT_MERGED)
                 continue
             ctx.store.set_operation_state(op.id, "superseded", f"relinked to {contact.id}")
             relinked.append(keep)
@@ -149,7 +156,7 @@ def _relink_updates(ctx: RunContext, vanished: list[tuple[Operation, ContactRow]
     with ctx.store.transaction():
         for op, row in vanished:
             if row.id in present:
-                mark_failed(ctx, op, "failed", ABSENT_REASON)
+                mark_failed(ctx, op, "failed", ABSENT_REASON, causes.HUBSPOT_REFUSED)
                 continue
             current = ctx.store.contact(row.id)
             reason = current.reason if current is not None and current.reason else "relinked"

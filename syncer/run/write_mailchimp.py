@@ -16,6 +16,7 @@ from syncer.cache.outbox import BatchRow
 from syncer.connectors.mailchimp.batches import OperationResult
 from syncer.connectors.mailchimp.client import BATCH_LIMIT, MemberOperation
 from syncer.connectors.paging import chunks
+from syncer.core import causes
 from syncer.core.identity import subscriber_hash
 from syncer.core.records import Operation
 from syncer.errors import AuthError, RemoteError, RetriableError
@@ -215,7 +216,7 @@ def _rename_answer(
 
 def _settle(ctx: RunContext, operation: Operation, answer: OperationResult | str) -> None:
     if isinstance(answer, str):
-        mark_failed(ctx, operation, "failed", answer)
+        mark_failed(ctx, operation, "failed", answer, causes.MAILCHIMP_ADDRESS_TAKEN)
     else:
         settle_mailchimp(ctx, operation, answer)
 

@@ -129,7 +129,7 @@ def _contact(
             "lastname": last,
             "lifecyclestage": rng.choice(STAGES),
             "newsletter": "true" if wants else "false",
-            "last_contacted": (_ago(hours=rng.randint(1, 900))[:10] + "T09:30:00.000Z"),
+            "notes_last_contacted": (_ago(hours=rng.randint(1, 900))[:10] + "T09:30:00.000Z"),
         },
         "timestamps": {name: stamp for name in ("email", "firstname", "lastname", "newsletter")},
         "createdate": _ago(hours=hours + 500),

@@ -20,14 +20,7 @@ NEWSLETTER = {
         {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
     ],
 }
-LAST_CONTACTED = {
-    "name": "last_contacted",
-    "label": "Last contacted",
-    "type": "datetime",
-    "fieldType": "date",
-    "options": [],
-}
-HUBSPOT_PROPERTIES = [NEWSLETTER, LAST_CONTACTED]
+HUBSPOT_PROPERTIES = [NEWSLETTER]
 MERGE_FIELDS = [
     {"tag": "LCSTAGE", "name": "Lifecycle stage", "type": "text"},
     {"tag": "LASTCONT", "name": "Last contacted", "type": "date"},
@@ -37,7 +30,7 @@ FIELD_MAPPINGS = [
     {"hubspot": "lastname", "mailchimp": "LNAME"},
     {"hubspot": "lifecyclestage", "mailchimp": "LCSTAGE", "direction": "to_mailchimp"},
     {
-        "hubspot": "last_contacted",
+        "hubspot": "notes_last_contacted",
         "mailchimp": "LASTCONT",
         "direction": "to_mailchimp",
         "transform": "date",

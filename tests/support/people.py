@@ -65,7 +65,7 @@ class InitialWorld:
                         "lastname": f"Only{i}",
                         "lifecyclestage": "customer",
                         "newsletter": "true" if i % 2 == 0 else "false",
-                        "last_contacted": "2026-03-04T10:00:00.000Z",
+                        "notes_last_contacted": "2026-03-04T10:00:00.000Z",
                     },
                     "timestamps": {"newsletter": iso_ago(40), "email": iso_ago(40)},
                     "createdate": iso_ago(48),

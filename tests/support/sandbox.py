@@ -52,6 +52,9 @@ class SandboxDriver:
             self._post(f"{root}/_sim/reset", {})
             self._post(f"{root}/_sim/faults", {"rate": 0})
             self._post(f"{root}/_sim/config", defaults)
+        # Every sandbox world has the fields its mappings name (syncer.sandbox.world).
+        self.seed_hubspot([])
+        self.seed_mailchimp([])
 
     def seed_hubspot(
         self, contacts: list[dict[str, Any]], properties: list[dict[str, Any]] | None = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 
 def sql(tmp_path: Path, statement: str, *params: object) -> None:
@@ -12,3 +14,12 @@ def sql(tmp_path: Path, statement: str, *params: object) -> None:
     with connection:
         connection.execute(statement, params)
     connection.close()
+
+
+def listed_people(errors_json: str) -> list[dict[str, Any]]:
+    """`syncer errors --json --limit 0` flattened to one entry per person, in its order."""
+    return [
+        {"email": address, **{k: v for k, v in group.items() if k != "emails"}}
+        for group in json.loads(errors_json)["groups"]
+        for address in group["emails"]
+    ]

@@ -54,6 +54,7 @@ class PropertyInfo:
     type: str
     field_type: str
     read_only: bool
+    label: str = ""
 
 
 def _read_error(status: int, body: Any, endpoint: str) -> RemoteError | None:
@@ -125,6 +126,7 @@ class HubSpotClient:
                 type=str(raw.get("type", "")),
                 field_type=str(raw.get("fieldType", "")),
                 read_only=bool(metadata.get("readOnlyValue", False)),
+                label=str(raw.get("label") or ""),
             )
         return found
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from syncer.core import causes
 from syncer.core.models import HubSpotContact, parse_time
 from syncer.core.transforms import canonical, normalise
 from syncer.errors import MalformedRecord
@@ -41,6 +42,7 @@ class WriteResult:
     message: str = ""
     #: HubSpot's code for a refused value (``errors[].code``, e.g. ``INVALID_EMAIL``), if given.
     code: str = ""
+    cause: str | None = None  # syncer.core.causes: what kind of refusal, for the hint
 
 
 def match_results(
@@ -93,6 +95,7 @@ def _error_result(item: WriteInput, error: dict[str, Any], existing_id: str | No
     then looks the email up)."""
     message = str(error.get("message") or error.get("category") or "error")
     category = error.get("category")
+    problems = [e for e in error.get("errors") or [] if isinstance(e, dict)]
     existing = _EXISTING_ID.search(message)
     if category == "CONFLICT" and (existing_id or existing):
         named = existing_id or (existing.group(1) if existing else None)
@@ -104,8 +107,24 @@ def _error_result(item: WriteInput, error: dict[str, Any], existing_id: str | No
         return WriteResult(item.trace_id, "conflict", existing_id=already.group(2), message=message)
     if category == "OBJECT_NOT_FOUND":
         return WriteResult(item.trace_id, "missing", message=message)
-    codes = [str(e.get("code")) for e in error.get("errors") or [] if isinstance(e, dict)]
-    return WriteResult(item.trace_id, "error", message=message, code=next(iter(codes), ""))
+    codes = [str(e.get("code")) for e in problems]
+    if problems:
+        # The per-property results read better than the message, which embeds them as JSON.
+        message = "; ".join(str(p.get("message") or p.get("code") or "invalid") for p in problems)
+    return WriteResult(
+        item.trace_id,
+        "error",
+        message=message,
+        code=next(iter(codes), ""),
+        cause=_refusal_cause(problems),
+    )
+
+
+def _refusal_cause(problems: list[dict[str, Any]]) -> str:
+    codes = {str(problem.get("code") or "") for problem in problems}
+    if "PROPERTY_DOESNT_EXIST" in codes:
+        return causes.HUBSPOT_MISSING_PROPERTY
+    return causes.HUBSPOT_INVALID_VALUE if codes else causes.HUBSPOT_REFUSED
 
 
 def current_stamps(

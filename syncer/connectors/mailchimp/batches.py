@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, BinaryIO
 
+from syncer.core import causes
 from syncer.errors import ArchiveError
 
 
@@ -40,12 +41,13 @@ class Outcome(StrEnum):
 class Classified:
     outcome: Outcome
     reason: str = ""
+    cause: str | None = None  # syncer.core.causes: what kind of refusal, for the hint
 
 
 COMPLIANCE_TITLE = "Member In Compliance State"
 #: The most a results archive may unpack to (``http.max_response_mb`` sets it for a run).
 MAX_UNPACKED = 64 * 2**20
-_INVALID_RESOURCE_BLOCKS = (
+_INVALID_RESOURCE_BLOCKS = (  # the address itself refused; phrases from the API reference
     ("looks fake or invalid", "Mailchimp says the address looks fake or invalid"),
     ("valid email address", "Mailchimp says the email address is not valid"),
     ("domain portion of the email address is invalid", "the address's domain is not valid"),
@@ -59,20 +61,35 @@ def classify(status_code: int, body: Any) -> Classified:
         return Classified(Outcome.SUCCEEDED)
     title, detail = _title_detail(body)
     if status_code == 400 and title == COMPLIANCE_TITLE:
-        return Classified(Outcome.RETRY_PENDING, f"{title}: {detail}")
+        return Classified(Outcome.RETRY_PENDING, f"{title}: {detail}", causes.MAILCHIMP_COMPLIANCE)
     if status_code == 400 and title == "Forgotten Email Not Subscribed":
         return Classified(
-            Outcome.BLOCKED, "permanently deleted from Mailchimp; only the person can sign up again"
+            Outcome.BLOCKED,
+            "permanently deleted from Mailchimp; only the person can sign up again",
+            causes.MAILCHIMP_FORGOTTEN,
         )
     if status_code == 400 and title == "Invalid Resource":
         for phrase, reason in _INVALID_RESOURCE_BLOCKS:
             if phrase in detail:
-                return Classified(Outcome.BLOCKED, reason)
+                return Classified(Outcome.BLOCKED, reason, causes.MAILCHIMP_INVALID_ADDRESS)
         if any(phrase in detail for phrase in _INVALID_RESOURCE_RETRIES):
             return Classified(Outcome.RETRY_LATER, detail)
     if status_code in (429, 423) or status_code >= 500:
         return Classified(Outcome.RETRY_LATER, f"{status_code} {title}".strip())
-    return Classified(Outcome.FAILED, _failure_text(status_code, title, detail, body))
+    return Classified(
+        Outcome.FAILED, _failure_text(status_code, title, detail, body), _refusal_cause(body)
+    )
+
+
+def _refusal_cause(body: Any) -> str:
+    """A refusal naming merge fields in its ``errors`` array is about their values."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    named = [e.get("field") for e in errors or [] if isinstance(e, dict)]
+    if any(field and field != "email_address" for field in named):
+        return causes.MAILCHIMP_FIELD
+    if "email_address" in named:
+        return causes.MAILCHIMP_INVALID_ADDRESS
+    return causes.MAILCHIMP_REFUSED
 
 
 def _title_detail(body: Any) -> tuple[str, str]:

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncer.config import HttpConfig, MailchimpConfig
-from syncer.connectors.answers import Skipped, has, has_list
-from syncer.connectors.http import ApiSession, RetryPolicy
+from syncer.connectors.answers import AnswerCheck, Skipped, has, has_list
+from syncer.connectors.http import ApiResponse, ApiSession, RetryPolicy
 from syncer.connectors.mailchimp.batches import OperationResult, parse_archive
 from syncer.connectors.paging import LoopGuard, next_offset
 from syncer.core.identity import subscriber_hash
 from syncer.core.models import MailchimpMember, parse_time
 from syncer.core.transforms import normalise
-from syncer.errors import AuthError, MalformedRecord, RemoteError, ResponseTooLarge
+from syncer.errors import AudienceMissing, AuthError, MalformedRecord, RemoteError, ResponseTooLarge
 
 PAGE_SIZE = 1000
 PAGE_OVERLAP = 20
@@ -36,6 +36,11 @@ MEMBER_FIELDS = (
     "tags_count",
 )
 MEMBER_PATH = "/lists/{list_id}/members/{subscriber_hash}"
+#: Endpoints whose 404 can only mean the audience itself is unknown to this key (a member's 404
+#: means the member is).
+_AUDIENCE_ENDPOINTS = frozenset(
+    {"GET /lists/{list_id}", "GET /lists/{list_id}/merge-fields", "GET /lists/{list_id}/members"}
+)
 
 
 #: Why repeating each kind of member write is harmless.
@@ -105,6 +110,8 @@ def _read_error(status: int, body: Any, endpoint: str) -> RemoteError | None:
             hint="Check mailchimp.api_key (and its -<dc> suffix, or mailchimp.base_url).",
             status=status,
         )
+    if status == 404 and endpoint in _AUDIENCE_ENDPOINTS:
+        return AudienceMissing("mailchimp.list_id: this API key has no such audience", status=404)
     return None
 
 
@@ -132,20 +139,25 @@ class MailchimpClient:
     # -- the audience ------------------------------------------------------------------------------
 
     def list_info(self) -> dict[str, Any]:
-        response = self.api.request(
-            "GET",
-            "/lists/{list_id}",
-            path={"list_id": self.list_id},
-            params={"fields": "id,name,stats.member_count,double_optin"},
+        response = self._audience_request(
+            "/lists/{list_id}", {"fields": "id,name,stats.member_count,double_optin"}
         )
         return dict(response.data or {})
 
-    def merge_fields(self) -> list[MergeField]:
+    def audiences(self) -> list[tuple[str, str]]:
+        """(id, name) of every audience this key can see (the first 100)."""
         response = self.api.request(
-            "GET",
+            "GET", "/lists", params={"count": 100, "fields": "lists.id,lists.name"}
+        )
+        return [
+            (str(item.get("id", "")), str(item.get("name", "")))
+            for item in (response.data or {}).get("lists", [])
+        ]
+
+    def merge_fields(self) -> list[MergeField]:
+        response = self._audience_request(
             "/lists/{list_id}/merge-fields",
-            path={"list_id": self.list_id},
-            params={
+            {
                 "count": 1000,
                 "fields": "merge_fields.tag,merge_fields.name,merge_fields.type,"
                 "merge_fields.options",
@@ -161,6 +173,25 @@ class MailchimpClient:
             )
             for item in (response.data or {}).get("merge_fields", [])
         ]
+
+    def _audience_request(
+        self, template: str, params: dict[str, Any], expect: AnswerCheck | None = None
+    ) -> ApiResponse:
+        """A read of the audience itself; an unknown list id says which audiences the key sees."""
+        try:
+            return self.api.request(
+                "GET", template, path={"list_id": self.list_id}, params=params, expect=expect
+            )
+        except AudienceMissing as error:
+            visible = self.audiences()
+            names = ", ".join(f"{name!r} (id {ident})" for ident, name in visible)
+            raise AudienceMissing(
+                f"mailchimp.list_id: {self.list_id} is not one of this API key's audiences",
+                hint=f"This key can see {names}: put one of these ids in mailchimp.list_id."
+                if visible
+                else "This key can see no audience: create one in Mailchimp first.",
+                status=error.status,
+            ) from None
 
     def create_merge_field(self, tag: str, name: str, field_type: str) -> None:
         self.api.request(
@@ -201,11 +232,9 @@ class MailchimpClient:
         guard = LoopGuard(100_000, "mailchimp: reading members")
         while offset is not None:
             guard.tick()
-            response = self.api.request(
-                "GET",
+            response = self._audience_request(
                 "/lists/{list_id}/members",
-                path={"list_id": self.list_id},
-                params={**params, "offset": offset},
+                {**params, "offset": offset},
                 expect=has_list("members"),
             )
             data = response.data or {}

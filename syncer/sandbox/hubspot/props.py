@@ -192,7 +192,10 @@ DEFAULT_PROPERTIES = (
         BOOL_OPTIONS,
         read_only=True,
     ),
-    _default("notes_last_contacted", "Last Contacted", "datetime", "date"),
+    # HubSpot sets it from logged sales activity; its definition has readOnlyValue true (a
+    # recorded properties listing in the tests of hull/hull-connectors, packages/connectors/
+    # hull-hubspot). syncer can only read it: a mapping of it must be to_mailchimp.
+    _default("notes_last_contacted", "Last Contacted", "datetime", "date", read_only=True),
 )
 
 
