@@ -8,19 +8,17 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from syncer import __version__
 from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
+from syncer.clikit import apply_logging, examples, global_options, settings
 from syncer.config import Config, find_config_path, load_config
 from syncer.errors import EXIT_CODE_MEANINGS, ConfigError, ExitCode, SyncerError, UnexpectedError
 from syncer.operate.check import check_offline, check_remote
@@ -28,9 +26,10 @@ from syncer.operate.check import exit_code as check_exit_code
 from syncer.operate.check import summary as check_summary
 from syncer.operate.check_segments import check_segments
 from syncer.operate.console import Output, RichProgress
-from syncer.operate.logs import configure_logging
+from syncer.operate.logs import say_error, say_failures, say_summary, terminal_console
 from syncer.operate.service import open_clients, open_store, sync_once
 from syncer.operate.status import error_list, person, status_report
+from syncer.operate.stopping import signals_stop
 from syncer.operate.views import (
     render_batches,
     render_check,
@@ -42,7 +41,7 @@ from syncer.run.context import Deadline
 from syncer.run.engine import RunOptions
 from syncer.run.progress import Progress
 from syncer.run.report import plan_lines, summary_lines
-from syncer.sandbox.demo import run_demo
+from syncer.sandbox.demo import run_demo, seed_sandbox
 from syncer.sandbox.runner import Sandbox
 
 log = logging.getLogger("syncer.run")
@@ -50,8 +49,18 @@ log = logging.getLogger("syncer.run")
 
 @dataclass
 class AppContext:
-    config_option: str | None
-    debug: bool
+    """The global options, read when a command needs them (they may come after its name)."""
+
+    settings: dict[str, Any]
+
+    @property
+    def config_option(self) -> str | None:
+        value = self.settings.get("config")
+        return None if value is None else str(value)
+
+    @property
+    def debug(self) -> bool:
+        return bool(self.settings.get("debug"))
 
     @property
     def config_path(self) -> Path:
@@ -94,13 +103,13 @@ def _report(error: SyncerError, ctx: click.Context) -> None:
         click.echo(traceback.format_exc(), err=True)
     if isinstance(error, ConfigError) and len(error.problems) > 1:
         where = f" {app.config_path}" if app is not None else ""
-        click.echo(f"error: {len(error.problems)} problems in the configuration{where}:", err=True)
+        say_error(f"error: {len(error.problems)} problems in the configuration{where}:")
         for problem in error.problems:
-            click.echo(f"  {problem}", err=True)
+            say_error(f"  {problem}")
     else:
-        click.echo(f"error: {error.message}", err=True)
+        say_error(f"error: {error.message}")
     if error.hint:
-        click.echo(f"hint: {error.hint}", err=True)
+        say_error(f"hint: {error.hint}")
 
 
 EXIT_CODES = "\b\nExit codes:\n" + "\n".join(
@@ -110,33 +119,35 @@ EXIT_CODES = "\b\nExit codes:\n" + "\n".join(
 
 @click.group(
     cls=SyncerGroup,
+    invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=EXIT_CODES,
 )
-@click.version_option(__version__, prog_name="syncer")
-@click.option(
-    "--config",
-    "config_option",
-    metavar="PATH",
-    help="Configuration file (default: $SYNCER_CONFIG, else ./syncer.yaml).",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Log debugging detail.")
-@click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, "-V", "--version", prog_name="syncer")
+@global_options
 @click.pass_context
-def cli(
-    ctx: click.Context, config_option: str | None, verbose: bool, quiet: bool, debug: bool
-) -> None:
+def cli(ctx: click.Context) -> None:
     """Keep a HubSpot CRM and a Mailchimp audience in two-way sync.
 
     Run `syncer demo` to see it work against the built-in sandbox, `syncer init` to start a
-    configuration, and `syncer run` from cron. The exit codes are listed below.
+    configuration, and `syncer run` from cron. Every command takes the options below, before
+    or after its name, and shows examples in its --help. The exit codes are listed below.
     """
-    configure_logging(1 if verbose else -1 if quiet else 0)
-    ctx.obj = AppContext(config_option=config_option, debug=debug)
+    values = settings(ctx)
+    apply_logging(values)
+    ctx.obj = AppContext(values)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
-@cli.command()
+@cli.command(
+    epilog=examples(
+        "syncer check --offline",
+        "syncer check --fix",
+        "syncer check --config /etc/syncer/shop.yaml",
+    )
+)
+@global_options
 @click.option("--offline", is_flag=True, help="Check the file only; do not contact the APIs.")
 @click.option(
     "--fix",
@@ -163,7 +174,14 @@ def check(app: AppContext, offline: bool, fix: bool) -> int:
     return check_exit_code(findings)
 
 
-@cli.command()
+@cli.command(
+    epilog=examples(
+        "syncer run --dry-run",
+        "syncer run --dry-run --json > plan.json",
+        "syncer run --config syncer.yaml --quiet --log-file ~/.local/state/syncer/sync.log",
+    )
+)
+@global_options
 @click.option(
     "--dry-run", is_flag=True, help="Fetch and decide, then print the plan; write nothing."
 )
@@ -183,13 +201,14 @@ def run(
 ) -> int:
     """Sync once: fetch changes from both sides, reconcile, write, record.
 
-    Ctrl-C or SIGTERM stops the run at the next safe point (exit 130); a second one stops it at
-    once. Either way the next run carries on.
+    Ctrl-C, SIGTERM or SIGHUP stops the run at the next safe point (exit 130); a second signal
+    stops it at once (a repeat of the same one within a second, as `timeout` sends to the whole
+    process group, counts once). Either way the next run carries on.
     """
     config = app.load_config()
     options = RunOptions(dry_run=dry_run, full=full, force=force)
     deadline = Deadline(max_time)
-    with _signals_stop(deadline):
+    with signals_stop(deadline):
         report = sync_once(config, options, deadline=deadline, progress=_progress())
     if report.plan is not None:
         if as_json:
@@ -197,31 +216,55 @@ def run(
         else:
             for line in plan_lines(report.plan):
                 click.echo(line)
-        return ExitCode.OK
+        return ExitCode.GUARD if report.plan.guard_tripped else ExitCode.OK
     if as_json:
         click.echo(json.dumps(asdict(report), indent=2))
     else:
-        for line in summary_lines(report.counts, report.api_calls, report.outcome):
-            click.echo(line)
-        for failure in report.failures[:20]:
-            click.echo(f"  failed: {failure}", err=True)
+        say_summary(summary_lines(report.counts, report.api_calls, report.outcome))
+        say_failures(report.failures)
     return ExitCode.PARTIAL if report.outcome == "partial" else ExitCode.OK
 
 
-@cli.command()
+@cli.command(
+    epilog=examples(
+        "syncer sandbox",
+        "syncer sandbox --seed demo",
+        "syncer sandbox --seed 500 --hubspot-port 8101 --mailchimp-port 8102",
+    )
+)
+@global_options
 @click.option("--mailchimp-port", type=int, default=0, show_default=True, help="0: any free port.")
 @click.option("--hubspot-port", type=int, default=0, show_default=True, help="0: any free port.")
-def sandbox(mailchimp_port: int, hubspot_port: int) -> None:
+@click.option(
+    "--seed",
+    metavar="demo|N",
+    callback=lambda ctx, param, value: _seed_spec(ctx, param, value),
+    help="Seed the demo's people, or about N sample people, with the world's fields.",
+)
+def sandbox(mailchimp_port: int, hubspot_port: int, seed: str | None) -> None:
     """Serve local simulators of both APIs until interrupted; print how to reach them.
 
-    The first line on stdout is JSON with the base URLs, credentials and list id. The
-    simulators also answer an admin API under /_sim/ (reset, seed, clock, faults, config,
-    requests) for tests and demos.
+    The first line on stdout is JSON with the base URLs, credentials, list id and how many
+    people were seeded. The simulators also answer an admin API under /_sim/ (reset, seed,
+    clock, faults, config, requests). Seeding by hand is one POST per side:
+
+    \b
+    POST <hubspot_url>/_sim/seed
+      {"properties": [{"name": "newsletter", "type": "bool",
+                       "fieldType": "booleancheckbox"}],
+       "contacts": [{"properties": {"email": "ann@example.com", "newsletter": "true"},
+                     "timestamps": {"newsletter": "2026-01-02T03:04:05Z"}}]}
+    POST <mailchimp_url without /3.0>/_sim/seed
+      {"merge_fields": [{"tag": "LCSTAGE", "name": "Lifecycle stage", "type": "text"}],
+       "members": [{"email_address": "ann@example.com", "status": "subscribed",
+                    "merge_fields": {"FNAME": "Ann"},
+                    "last_changed": "2026-01-02T03:04:05Z"}]}
     """
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     with Sandbox(mailchimp_port=mailchimp_port, hubspot_port=hubspot_port) as running:
-        click.echo(json.dumps(running.info.as_dict()))
+        seeded = seed_sandbox(running.info, seed) if seed else 0
+        click.echo(json.dumps({**running.info.as_dict(), "seeded": seeded}))
         sys.stdout.flush()
         try:
             while not stop.wait(0.5):
@@ -230,14 +273,27 @@ def sandbox(mailchimp_port: int, hubspot_port: int) -> None:
             pass
 
 
-@cli.command()
+def _seed_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or value == "demo" or (value.isdigit() and int(value) > 0):
+        return value
+    raise click.BadParameter("give `demo` or a number of people", ctx=ctx, param=param)
+
+
+@cli.command(
+    epilog=examples(
+        "syncer status",
+        "syncer status --check || echo unhealthy",
+        "syncer status --json | jq .health",
+    )
+)
+@global_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (stable shape).")
 @click.option("--check", "as_check", is_flag=True, help="Exit 1 when unhealthy (for monitoring).")
 @click.pass_obj
 def status(app: AppContext, as_json: bool, as_check: bool) -> int:
     """Show health, the last runs, cursors, open batches, people needing attention, segments."""
     config = app.load_config()
-    with open_store(config) as store:
+    with open_store(config, create=False) as store:
         report = status_report(store, config)
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -248,7 +304,12 @@ def status(app: AppContext, as_json: bool, as_check: bool) -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@cli.command(
+    epilog=examples(
+        "syncer errors", "syncer errors --limit 0", 'syncer errors --json | jq ".groups[].count"'
+    )
+)
+@global_options
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.option(
     "--limit", type=int, default=20, show_default=True, help="Name at most N people (0: all)."
@@ -257,7 +318,7 @@ def status(app: AppContext, as_json: bool, as_check: bool) -> int:
 def errors(app: AppContext, as_json: bool, limit: int) -> None:
     """List failed and blocked contacts, grouped by reason, each with what to do."""
     config = app.load_config()
-    with open_store(config) as store:
+    with open_store(config, create=False) as store:
         found = error_list(store, limit)
     if as_json:
         click.echo(json.dumps(found, indent=2))
@@ -269,7 +330,8 @@ def errors(app: AppContext, as_json: bool, limit: int) -> None:
         )
 
 
-@cli.command()
+@cli.command(epilog=examples("syncer retry ann@example.com", "syncer retry --all"))
+@global_options
 @click.argument("emails", nargs=-1)
 @click.option("--all", "everyone", is_flag=True, help="Retry every failed or blocked contact.")
 @click.pass_obj
@@ -278,7 +340,7 @@ def retry(app: AppContext, emails: tuple[str, ...], everyone: bool) -> int:
     if bool(emails) == everyone:
         raise click.UsageError("give one or more EMAIL addresses, or --all")
     config = app.load_config()
-    with run_lock(config.state_path), open_store(config) as store:
+    with open_store(config, create=False) as store, run_lock(config.state_path):
         ids: list[int] | None = None
         if emails:
             rows = {email: store.contact_by_email(email) for email in emails}
@@ -291,14 +353,15 @@ def retry(app: AppContext, emails: tuple[str, ...], everyone: bool) -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@cli.command(epilog=examples("syncer batches", "syncer batches --limit 5 --json"))
+@global_options
 @click.option("--limit", type=int, default=20, show_default=True, help="How many batches.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.pass_obj
 def batches(app: AppContext, limit: int, as_json: bool) -> None:
     """List recent Mailchimp batches and what became of their operations."""
     config = app.load_config()
-    with open_store(config) as store:
+    with open_store(config, create=False) as store:
         found = store.batch_history(limit)
     if as_json:
         click.echo(json.dumps(found, indent=2))
@@ -306,14 +369,15 @@ def batches(app: AppContext, limit: int, as_json: bool) -> None:
         render_batches(Output(), found)
 
 
-@cli.command()
+@cli.command(epilog=examples("syncer show ann@example.com", "syncer show ann@example.com --json"))
+@global_options
 @click.argument("email")
 @click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
 @click.pass_obj
 def show(app: AppContext, email: str, as_json: bool) -> int:
     """Show one person: both cached sides, the base, and every decision and change."""
     config = app.load_config()
-    with open_store(config) as store:
+    with open_store(config, create=False) as store:
         found = person(store, email)
     if found is None:
         click.echo(f"error: {email} is not in the cache", err=True)
@@ -325,7 +389,8 @@ def show(app: AppContext, email: str, as_json: bool) -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@cli.command(epilog=examples("syncer demo", "syncer demo --keep ./demo"))
+@global_options
 @click.option(
     "--keep",
     type=click.Path(file_okay=False, path_type=Path),
@@ -337,7 +402,8 @@ def demo(keep: Path | None) -> int:
     return run_demo(Output(), _progress, keep)
 
 
-@cli.command()
+@cli.command(epilog=examples("syncer init", "syncer init ~/.config/syncer/syncer.yaml"))
+@global_options
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="syncer.yaml")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> int:
@@ -345,44 +411,20 @@ def init(path: Path, force: bool) -> int:
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; pass --force to overwrite it")
     template = resources.files("syncer").joinpath("config.example.yaml").read_text()
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(template)
     path.chmod(0o600)
     click.echo(f"wrote {path}")
     click.echo("next: set HUBSPOT_TOKEN and MAILCHIMP_API_KEY in the environment, put your")
-    click.echo(f"audience id in {path}, then run `syncer --config {path} check --fix`")
+    click.echo(f"audience id in {path}, then run `syncer check --config {path} --fix`")
     return ExitCode.OK
 
 
 def _progress() -> Progress:
     """A live display on a terminal; one log line per phase under cron."""
     if sys.stderr.isatty():
-        return RichProgress(Console(stderr=True))
+        return RichProgress(terminal_console())
     return Progress()
-
-
-@contextmanager
-def _signals_stop(deadline: Deadline) -> Iterator[None]:
-    """Ctrl-C and SIGTERM (what cron and systemd send) ask the run to stop at its next safe point.
-
-    The first signal only sets a flag the phases check between pages and batches; a second one
-    stops at once, the way Ctrl-C always does, for when a slow call is in the way.
-    """
-
-    def ask(signum: int, frame: object) -> None:
-        if deadline.interrupted:
-            raise KeyboardInterrupt
-        deadline.interrupt()
-        log.warning(
-            "%s: stopping at the next safe point (send it again to stop at once)",
-            signal.Signals(signum).name,
-        )
-
-    previous = {number: signal.signal(number, ask) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def main() -> None:

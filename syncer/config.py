@@ -21,12 +21,16 @@ from syncer import config_checks, config_segments
 from syncer.config_checks import ENV_REFERENCE
 from syncer.config_segments import SegmentsConfig
 from syncer.errors import ConfigError
-from syncer.validation import Key, Section, join_path, validate
+from syncer.validation import Key, Section, join_path, validate, yaml_problem
 
 DEFAULT_PATH = Path("syncer.yaml")
 ENV_VAR = "SYNCER_CONFIG"
 
 _URL = "an http:// or https:// URL"
+ENV_HINT = (
+    "Export each one before syncer starts (`export HUBSPOT_TOKEN=...`); under cron, keep "
+    "`export NAME=value` lines in a file only you can read and source it (see crontab.example)."
+)
 DIRECTIONS = ("both", "to_mailchimp", "to_hubspot")
 WINNERS = ("latest", "hubspot", "mailchimp")
 TRANSFORMS = ("date", "boolean")
@@ -289,14 +293,12 @@ def parse_config(text: str, environ: Mapping[str, str], source: Path | None = No
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError([f"the file is not valid YAML{where}: {problem}"]) from None
+        raise ConfigError([yaml_problem(text, error)]) from None
     if raw is None:
         raw = {}
     problems: list[str] = []
     raw = _substitute(raw, environ, "", problems)
+    unset = bool(problems)  # so far, only environment variables
     values = validate(raw, SCHEMA, problems)
     if isinstance(values.get("fields"), list):
         config_checks.mappings(values, problems)
@@ -304,7 +306,7 @@ def parse_config(text: str, environ: Mapping[str, str], source: Path | None = No
     config_checks.plain_http(values, problems)
     config_segments.check(values, problems)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, hint=ENV_HINT if unset else None)
     return _build(values, source)
 
 
@@ -328,6 +330,8 @@ def _substitute(node: Any, environ: Mapping[str, str], path: str, problems: list
         if name not in environ:
             problems.append(f"{path}: environment variable {name} is not set")
             return match.group(0)
+        if not environ[name]:
+            problems.append(f"{path}: environment variable {name} is set but empty")
         return environ[name]
 
     return ENV_REFERENCE.sub(replace, node)

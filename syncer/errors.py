@@ -34,7 +34,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.GUARD: "stopped by the blast-radius guard before writing (`--force` overrides)",
     ExitCode.UNEXPECTED: "unexpected error, a bug in syncer: the run is recorded as failed and "
     "alerted; `--debug` shows the traceback",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C, SIGTERM or SIGHUP)",
 }
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
+import yaml
+
 _REQUIRED = object()
 
 Section = Mapping[str, Union["Key", "Section"]]
@@ -128,3 +130,38 @@ def _shown(value: Any, spec: Key) -> str:
 def join_path(path: str, key: str) -> str:
     """``hubspot`` + ``token`` -> ``hubspot.token``: the way every message names a key."""
     return f"{path}.{key}" if path else key
+
+
+def yaml_problem(text: str, error: Any) -> str:
+    """Where a YAML error really is, in words: the line of the mistake, not where the parser
+    gave up. A key missing its ``:`` is read on as a multi-line value until the next ``key:``,
+    so the parser complains a line late; an unclosed quote is reported at the end of the file.
+    """
+    problem = getattr(error, "problem", None) or "invalid YAML"
+    mark = getattr(error, "problem_mark", None)
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    line = mark.line if mark is not None else None
+    if problem == "mapping values are not allowed here" and mark is not None:
+        start = _last_scalar_start(text)
+        if start is not None and start < mark.line:
+            return (
+                f"the file is not valid YAML at line {start + 1}: a value runs on to line "
+                f"{mark.line + 1} (a key missing its `:`, or a value needing quotes?)"
+            )
+    if context and context_mark is not None and "scanning" in context:
+        line = context_mark.line
+        problem = f"{problem} ({context} that starts there)"
+    where = f" at line {line + 1}" if line is not None else ""
+    return f"the file is not valid YAML{where}: {problem}"
+
+
+def _last_scalar_start(text: str) -> int | None:
+    """The line on which the last value read before an error began."""
+    start = None
+    try:
+        for token in yaml.scan(text):
+            if isinstance(token, yaml.ScalarToken):
+                start = token.start_mark.line
+    except yaml.YAMLError:
+        return start
+    return start

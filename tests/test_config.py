@@ -73,7 +73,8 @@ def test_five_mistakes_give_five_problems_with_key_paths_and_no_secret(tmp_path:
     path.write_text(BROKEN)
     result = CliRunner().invoke(cli, ["--config", str(path), "check"], env=ENV)
     assert result.exit_code == ExitCode.CONFIG
-    lines = [line.strip() for line in result.stderr.splitlines() if line.startswith("  ")]
+    messages = [line.split(" ERROR ", 1)[-1] for line in result.stderr.splitlines()]
+    lines = [message.strip() for message in messages if message.startswith("  ")]
     assert lines == [
         "hubspot.base_ulr: unknown key",
         "subscription.resubscribe: must be one of pending, never (got 'always')",

@@ -1,13 +1,25 @@
-"""`syncer demo`: the README's first command, ending with a healthy status."""
+"""`syncer demo`: the README's first command, telling the story and ending with a healthy status."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from syncer.cache.store import Store
 from syncer.config import load_config
+from tests.test_output_modes import ANSI, in_terminal
+
+STEPS = (
+    "1. A sandbox",
+    "2. syncer run --dry-run",
+    "3. syncer run",
+    "4. syncer status",
+    "5. A HubSpot list becomes a Mailchimp tag",
+    "6. syncer errors",
+    "7. syncer show dana.diallo@tailspin.dev",
+)
 
 
 def test_the_demo_runs_the_whole_job_and_ends_healthy(tmp_path: Path) -> None:
@@ -19,8 +31,8 @@ def test_the_demo_runs_the_whole_job_and_ends_healthy(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    for step in ("1. A sandbox", "2. syncer run --dry-run", "3. syncer run", "4. syncer status"):
-        assert step in out
+    positions = [out.index(step) for step in STEPS]
+    assert positions == sorted(positions)
     assert "would write:" in out
     assert "health: OK" in out.split("4. syncer status", 1)[1]
     config = load_config(tmp_path / "syncer.yaml")
@@ -41,3 +53,37 @@ def test_the_demo_runs_the_whole_job_and_ends_healthy(tmp_path: Path) -> None:
     assert late.mc["status"] == "unsubscribed", "a create never forces a status"
     assert late.hs is not None
     assert late.hs["newsletter"] == "false", "the opt-out the create met reaches HubSpot"
+    assert f"The config and cache stay in {tmp_path}" in out
+
+
+def test_the_demo_tells_the_interesting_part_first(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "syncer", "demo"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    plan = done.stdout.split("2. syncer run --dry-run", 1)[1].split("3. syncer run", 1)[0]
+    lines = plan.splitlines()
+    first_ordinary = next(
+        i for i, line in enumerate(lines) if line.startswith("  Mailchimp create")
+    )
+    story = "\n".join(lines[:first_ordinary])
+    assert re.search(r"conflict on firstname: .* kept \(", story), "a conflict, winner and reason"
+    assert "conflict on newsletter:" in story, "the subscription by its property, not @subscription"
+    assert "blocked: cleaned by Mailchimp" in story
+    assert "HubSpot unsubscribe:" in story
+    assert "more people (`syncer run --dry-run` lists them all)" in plan
+    assert "blast-radius guard: a real run would go ahead" in plan
+    ran = done.stdout.split("3. syncer run", 1)[1].split("4. syncer status", 1)[0]
+    assert "blocked 2" in ran
+    assert "(the plan counted 1 blocked: those syncer itself refuses to write; " in ran
+    errors = done.stdout.split("6. syncer errors", 1)[1]
+    assert "someone@example.com" in errors
+    assert "hint: Mailchimp refuses this address" in errors
+    dana = done.stdout.split("7. syncer show dana.diallo@tailspin.dev", 1)[1]
+    assert "She stands at: Mailchimp 'unsubscribed', HubSpot newsletter 'false'." in dana
+
+
+def test_in_a_terminal_the_demo_draws_its_phases_once_as_progress_rows() -> None:
+    drawn = ANSI.sub("", in_terminal("demo")).replace("\r", "\n")
+    assert "━" in drawn, "no progress bars on a terminal"
+    assert not re.search(r"INFO\s+reconciling", drawn), "phases printed as log lines as well"

@@ -28,9 +28,10 @@ BELOW = {
     "operate": {"config", "errors", "core", "connectors", "cache", "run", "operate"},
     "sandbox": {"sandbox"},
 }
-EVERYTHING = {*BELOW, "syncer", "sandbox.demo"}
+EVERYTHING = {*BELOW, "syncer", "sandbox.demo", "clikit"}
 TOP = {
     "cli": EVERYTHING,
+    "clikit": {"errors", "operate"},
     "sandbox.demo": EVERYTHING - {"cli"},
     "__main__": {"cli"},
     "__init__": set(),

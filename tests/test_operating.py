@@ -246,16 +246,36 @@ def test_init_writes_a_valid_starter_config(tmp_path: Path) -> None:
     target = tmp_path / "syncer.yaml"
     made = CliRunner().invoke(cli, ["init", str(target)])
     assert made.exit_code == 0
-    assert "check --fix" in made.stdout
+    assert f"syncer check --config {target} --fix" in made.stdout
     config = load_config(target, environ={"HUBSPOT_TOKEN": "t", "MAILCHIMP_API_KEY": "0a-us1"})
     assert config.subscription.hubspot_property == "newsletter"
     assert CliRunner().invoke(cli, ["init", str(target)]).exit_code == ExitCode.CONFIG
     assert yaml.safe_load(target.read_text())["hubspot"]["token"] == "${HUBSPOT_TOKEN}"
 
 
-@pytest.mark.parametrize("command", ["status", "errors", "batches"])
-def test_reports_work_on_a_brand_new_cache(
-    sim: SandboxDriver, tmp_path: Path, command: str
+@pytest.mark.parametrize(
+    "command",
+    [("status",), ("errors",), ("batches",), ("show", "ann@example.com"), ("retry", "--all")],
+)
+def test_read_only_commands_never_create_a_cache(
+    sim: SandboxDriver, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
+    """Issue 14.7: a typo'd state_path is "no cache at PATH", never a new empty cache."""
     config = sim.write_config(tmp_path)
-    assert invoke(config, command).exit_code in (0, 1)
+    done = invoke(config, *command)
+    assert done.exit_code == ExitCode.CONFIG
+    assert f"no cache at {tmp_path / 'state' / 'syncer.db'}" in done.stderr
+    assert not (tmp_path / "state").exists(), "a read-only command created the cache's folder"
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "syncer.db").write_bytes(b"")
+    assert invoke(config, *command).exit_code == ExitCode.CONFIG, "an empty file is no cache"
+
+
+def test_a_run_creating_a_cache_says_so_first(sim: SandboxDriver, tmp_path: Path) -> None:
+    config = sim.write_config(tmp_path)
+    ran = invoke(config, "run")
+    assert ran.exit_code == 0
+    first = ran.stderr.splitlines()[0]
+    assert "WARNING no cache at" in first
+    assert "created a new one, so this is a first sync" in first
+    assert "no cache at" not in invoke(config, "run").stderr

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 
@@ -33,7 +34,9 @@ def test_prints_its_json_line_quickly_and_stops_on_sigterm() -> None:
             "list_id",
             "hubspot_url",
             "hubspot_token",
+            "seeded",
         }
+        assert info["seeded"] == 0
         ping = requests.get(
             f"{info['mailchimp_url']}/ping", auth=("any", info["mailchimp_api_key"]), timeout=5
         )
@@ -47,3 +50,44 @@ def test_prints_its_json_line_quickly_and_stops_on_sigterm() -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     assert elapsed < 2.0
+
+
+@pytest.mark.parametrize(("spec", "at_least"), [("40", 40), ("demo", 370)])
+def test_seed_fills_both_simulators_with_sample_people(spec: str, at_least: int) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "syncer", "sandbox", "--seed", spec],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        try:
+            assert info["seeded"] >= at_least
+            contacts = requests.get(
+                f"{info['hubspot_url']}/crm/v3/objects/contacts",
+                params={"limit": 100},
+                headers={"Authorization": f"Bearer {info['hubspot_token']}"},
+                timeout=5,
+            ).json()["results"]
+            members = requests.get(
+                f"{info['mailchimp_url']}/lists/{info['list_id']}/members",
+                auth=("any", info["mailchimp_api_key"]),
+                timeout=5,
+            ).json()["total_items"]
+            assert contacts
+            assert members > 0
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)
+
+
+def test_seed_takes_demo_or_a_count() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "syncer", "sandbox", "--seed", "lots"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "give `demo` or a number of people" in done.stderr

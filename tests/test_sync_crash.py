@@ -24,7 +24,7 @@ PROPERTIES = ["email", "firstname", "lastname", "lifecyclestage", "newsletter"]
 
 def start_run(config: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "syncer", "--config", str(config), "run"],
+        [sys.executable, "-m", "syncer", "--config", str(config), "run", "-v"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

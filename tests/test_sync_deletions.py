@@ -83,7 +83,7 @@ def test_a_deleted_contact_is_noticed_when_due_and_its_member_left_alone(
     before = sim.writes("mailchimp")
     noticed = invoke(config, "run")
     assert noticed.exit_code == ExitCode.OK, noticed.output
-    assert "found 1 linked contacts deleted in HubSpot" in noticed.stdout
+    assert "found 1 linked contact deleted in HubSpot" in noticed.stderr
     assert list_calls(sim) == listed + 1
     assert problems(config) == {gone: LEFT_REASON}
     assert sim.writes("mailchimp") == before

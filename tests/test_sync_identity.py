@@ -98,7 +98,7 @@ def test_max_time_stops_cleanly_and_the_next_run_resumes(
     stopped = invoke(config, "run", "--max-time", "0.5")
     assert stopped.exit_code == 0, stopped.output
     assert time.monotonic() - started < 5
-    assert "stopped at --max-time" in stopped.stdout
+    assert "stopped at --max-time" in stopped.stderr
     assert sim.writes("hubspot") == 0
     sim.configure("hubspot", {"latency_ms": 0})
     assert invoke(config, "run").exit_code == 0
@@ -124,7 +124,7 @@ def test_max_time_passing_between_the_two_sides_writes_is_reported_and_resumed(
     monkeypatch.setattr(engine, "write_hubspot", then_time_is_up)
     stopped = invoke(config, "run", "--max-time", "600")
     assert stopped.exit_code == 0, stopped.output
-    assert "stopped at --max-time" in stopped.stdout
+    assert "stopped at --max-time" in stopped.stderr
     assert sim.writes("hubspot") > 0
     assert sim.writes("mailchimp") == 0
     monkeypatch.undo()

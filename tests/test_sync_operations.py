@@ -79,9 +79,29 @@ def test_blast_radius_guard_stops_a_mass_unsubscribe(sim: SandboxDriver, tmp_pat
     sim.advance(60)
     before = (sim.writes("hubspot"), sim.writes("mailchimp"))
 
+    planned = invoke(config, "run", "--dry-run")
+    assert planned.exit_code == ExitCode.GUARD, "the dry run says a real run would stop"
+    lines = planned.stdout.splitlines()
+    assert sum(line == "  Mailchimp unsubscribe:" for line in lines) == 60, "the plan is shown"
+    verdict = lines.index(
+        "blast-radius guard: a real run would stop here before writing (exit 5; "
+        "`syncer run --force` overrides)"
+    )
+    assert verdict > lines.index(next(line for line in lines if line.startswith("would write:")))
+    assert lines[verdict + 1] == (
+        "  60 unsubscribes > limit 26 = max(safety.min_guarded 25, "
+        "safety.max_unsubscribe_share 20% x 130 linked people = 26)"
+    )
+    guard = json.loads(invoke(config, "run", "--dry-run", "--json").stdout)["guard"]
+    assert guard["tripped"] is True
+    assert guard["checks"][0]["keys"] == {
+        "safety.min_guarded": 25,
+        "safety.max_unsubscribe_share": 0.2,
+    }
+
     stopped = invoke(config, "run")
     assert stopped.exit_code == ExitCode.GUARD
-    assert "60 unsubscribes would exceed" in stopped.stderr
+    assert "60 unsubscribes > limit 26" in stopped.stderr
     assert "--force" in stopped.stderr
     assert (sim.writes("hubspot"), sim.writes("mailchimp")) == before
     again = invoke(config, "run")

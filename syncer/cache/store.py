@@ -6,6 +6,7 @@ transaction, so a run killed at any line leaves the file in a state the next run
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -19,19 +20,30 @@ from syncer.cache.identity import IdentityStore
 from syncer.cache.outbox import OutboxStore
 from syncer.cache.schema import KNOWN, migrations
 from syncer.cache.segments import SegmentStore
+from syncer.core.records import ContactRow
 from syncer.errors import StateError
 
 #: Why a run is ``abandoned``: it was found ``running`` with nobody holding the lock.
 ABANDONED = "the run ended without recording an outcome (killed, or the machine stopped)"
 
+log = logging.getLogger("syncer.cache")
+
 
 class Store(IdentityStore, OutboxStore, SegmentStore):
     """An open cache file, migrated to the current schema."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """``create`` False (the read-only commands) refuses a missing or empty file rather
+        than starting a new cache where a typo'd ``state_path`` points."""
         self.path = path
+        if not create and not _has_cache(path):
+            raise StateError(
+                f"no cache at {path}",
+                hint="Check state_path in the configuration; the first `syncer run` creates it.",
+            )
         try:
-            _create_private(path)
+            if _create_private(path):
+                log.warning("no cache at %s: created a new one, so this is a first sync", path)
             self.db = Database(path)
             # First, so that every statement below waits for another process's lock (a run
             # and status opening a brand-new cache together) rather than failing at once.
@@ -188,6 +200,15 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
             )
         )
 
+    def contact_renamed_from(self, email: str) -> ContactRow | None:
+        """The person whose address syncer last changed away from ``email``, if any."""
+        found = self.db.execute(
+            "SELECT contact_id FROM changes WHERE field IN ('email', 'email_address') "
+            "AND lower(old) = ? ORDER BY id DESC LIMIT 1",
+            [email],
+        ).fetchone()
+        return None if found is None else self.contact(int(found[0]))
+
     def batch_history(self, limit: int) -> list[dict[str, Any]]:
         """Recent Mailchimp batches, each with its operations counted by outcome."""
         batches = list(
@@ -266,11 +287,22 @@ class Store(IdentityStore, OutboxStore, SegmentStore):
             )
 
 
-def _create_private(path: Path) -> None:
-    """Create the file readable by its owner only, before SQLite creates it world-readable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _has_cache(path: Path) -> bool:
     try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _create_private(path: Path) -> bool:
+    """Create the file readable by its owner only, before SQLite creates it world-readable.
+
+    Returns whether there was no cache before (no file, or an empty one)."""
+    new = not _has_cache(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as error:
         raise StateError(f"cannot create the cache {path}: {error.strerror}") from None
     os.close(descriptor)
+    return new

@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import backoff
 import requests
@@ -97,9 +97,15 @@ class ApiSession:
         throttle: Throttle | None = None,
         max_connections: int = 10,
         max_body_bytes: int = 64 * 2**20,
+        url_key: str = "",
     ) -> None:
+        """``url_key`` names the config key the base URL comes from, for connection errors."""
         self.name = name
         self.base_url = base_url.rstrip("/")
+        self.host = urlsplit(self.base_url).hostname or self.base_url
+        if urlsplit(self.base_url).port:
+            self.host += f":{urlsplit(self.base_url).port}"
+        self._url_key = url_key or f"{name}.base_url"
         self.policy = policy or RetryPolicy()
         self.calls: Counter[str] = Counter()
         self._redactor = Redactor(secrets)
@@ -165,6 +171,7 @@ class ApiSession:
 
         def attempt(until: float) -> ApiResponse:
             self._before(endpoint, throttled=True)
+            sent = time.monotonic()
             with self._slots:
                 response = self._open(
                     endpoint,
@@ -176,6 +183,13 @@ class ApiSession:
                 content = self._body(response, endpoint, until)
             if self._throttle is not None:
                 self._throttle.after_response(endpoint, response.headers)
+            log.debug(
+                "%s: %s -> %d in %.0f ms",
+                self.name,
+                endpoint,
+                response.status_code,
+                1000 * (time.monotonic() - sent),
+            )
             return self._interpret(response, content, endpoint, expect)
 
         return self._with_retries(endpoint, attempt)
@@ -227,9 +241,7 @@ class ApiSession:
 
         def log_retry(details: Any) -> None:
             log.warning(
-                "%s: %s %s; retrying in %.1f s (attempt %d of %d)",
-                self.name,
-                endpoint,
+                "%s; retrying in %.1f s (attempt %d of %d)",
                 self.redact(str(details["exception"])),
                 details["wait"],
                 details["tries"] + 1,
@@ -251,6 +263,7 @@ class ApiSession:
             elapsed = time.monotonic() - started
             raise RetriableError(
                 f"{error.message} (gave up after {elapsed:.0f} s of retries)",
+                error.hint,
                 status=error.status,
                 body=error.body,
             ) from None
@@ -284,7 +297,9 @@ class ApiSession:
             ) from None
         except requests.ConnectionError:
             raise RetriableError(
-                f"{self.name}: {endpoint}: the connection failed or dropped"
+                f"{self.name}: could not connect to {self.host}, or the connection dropped "
+                f"({endpoint})",
+                f"Check {self._url_key} and the network; `syncer check` tries both APIs.",
             ) from None
         except requests.RequestException as error:
             raise RemoteError(f"{self.name}: {endpoint} failed: {type(error).__name__}") from None

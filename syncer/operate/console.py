@@ -34,6 +34,11 @@ class Output:
             file=self.stream, force_terminal=self.rich, highlight=False, soft_wrap=not self.rich
         )
 
+    @property
+    def width(self) -> int:
+        """Columns to fit in: the terminal's, or unbounded through a pipe."""
+        return self.console.width if self.rich else 10_000
+
     def heading(self, text: str, style: str = "bold") -> None:
         if self.rich:
             self.console.print(f"\n[{style}]{_escape(text)}[/]")

@@ -21,8 +21,9 @@ log = logging.getLogger("syncer.run")
 
 
 @contextmanager
-def open_store(config: Config) -> Iterator[Store]:
-    store = Store(config.state_path)
+def open_store(config: Config, *, create: bool = True) -> Iterator[Store]:
+    """The cache; ``create`` False for the commands that only read it (no cache: an error)."""
+    store = Store(config.state_path, create=create)
     try:
         yield store
     finally:

@@ -222,11 +222,17 @@ def error_list(store: Store, limit: int = 0) -> dict[str, Any]:
 
 def person(store: Store, email: str) -> dict[str, Any] | None:
     """`syncer show EMAIL`: both cached sides, the base, and the history of decisions."""
-    row = store.contact_by_email(normalise_email(email))
+    asked = normalise_email(email)
+    row = store.contact_by_email(asked)
+    renamed_from = None
+    if row is None:
+        row = store.contact_renamed_from(asked)
+        renamed_from = asked if row is not None else None
     if row is None:
         return None
     return {
         "email": row.email,
+        "renamed_from": renamed_from,
         "state": row.state,
         "reason": row.reason,
         "hubspot": _side(row.hubspot_id, row.hs, row.hs_modified),

@@ -28,23 +28,10 @@ def render_status(out: Output, report: dict[str, Any]) -> None:
             out.line(f"  - {reason}", "red")
     out.heading("Last runs")
     if report["runs"]:
-        out.table(
-            [
-                "run",
-                "started",
-                "secs",
-                "mode",
-                "outcome",
-                "fetched",
-                "changed",
-                "conflicts",
-                "written",
-                "failed",
-                "HubSpot calls",
-                "Mailchimp calls",
-            ],
-            [_run_row(run) for run in report["runs"]],
-        )
+        keep = RUN_COLUMNS if out.width >= WIDE else NARROW_RUN_COLUMNS
+        index = [RUN_COLUMNS.index(name) for name in keep]
+        rows = [_run_row(run) for run in report["runs"]]
+        out.table(list(keep), [[row[i] for i in index] for row in rows])
     else:
         out.line("no runs yet: `syncer run` starts the sync")
     out.heading("Cursors")
@@ -84,6 +71,15 @@ def render_status(out: Output, report: dict[str, Any]) -> None:
     else:
         out.line("none")
     render_segments(out, report["segments"])
+
+
+#: Every column of the runs table; on a terminal narrower than WIDE, only the narrow set.
+RUN_COLUMNS = (
+    "run", "started", "secs", "mode", "outcome", "fetched", "changed", "conflicts", "written",
+    "failed", "HubSpot calls", "Mailchimp calls",
+)  # fmt: skip
+NARROW_RUN_COLUMNS = ("run", "started", "outcome", "changed", "written", "failed")
+WIDE = 120
 
 
 def _run_row(run: dict[str, Any]) -> list[object]:
@@ -130,6 +126,8 @@ def render_batches(out: Output, batches: list[dict[str, Any]]) -> None:
 
 
 def render_person(out: Output, person: dict[str, Any]) -> None:
+    if person["renamed_from"]:
+        out.line(f"{person['renamed_from']} was renamed; this is the same person now", "yellow")
     out.line(
         f"{person['email']}: {person['state']}"
         + (f" ({person['reason']})" if person["reason"] else ""),

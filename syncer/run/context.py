@@ -13,6 +13,7 @@ from syncer.connectors.hubspot.client import HubSpotClient
 from syncer.connectors.hubspot.properties import ChoiceProperty
 from syncer.connectors.mailchimp.client import MailchimpClient
 from syncer.core.models import EMAIL_KEY, STATUS_MIRROR_KEY, SUBSCRIPTION_KEY, TAGS_MIRROR_KEY
+from syncer.core.plan import GuardCheck
 from syncer.run.progress import Progress
 
 
@@ -82,6 +83,8 @@ class RunContext:
     failures: list[str] = field(default_factory=list)
     #: The tags mirror's HubSpot property as last read (its options), once a run needs it.
     mirror_property: ChoiceProperty | None = None
+    guard: list[GuardCheck] = field(default_factory=list)
+    guard_scope: str | None = None  # the guard's word on people leaving the segment scope
 
     def should_stop(self) -> bool:
         """True once ``--max-time`` has passed or a stop was asked; the run then stops early."""

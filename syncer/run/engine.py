@@ -16,7 +16,7 @@ from typing import Any
 from syncer.cache.failures import cache_failure
 from syncer.core import causes
 from syncer.core.models import Decision
-from syncer.core.plan import guard_verdict, operations_for
+from syncer.core.plan import guard_checks, guard_verdict, operations_for
 from syncer.core.reconcile import reconcile
 from syncer.core.records import ContactRow
 from syncer.errors import (
@@ -177,12 +177,16 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
 
 
 def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
-    verdict = guard_verdict(
+    ctx.guard = guard_checks(
         ctx.store.queued_counts(),
         ctx.store.linked_count(),
         ctx.config.safety,
         first_sync=first_sync,
-    ) or segments_verdict(ctx)
+    )
+    ctx.guard_scope = segments_verdict(ctx)
+    verdict = guard_verdict(ctx.guard) or ctx.guard_scope
+    if verdict and options.dry_run:
+        return  # the plan shows it, after what the run would have written
     if verdict and not options.force:
         raise GuardTripped(f"the blast-radius guard stopped the run before writing: {verdict}")
     if verdict:

@@ -14,10 +14,13 @@ log = logging.getLogger("syncer.run")
 
 
 class Progress:
-    """Plain progress: one log line per phase, nothing per item."""
+    """Plain progress: one debug line per phase (`-v` shows them), nothing per item.
+
+    Under cron a run's phases are noise: its summary line says what it did.
+    """
 
     def phase(self, name: str, total: int | None = None) -> None:
-        log.info("%s%s", name, f" ({total})" if total else "")
+        log.debug("%s%s", name, f" ({total})" if total else "")
 
     def advance(self, amount: int = 1) -> None:
         """One more unit of the current phase done."""

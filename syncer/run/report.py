@@ -9,7 +9,8 @@ from typing import Any
 
 from syncer.connectors.hubspot.client import BATCH_LIMIT as HUBSPOT_BATCH
 from syncer.connectors.mailchimp.client import BATCH_LIMIT as MAILCHIMP_BATCH
-from syncer.core.plan import changes_of
+from syncer.core.plan import GuardCheck, changes_of
+from syncer.core.wording import plural
 from syncer.run.context import RunContext
 from syncer.run.mirror import missing_options
 
@@ -42,6 +43,12 @@ class Plan:
     calls_to_write: dict[str, int] = field(default_factory=dict)
     #: Options the tags mirror would add to its HubSpot property, by property name.
     property_options: dict[str, list[str]] = field(default_factory=dict)
+    guard: list[GuardCheck] = field(default_factory=list)
+    guard_scope: str | None = None
+
+    @property
+    def guard_tripped(self) -> bool:
+        return self.guard_scope is not None or any(check.tripped for check in self.guard)
 
     def counts(self) -> dict[str, int]:
         tally = Counter(f"{write.side}_{write.action}" for write in self.writes)
@@ -61,6 +68,11 @@ class Plan:
                 "made": self.calls_made,
                 "to_write": self.calls_to_write,
                 "total": self.calls_made + sum(self.calls_to_write.values()),
+            },
+            "guard": {
+                "tripped": self.guard_tripped,
+                "checks": [check.as_json() for check in self.guard],
+                "scope": self.guard_scope,
             },
         }
 
@@ -82,7 +94,9 @@ def build_plan(ctx: RunContext) -> Plan:
     run_id = ctx.run_id or 0
     conflicts = [
         PlannedConflict(
-            email=event["email"] or "", field=event["field"] or "", detail=event["detail"]
+            email=event["email"] or "",
+            field=ctx.hubspot_name(event["field"] or ""),  # a property, never an internal key
+            detail=event["detail"],
         )
         for event in ctx.store.run_events(run_id, ["conflict"])
     ]
@@ -102,6 +116,8 @@ def build_plan(ctx: RunContext) -> Plan:
         calls_made=ctx.total_calls(),
         calls_to_write=calls_to_write,
         property_options={mirror.property: options} if options and mirror else {},
+        guard=list(ctx.guard),
+        guard_scope=ctx.guard_scope,
     )
 
 
@@ -125,6 +141,15 @@ def plan_lines(plan: Plan) -> list[str]:
     lines: list[str] = [
         "Dry run: nothing was written to HubSpot or Mailchimp; the cache is unchanged."
     ]
+    people = person_lines(plan)
+    for email in sorted(people):
+        lines.append(email)
+        lines.extend(people[email])
+    return lines + total_lines(plan)
+
+
+def person_lines(plan: Plan) -> dict[str, list[str]]:
+    """Each person's part of the plan: their writes with field changes, conflicts, blocks."""
     by_email: dict[str, list[str]] = {}
     for write in plan.writes:
         side = "HubSpot" if write.side == "hubspot" else "Mailchimp"
@@ -140,49 +165,79 @@ def plan_lines(plan: Plan) -> list[str]:
         )
     for blocked in plan.blocked:
         by_email.setdefault(blocked["email"], []).append(f"  blocked: {blocked['reason']}")
-    for email in sorted(by_email):
-        lines.append(email)
-        lines.extend(by_email[email])
-    for name, options in plan.property_options.items():
-        lines.append(
-            f"HubSpot property {name}: would add options {', '.join(map(repr, options))} "
-            "(new Mailchimp tags)"
-        )
+    return by_email
+
+
+def total_lines(plan: Plan) -> list[str]:
+    """What the whole plan adds up to, what it costs, and the guard's verdict on it."""
+    lines = [
+        f"HubSpot property {name}: would add options {', '.join(map(repr, options))} "
+        "(new Mailchimp tags)"
+        for name, options in plan.property_options.items()
+    ]
     counts = plan.counts()
     writes = [f"{n} {name.replace('_', ' ')}" for name, n in counts.items() if "_" in name and n]
-    lines.append(
-        f"would write: {', '.join(writes) or 'nothing'}; "
-        f"{counts.get('conflicts', 0)} conflicts, {counts.get('blocked', 0)} blocked"
-    )
     to_write = sum(plan.calls_to_write.values())
-    lines.append(
+    return [
+        *lines,
+        f"would write: {', '.join(writes) or 'nothing'}; "
+        f"{plural(counts.get('conflicts', 0), 'conflict')}, {counts.get('blocked', 0)} blocked",
         f"API calls: {plan.calls_made} made to read; a real run would make about {to_write} more "
         f"to write ({plan.calls_to_write.get('hubspot', 0)} HubSpot, "
-        f"{plan.calls_to_write.get('mailchimp', 0)} Mailchimp)"
+        f"{plan.calls_to_write.get('mailchimp', 0)} Mailchimp)",
+        *guard_lines(plan.guard, plan.guard_scope),
+    ]
+
+
+def guard_lines(checks: list[GuardCheck], scope: str | None = None) -> list[str]:
+    """The guard's verdict on the plan, with its arithmetic and the keys it used."""
+    if not checks:
+        return []
+    tripped = scope is not None or any(check.tripped for check in checks)
+    head = (
+        "blast-radius guard: a real run would stop here before writing (exit 5; "
+        "`syncer run --force` overrides)"
+        if tripped
+        else "blast-radius guard: a real run would go ahead"
     )
-    return lines
+    lines = [head, *(f"  {check.explain()}" for check in checks)]
+    return lines + ([f"  {scope}"] if scope else [])
 
 
 def summary_lines(
     counts: dict[str, int], api_calls: dict[str, dict[str, int]], outcome: str
 ) -> list[str]:
-    """A real run's short summary: what was fetched, changed and written, and what it cost."""
+    """A real run's short summary: what was fetched, changed and written, and what it cost.
+
+    A run that changed nothing says so in one line, so a quiet cron log stays a line a run.
+    """
     total = {side: sum(calls.values()) for side, calls in api_calls.items()}
     written = counts.get("written_hubspot", 0) + counts.get("written_mailchimp", 0)
+    fetched = (
+        f"fetched {plural(counts.get('fetched_hubspot', 0), 'HubSpot contact')} and "
+        f"{plural(counts.get('fetched_mailchimp', 0), 'Mailchimp member')}"
+    )
+    calls = (
+        f"{plural(total.get('hubspot', 0), 'HubSpot call')}, "
+        f"{plural(total.get('mailchimp', 0), 'Mailchimp call')}"
+    )
+    eventful = ("changed", "conflicts", "failed", "blocked", "batches_open", "hubspot_deleted")
+    if not written and not any(counts.get(key) for key in (*eventful, "stopped_early")):
+        return [f"run {outcome}: nothing to change; {fetched}; {calls}"]
     lines = [
-        f"run {outcome}: fetched {counts.get('fetched_hubspot', 0)} HubSpot contacts and "
-        f"{counts.get('fetched_mailchimp', 0)} Mailchimp members; "
-        f"{counts.get('changed', 0)} people to update, {counts.get('conflicts', 0)} conflicts",
+        f"run {outcome}: {fetched}; {plural(counts.get('changed', 0), 'person', 'people')} to "
+        f"update, {plural(counts.get('conflicts', 0), 'conflict')}",
         f"written: {counts.get('written_hubspot', 0)} to HubSpot, "
         f"{counts.get('written_mailchimp', 0)} to Mailchimp ({written} in all); "
         f"failed {counts.get('failed', 0)}, blocked {counts.get('blocked', 0)}",
-        f"API calls: {total.get('hubspot', 0)} HubSpot, {total.get('mailchimp', 0)} Mailchimp",
+        f"API calls: {calls}",
     ]
     if counts.get("batches_open"):
-        lines.append(f"{counts['batches_open']} Mailchimp batches open; the next run collects them")
+        open_batches = plural(counts["batches_open"], "Mailchimp batch", "Mailchimp batches")
+        lines.append(f"{open_batches} open; the next run collects them")
     if counts.get("hubspot_deleted"):
         lines.append(
-            f"found {counts['hubspot_deleted']} linked contacts deleted in HubSpot; "
+            f"found {plural(counts['hubspot_deleted'], 'linked contact')} deleted in HubSpot; "
             "`syncer errors` lists the people now left out of the sync"
         )
     if counts.get("skipped_no_email"):

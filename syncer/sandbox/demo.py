@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import requests
 import yaml
@@ -20,15 +21,15 @@ from syncer.config import load_config
 from syncer.errors import ExitCode
 from syncer.operate.console import Output
 from syncer.operate.service import open_store, sync_once
-from syncer.operate.status import status_report
-from syncer.operate.views import render_status
+from syncer.operate.status import error_list, person, status_report
+from syncer.operate.views import render_errors, render_status
 from syncer.run.engine import RunOptions
 from syncer.run.progress import Progress
-from syncer.run.report import plan_lines, summary_lines
+from syncer.run.report import Plan, person_lines, summary_lines, total_lines
 from syncer.sandbox import demo_data, world
 from syncer.sandbox.runner import Sandbox, SandboxInfo
 
-PLAN_LINES_SHOWN = 24
+ORDINARY_SHOWN = 3
 DEMO_LIST_FILTER = {"property": "lifecyclestage", "value": "customer"}
 
 
@@ -37,7 +38,8 @@ def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -
     with Sandbox() as sandbox, _folder(keep) as folder, requests.Session() as http:
         info = sandbox.info
         _seed(http, info, data)
-        config = load_config(_write_config(folder, info))
+        config_path = _write_config(folder, info)
+        config = load_config(config_path)
         out.heading("1. A sandbox with both APIs")
         out.line(f"HubSpot at {info.hubspot_url}: {len(data.hubspot)} contacts")
         out.line(f"Mailchimp at {info.mailchimp_url}: {len(data.mailchimp)} members")
@@ -46,11 +48,9 @@ def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -
         out.heading("2. syncer run --dry-run: what would change")
         plan = sync_once(config, RunOptions(dry_run=True)).plan
         assert plan is not None
-        lines = plan_lines(plan)
-        for line in lines[1 : PLAN_LINES_SHOWN + 1]:
+        for line in story_lines(plan):
             out.line(line)
-        out.line(f"... ({len(lines) - PLAN_LINES_SHOWN - 3} more lines)")
-        for line in lines[-2:]:
+        for line in total_lines(plan):
             out.line(line, "bold")
 
         out.heading("3. syncer run")
@@ -62,13 +62,28 @@ def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -
             report = sync_once(config, RunOptions(), progress=progress())
         for line in summary_lines(report.counts, report.api_calls, report.outcome):
             out.line(line)
+        _explain_blocked(out, len(plan.blocked), report.counts.get("blocked", 0))
 
         out.heading("4. syncer status")
         with open_store(config) as store:
             status = status_report(store, config)
-        render_status(out, status)
+            render_status(out, status)
         _list_becomes_a_tag(out, http, info, folder)
+        with open_store(config) as store:
+            out.heading("6. syncer errors")
+            render_errors(out, error_list(store))
+            out.heading(f"7. syncer show {demo_data.LATE_OPT_OUT}")
+            dana = person(store, demo_data.LATE_OPT_OUT)
+        if dana is not None:
+            _where_she_stands(out, dana)
         out.line("")
+        if keep is not None:
+            out.line(
+                f"The config and cache stay in {folder}: try `syncer errors --config "
+                f"{config_path}` (the sandbox itself stopped with the demo; "
+                "`syncer sandbox --seed demo` serves one again).",
+                "bold",
+            )
         out.line("Next: `syncer init` writes a config for your own accounts.", "bold")
         return ExitCode.OK if status["health"]["ok"] else ExitCode.PARTIAL
 
@@ -91,6 +106,53 @@ def _list_becomes_a_tag(
     )
 
 
+def story_lines(plan: Plan) -> list[str]:
+    """The plan's interesting people first: conflicts (winner and reason), the blocked, the
+    unsubscribes and resubscriptions; then a few ordinary writes, and how many more."""
+    people = person_lines(plan)
+    chosen: list[str] = []
+    chosen.extend(conflict.email for conflict in plan.conflicts[:2])
+    chosen.extend(blocked["email"] for blocked in plan.blocked)
+    chosen.extend(w.email for w in plan.writes if w.action in ("unsubscribe", "resubscribe"))
+    ordinary = [w.email for w in plan.writes if w.action in ("create", "update")]
+    chosen.extend(ordinary[:ORDINARY_SHOWN])
+    shown = list(dict.fromkeys(chosen))
+    lines: list[str] = []
+    for email in shown:
+        lines.append(email)
+        lines.extend(people[email])
+    lines.append(
+        f"... and {len(people) - len(shown)} more people (`syncer run --dry-run` lists them all)"
+    )
+    return lines
+
+
+def _explain_blocked(out: Output, planned: int, blocked: int) -> None:
+    if blocked == planned:
+        return
+    out.line(
+        f"(the plan counted {planned} blocked: those syncer itself refuses to write; Mailchimp "
+        f"refused {blocked - planned} more when the writes were sent, listed below)"
+    )
+
+
+def _where_she_stands(out: Output, dana: dict[str, Any]) -> None:
+    member = (dana["mailchimp"] or {}).get("values") or {}
+    contact = (dana["hubspot"] or {}).get("values") or {}
+    status, wants = member.get("status", "-"), contact.get("newsletter", "-")
+    out.line(
+        f"{dana['email']}: HubSpot wanted her subscribed, and she opted out in Mailchimp while "
+        "the run was under way."
+    )
+    if status == "pending":
+        verdict = "Mailchimp has emailed her to confirm: she is subscribed only if she clicks"
+    else:
+        verdict = "syncer's create never forces a status, so her opt-out stands on both sides"
+    out.line(
+        f"She stands at: Mailchimp {status!r}, HubSpot newsletter {wants!r}. {verdict}.", "bold"
+    )
+
+
 @contextlib.contextmanager
 def _folder(keep: Path | None) -> Iterator[Path]:
     if keep is not None:
@@ -99,6 +161,26 @@ def _folder(keep: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="syncer-demo-") as folder:
         yield Path(folder)
+
+
+def seed_sandbox(info: SandboxInfo, spec: str) -> int:
+    """`syncer sandbox --seed demo|N`: the demo's people, or about N sample people (six in
+    ten on both sides, a quarter in HubSpot only, the rest in Mailchimp only). Returns how
+    many people were seeded."""
+    if spec == "demo":
+        data = demo_data.build()
+    else:
+        count = int(spec)
+        shared, hubspot_only = count * 6 // 10, count // 4
+        data = demo_data.build(
+            shared=shared, hubspot_only=hubspot_only, mailchimp_only=count - shared - hubspot_only
+        )
+    with requests.Session() as http:
+        _seed(http, info, data)
+    return len(
+        {c["properties"]["email"] for c in data.hubspot}
+        | {m["email_address"] for m in data.mailchimp}
+    )
 
 
 def _seed(http: requests.Session, info: SandboxInfo, data: demo_data.DemoData) -> None:

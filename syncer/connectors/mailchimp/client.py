@@ -131,6 +131,9 @@ class MailchimpClient:
             max_body_bytes=http.max_response_bytes,
             read_error=_read_error,
             max_connections=config.max_connections,
+            url_key="mailchimp.base_url"
+            if config.base_url
+            else "mailchimp.api_key's -<dc> suffix (or set mailchimp.base_url)",
         )
 
     def close(self) -> None:
