@@ -17,6 +17,7 @@ import pytest
 from syncer.cache.store import Store
 from syncer.config import Config, parse_config
 from syncer.connectors.mailchimp.batches import OperationResult
+from syncer.core import causes
 from syncer.core.identity import subscriber_hash
 from syncer.core.plan import earns_pending_retry
 from syncer.core.records import ContactRow, NewOperation
@@ -29,7 +30,6 @@ from syncer.core.subscription import (
 from syncer.operate.service import open_clients
 from syncer.operate.status import hint_for
 from syncer.run.context import RunContext
-from syncer.run.fetch import NO_EMAIL_REASON
 from syncer.run.settle import COMPLIANCE_BLOCK, settle_mailchimp
 
 ADDRESS = "ann@acme-mail.com"
@@ -159,16 +159,16 @@ def test_earns_pending_retry(payload: dict[str, Any], earns: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("reason", "words"),
+    ("cause", "words"),
     [
-        (f"Mailchimp: Member In Compliance State: {COMPLIANCE['detail']}", "status is untouched"),
-        (COMPLIANCE_BLOCK, "sign up again"),
-        (unknown_status_reason("nonsubscribed"), "does not know"),
-        (TRANSACTIONAL_NEVER_REASON, "never asked to subscribe"),
-        (NEVER_REASON, "opted out in Mailchimp"),
-        (CLEANED_REASON, "fix the address in HubSpot"),
-        (NO_EMAIL_REASON, "give the contact an email address"),
-        ("Mailchimp refused the value of FNAME: too long", "the rest was synced"),
+        (causes.MAILCHIMP_COMPLIANCE_EDIT, "status is untouched"),
+        (causes.MAILCHIMP_COMPLIANCE, "sign up again"),
+        (causes.of_block(unknown_status_reason("nonsubscribed"), "nonsubscribed"), "does not know"),
+        (causes.of_block(TRANSACTIONAL_NEVER_REASON, "transactional"), "never asked to subscribe"),
+        (causes.of_block(NEVER_REASON, "unsubscribed"), "opted out in Mailchimp"),
+        (causes.of_block(CLEANED_REASON, "cleaned"), "fix the address in HubSpot"),
+        (causes.NO_EMAIL, "give the contact an email address"),
+        (causes.MAILCHIMP_VALUE, "the rest was synced"),
     ],
     ids=[
         "failed-edit",
@@ -181,5 +181,7 @@ def test_earns_pending_retry(payload: dict[str, Any], earns: bool) -> None:
         "refused-value",
     ],
 )
-def test_each_consent_reason_gets_its_own_hint(reason: str, words: str) -> None:
-    assert words in hint_for(reason)
+def test_each_consent_reason_gets_its_own_hint(cause: str | None, words: str) -> None:
+    """Hints follow the cause recorded where the refusal or the rule was met."""
+    assert cause is not None
+    assert words in hint_for("blocked", cause)

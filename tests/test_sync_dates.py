@@ -17,6 +17,13 @@ from tests.support.people import email, iso_ago
 from tests.support.sandbox import SandboxDriver
 
 RENEWAL = {"name": "renewal", "label": "Renewal", "type": "date", "fieldType": "date"}
+#: A custom datetime property (HubSpot's own notes_last_contacted is read-only).
+LAST_SEEN = {
+    "name": "last_contacted",
+    "label": "Last seen",
+    "type": "datetime",
+    "fieldType": "date",
+}
 FIELDS = [
     {"hubspot": "firstname", "mailchimp": "FNAME"},
     {"hubspot": "last_contacted", "mailchimp": "LASTSEEN"},
@@ -54,7 +61,7 @@ def writes(sim: SandboxDriver) -> tuple[int, int]:
 def test_dates_answered_as_epoch_milliseconds_cause_no_writes(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:
-    ids = sim.seed_hubspot([contact(i) for i in range(PEOPLE)], properties=[RENEWAL])
+    ids = sim.seed_hubspot([contact(i) for i in range(PEOPLE)], properties=[RENEWAL, LAST_SEEN])
     sim._post(f"{sim.mc_root}/_sim/seed", {"merge_fields": MERGE_FIELDS, "members": []})
     config = sim.write_config(tmp_path, fields=FIELDS)
     assert invoke(config, "run").exit_code == ExitCode.OK

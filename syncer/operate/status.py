@@ -52,6 +52,9 @@ HINTS: dict[str, str] = {
     causes.MAILCHIMP_FORGOTTEN: "deleted for good in Mailchimp; only the person can sign up again",
     causes.MAILCHIMP_FIELD: "a merge field refused the value: check the field types with "
     "`syncer check`, then `syncer retry EMAIL`",
+    causes.MAILCHIMP_VALUE: "a merge field refused this value (too long, or not in the field's "
+    "date format); the rest was synced: fix the value in HubSpot or the field in Mailchimp, then "
+    "`syncer retry EMAIL`",
     causes.MAILCHIMP_REFUSED: "Mailchimp refused the write: fix what the reason names, then "
     "`syncer retry EMAIL`",
     causes.HUBSPOT_MISSING_PROPERTY: "a mapped property does not exist in HubSpot: `syncer check` "

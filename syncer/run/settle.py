@@ -96,7 +96,7 @@ def _refused_values(ctx: RunContext, operation: Operation, refused: dict[str, st
         f"Mailchimp refused the value of {name}: {message}"
         for name, message in sorted(refused.items())
     )
-    mark_failed(ctx, operation, "failed", reason, causes.MAILCHIMP_FIELD)
+    mark_failed(ctx, operation, "failed", reason, causes.MAILCHIMP_VALUE)
     payload = without_values(
         operation.payload, refused, str((row.mc or {}).get("email") or row.email)
     )
