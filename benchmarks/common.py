@@ -211,15 +211,21 @@ class SyncerRun:
 
     @property
     def syncer_calls(self) -> dict[str, dict[str, int]]:
-        return dict((self.report or {}).get("api_calls") or {})
+        calls = (self.report or {}).get("api_calls") or {}
+        return {side: dict(shape.get("by_endpoint") or {}) for side, shape in calls.items()}
 
     @property
     def counts(self) -> dict[str, int]:
         return dict((self.report or {}).get("counts") or {})
 
     def phases(self) -> list[dict[str, Any]]:
-        """Each INFO line starts a phase that lasts until the next one (or the exit)."""
-        marks = [(t, line.split(" ", 2)[2]) for t, line in self.log if " INFO " in line]
+        """Each phase line (DEBUG with -v, not an API call's) starts a phase that lasts until
+        the next one (or the exit)."""
+        marks = [
+            (t, line.split(" ", 2)[2])
+            for t, line in self.log
+            if (" DEBUG " in line and " -> " not in line) or " INFO " in line
+        ]
         phases = []
         for index, (start, name) in enumerate(marks):
             end = marks[index + 1][0] if index + 1 < len(marks) else self.wall_s
@@ -255,7 +261,7 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
     mark, so sampling loses at most the last 50 ms). With ``profile``, syncer runs under cProfile
     and writes its statistics there; its times are then inflated by the profiler.
     """
-    command = [str(SYNCER), "--config", str(config), "run", "--json", *args]
+    command = [str(SYNCER), "--config", str(config), "run", "--json", "-v", *args]
     if profile is not None:
         command = [sys.executable, "-m", "cProfile", "-o", str(profile), *command]
     started = time.monotonic()

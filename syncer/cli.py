@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ from syncer.operate.check import summary as check_summary
 from syncer.operate.check_segments import check_segments
 from syncer.operate.console import Output, RichProgress
 from syncer.operate.logs import say_error, say_failures, say_summary, terminal_console
-from syncer.operate.service import open_clients, open_store, sync_once
+from syncer.operate.service import last_run, open_clients, open_store, sync_once
+from syncer.operate.shapes import batch_json, failed_run_json, run_json
 from syncer.operate.status import error_list, person, status_report
 from syncer.operate.stopping import signals_stop
 from syncer.operate.views import (
@@ -209,7 +210,12 @@ def run(
     options = RunOptions(dry_run=dry_run, full=full, force=force)
     deadline = Deadline(max_time)
     with signals_stop(deadline):
-        report = sync_once(config, options, deadline=deadline, progress=_progress())
+        try:
+            report = sync_once(config, options, deadline=deadline, progress=_progress())
+        except SyncerError as error:
+            if as_json and not dry_run:
+                click.echo(json.dumps(failed_run_json(error, last_run(config)), indent=2))
+            raise
     if report.plan is not None:
         if as_json:
             click.echo(json.dumps(report.plan.as_json(), indent=2))
@@ -218,7 +224,7 @@ def run(
                 click.echo(line)
         return ExitCode.GUARD if report.plan.guard_tripped else ExitCode.OK
     if as_json:
-        click.echo(json.dumps(asdict(report), indent=2))
+        click.echo(json.dumps(run_json(report), indent=2))
     else:
         say_summary(summary_lines(report.counts, report.api_calls, report.outcome))
         say_failures(report.failures)
@@ -362,7 +368,7 @@ def batches(app: AppContext, limit: int, as_json: bool) -> None:
     """List recent Mailchimp batches and what became of their operations."""
     config = app.load_config()
     with open_store(config, create=False) as store:
-        found = store.batch_history(limit)
+        found = [batch_json(batch) for batch in store.batch_history(limit)]
     if as_json:
         click.echo(json.dumps(found, indent=2))
     else:
@@ -378,7 +384,7 @@ def show(app: AppContext, email: str, as_json: bool) -> int:
     """Show one person: both cached sides, the base, and every decision and change."""
     config = app.load_config()
     with open_store(config, create=False) as store:
-        found = person(store, email)
+        found = person(store, email, config)
     if found is None:
         click.echo(f"error: {email} is not in the cache", err=True)
         return ExitCode.CONFIG

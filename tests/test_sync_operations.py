@@ -58,7 +58,7 @@ def test_dry_run_plans_exactly_what_the_real_run_writes(sim: SandboxDriver, tmp_
     report = json.loads(done.stdout)
     assert report["counts"]["written_mailchimp"] == 6
     assert report["counts"]["written_hubspot"] == 1
-    assert sim.writes("hubspot") - before[0] == plan["api_calls"]["to_write"]["hubspot"]
+    assert sim.writes("hubspot") - before[0] == plan["estimated_write_calls"]["hubspot"]
     planned_writes = sorted((w["email"], w["side"], w["action"]) for w in plan["writes"])
     assert planned_writes == sorted(_journal(tmp_path, report))
 

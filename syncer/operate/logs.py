@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -110,7 +111,7 @@ def say_summary(lines: list[str]) -> None:
             sys.stdout.write(line + "\n")
 
 
-def say_failures(failures: list[str]) -> None:
+def say_failures(failures: Sequence[object]) -> None:
     for failure in failures[:FAILURES_SHOWN]:
         log.error("failed: %s", failure)
     if len(failures) > FAILURES_SHOWN:

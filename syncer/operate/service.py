@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
@@ -12,6 +13,7 @@ from syncer.cache.store import Store
 from syncer.config import Config
 from syncer.connectors.hubspot.client import HubSpotClient
 from syncer.connectors.mailchimp.client import MailchimpClient
+from syncer.errors import StateError
 from syncer.operate.alerts import alert_after_run
 from syncer.run.context import Deadline, RunContext
 from syncer.run.engine import RunOptions, RunReport, run_sync
@@ -39,6 +41,16 @@ def open_clients(config: Config) -> Iterator[tuple[HubSpotClient, MailchimpClien
     finally:
         hubspot.close()
         mailchimp.close()
+
+
+def last_run(config: Config) -> dict[str, Any] | None:
+    """The newest run on record (None without a cache), for a failed run's ``--json``."""
+    try:
+        with open_store(config, create=False) as store:
+            runs = store.runs(limit=1)
+    except StateError:
+        return None
+    return runs[0] if runs else None
 
 
 def sync_once(

@@ -16,7 +16,9 @@ from syncer.core import causes
 from syncer.core.identity import normalise_email
 from syncer.core.records import ContactRow
 from syncer.operate.health import error_rate, evaluate
+from syncer.operate.shapes import public_key
 from syncer.operate.status_segments import segments_status
+from syncer.run.report import api_calls_json
 
 #: What to do, by the kind of problem (``syncer.core.causes``), chosen where the error was met.
 HINTS: dict[str, str] = {
@@ -178,7 +180,7 @@ def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
             "blocked": counts.get("blocked", 0),
         },
         "error_rate": round(error_rate(counts), 4),
-        "api_calls": {side: sum(endpoints.values()) for side, endpoints in calls.items()},
+        "api_calls": api_calls_json(calls),
     }
 
 
@@ -223,7 +225,7 @@ def error_list(store: Store, limit: int = 0) -> dict[str, Any]:
     return {"total": total, "listed": listed, "unlisted": total - listed, "groups": ordered}
 
 
-def person(store: Store, email: str) -> dict[str, Any] | None:
+def person(store: Store, email: str, config: Config) -> dict[str, Any] | None:
     """`syncer show EMAIL`: both cached sides, the base, and the history of decisions."""
     asked = normalise_email(email)
     row = store.contact_by_email(asked)
@@ -233,15 +235,23 @@ def person(store: Store, email: str) -> dict[str, Any] | None:
         renamed_from = asked if row is not None else None
     if row is None:
         return None
+    history = store.contact_history(row.id)
+    for entry in (*history["events"], *history["changes"]):
+        if entry.get("field"):
+            entry["field"] = public_key(entry["field"], config)
     return {
         "email": row.email,
         "renamed_from": renamed_from,
         "state": row.state,
         "reason": row.reason,
+        "cause": row.cause,
         "hubspot": _side(row.hubspot_id, row.hs, row.hs_modified),
         "mailchimp": _side(row.mailchimp_id, _member(row), row.mc_changed),
-        "base": {key: {"hubspot": pair[0], "mailchimp": pair[1]} for key, pair in row.base.items()},
-        **store.contact_history(row.id),
+        "base": {
+            public_key(key, config): {"hubspot": pair[0], "mailchimp": pair[1]}
+            for key, pair in row.base.items()
+        },
+        **history,
     }
 
 

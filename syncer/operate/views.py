@@ -87,7 +87,7 @@ def _run_row(run: dict[str, Any]) -> list[object]:
     return [
         run["id"], run["started_at"], run["duration_seconds"], run["mode"], run["outcome"],
         counts["fetched"], counts["changed"], counts["conflicts"], counts["written"],
-        counts["failed"], calls.get("hubspot", 0), calls.get("mailchimp", 0),
+        counts["failed"], calls["hubspot"]["total"], calls["mailchimp"]["total"],
     ]  # fmt: skip
 
 

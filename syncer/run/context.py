@@ -23,6 +23,17 @@ def grace(seconds: float) -> float:
     return max(5.0, min(60.0, seconds / 10))
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A write that failed this run: whose (``None`` for a whole call) and why."""
+
+    reason: str
+    email: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.reason}" if self.email else self.reason
+
+
 class Deadline:
     """When a run must wind down: ``--max-time`` passing, or an operator asking it to stop.
 
@@ -80,7 +91,7 @@ class RunContext:
     progress: Progress = field(default_factory=Progress)
     counts: Counter[str] = field(default_factory=Counter)
     stopped_early: bool = False
-    failures: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     #: The tags mirror's HubSpot property as last read (its options), once a run needs it.
     mirror_property: ChoiceProperty | None = None
     guard: list[GuardCheck] = field(default_factory=list)

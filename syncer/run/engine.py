@@ -26,7 +26,7 @@ from syncer.errors import (
     SyncerError,
     UnexpectedError,
 )
-from syncer.run.context import RunContext
+from syncer.run.context import Failure, RunContext
 from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.fetch import fetch
 from syncer.run.identity import resolve
@@ -69,7 +69,7 @@ class RunReport:
     outcome: str
     counts: dict[str, int]
     api_calls: dict[str, dict[str, int]]
-    failures: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     error: str | None = None
     plan: Plan | None = None
 
@@ -325,7 +325,7 @@ def _note_skipped(ctx: RunContext) -> None:
     ends partial), a warning and an event, never a reason to stop syncing everyone else."""
     for client in (ctx.hubspot, ctx.mailchimp):
         for note in client.skipped.take():
-            ctx.failures.append(f"skipped: {note}")
+            ctx.failures.append(Failure(f"skipped: {note}"))
             ctx.counts["malformed"] += 1
             ctx.store.add_event(ctx.run_id, None, "malformed", note)
             log.warning("%s; it was skipped", note)

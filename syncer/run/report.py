@@ -43,6 +43,7 @@ class Plan:
     calls_to_write: dict[str, int] = field(default_factory=dict)
     #: Options the tags mirror would add to its HubSpot property, by property name.
     property_options: dict[str, list[str]] = field(default_factory=dict)
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)
     guard: list[GuardCheck] = field(default_factory=list)
     guard_scope: str | None = None
 
@@ -51,10 +52,11 @@ class Plan:
         return self.guard_scope is not None or any(check.tripped for check in self.guard)
 
     def counts(self) -> dict[str, int]:
+        """Writes by side and action, every key present (zeros too), conflicts and blocks."""
         tally = Counter(f"{write.side}_{write.action}" for write in self.writes)
         tally["conflicts"] = len(self.conflicts)
         tally["blocked"] = len(self.blocked)
-        return dict(sorted(tally.items()))
+        return {key: tally.get(key, 0) for key in sorted({*PLAN_COUNT_KEYS, *tally})}
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -64,10 +66,10 @@ class Plan:
             "blocked": self.blocked,
             "property_options": self.property_options,
             "counts": self.counts(),
-            "api_calls": {
-                "made": self.calls_made,
-                "to_write": self.calls_to_write,
-                "total": self.calls_made + sum(self.calls_to_write.values()),
+            "api_calls": api_calls_json(self.calls),
+            "estimated_write_calls": {
+                "hubspot": self.calls_to_write.get("hubspot", 0),
+                "mailchimp": self.calls_to_write.get("mailchimp", 0),
             },
             "guard": {
                 "tripped": self.guard_tripped,
@@ -75,6 +77,42 @@ class Plan:
                 "scope": self.guard_scope,
             },
         }
+
+
+#: Keys every plan's counts carry, zeros included (``--json`` is a stable shape).
+PLAN_COUNT_KEYS = (
+    *(f"hubspot_{action}" for action in ("create", "update", "unsubscribe")),
+    *(f"mailchimp_{action}" for action in ("create", "update", "unsubscribe", "resubscribe")),
+    "conflicts",
+    "blocked",
+)
+#: Keys every run's counts carry, zeros included.
+RUN_COUNT_KEYS = (
+    "fetched_hubspot",
+    "fetched_mailchimp",
+    "changed",
+    "conflicts",
+    "written_hubspot",
+    "written_mailchimp",
+    "failed",
+    "blocked",
+    "detached",
+    "batches_open",
+    "hubspot_deleted",
+    "stopped_early",
+)
+
+
+def api_calls_json(calls: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]:
+    """The one shape of API calls in every JSON output: per API, a total and each endpoint."""
+    return {
+        side: {"total": sum(calls.get(side, {}).values()), "by_endpoint": calls.get(side, {})}
+        for side in ("hubspot", "mailchimp")
+    }
+
+
+def run_counts_json(counts: dict[str, int]) -> dict[str, int]:
+    return {key: counts.get(key, 0) for key in sorted({*RUN_COUNT_KEYS, *counts})}
 
 
 def build_plan(ctx: RunContext) -> Plan:
@@ -114,6 +152,7 @@ def build_plan(ctx: RunContext) -> Plan:
         conflicts=conflicts,
         blocked=blocked,
         calls_made=ctx.total_calls(),
+        calls=ctx.api_calls(),
         calls_to_write=calls_to_write,
         property_options={mirror.property: options} if options and mirror else {},
         guard=list(ctx.guard),

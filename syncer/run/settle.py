@@ -31,7 +31,7 @@ from syncer.core.plan import (
 from syncer.core.records import ContactRow, NewOperation, Operation
 from syncer.core.segments import SEGMENT_ACTIONS, settled
 from syncer.errors import MalformedRecord
-from syncer.run.context import RunContext
+from syncer.run.context import Failure, RunContext
 
 log = logging.getLogger("syncer.run")
 
@@ -235,7 +235,7 @@ def mark_failed(
     ctx.store.add_event(ctx.run_id, row.id, state, reason)
     ctx.counts[state] += 1
     if state == "failed":
-        ctx.failures.append(f"{row.email}: {reason}")
+        ctx.failures.append(Failure(reason, row.email))
 
 
 def _row(ctx: RunContext, operation: Operation) -> ContactRow:

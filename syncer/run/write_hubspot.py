@@ -19,7 +19,7 @@ from syncer.connectors.paging import chunks
 from syncer.core import causes
 from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
-from syncer.run.context import RunContext
+from syncer.run.context import Failure, RunContext
 from syncer.run.identity import resolve
 from syncer.run.settle import mark_failed, settle_hubspot_failure, settle_hubspot_success
 
@@ -54,7 +54,7 @@ def write_hubspot(ctx: RunContext) -> list[int]:
                 raise
             except RemoteError as error:
                 ctx.counts["hubspot_write_errors"] += 1
-                ctx.failures.append(f"HubSpot {action} of {len(chunk)} contacts: {error}")
+                ctx.failures.append(Failure(f"HubSpot {action} of {len(chunk)} contacts: {error}"))
                 log.error("%s; those writes stay queued for the next run", error)
             ctx.progress.advance(len(chunk))
     return _relink(ctx, relink)

@@ -20,7 +20,7 @@ from syncer.core import causes
 from syncer.core.identity import subscriber_hash
 from syncer.core.records import Operation
 from syncer.errors import AuthError, RemoteError, RetriableError
-from syncer.run.context import RunContext
+from syncer.run.context import Failure, RunContext
 from syncer.run.settle import mark_failed, settle_mailchimp
 
 log = logging.getLogger("syncer.run")
@@ -69,7 +69,7 @@ def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
             # sent, so a next decision that finds its values knows that it landed.
             ctx.store.set_operation_state(operation.id, "queued", f"sent, no answer: {error}")
             ctx.counts["mailchimp_write_errors"] += 1
-            ctx.failures.append(f"Mailchimp write: {error}")
+            ctx.failures.append(Failure(f"Mailchimp write: {error}"))
             log.error("%s; the remaining writes stay queued for the next run", error)
             return
         answer = _rename_answer(ctx, operation, result)

@@ -73,7 +73,7 @@ def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -
             out.heading("6. syncer errors")
             render_errors(out, error_list(store))
             out.heading(f"7. syncer show {demo_data.LATE_OPT_OUT}")
-            dana = person(store, demo_data.LATE_OPT_OUT)
+            dana = person(store, demo_data.LATE_OPT_OUT, config)
         if dana is not None:
             _where_she_stands(out, dana)
         out.line("")
