@@ -272,3 +272,22 @@ def test_check_offline_flags_a_cache_path_that_cannot_be_written(
 def test_the_sandbox_merge_fields_cover_the_world_mappings() -> None:
     tags = {field["tag"] for field in MERGE_FIELDS} | {"FNAME", "LNAME"}
     assert {mapping["mailchimp"] for mapping in FIELD_MAPPINGS} <= tags
+
+
+def test_a_closed_port_names_the_host_and_the_config_key(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """Issue 14.4: not "check the service's status page", but where the address comes from."""
+    document = yaml.safe_load(sim.write_config(tmp_path).read_text())
+    document["hubspot"]["base_url"] = "http://127.0.0.1:9"
+    document["http"] = {"max_tries": 1, "max_time": 2, "connect_timeout": 1}
+    config = tmp_path / "closed.yaml"
+    config.write_text(yaml.safe_dump(document))
+    ran = invoke(config, "run")
+    assert ran.exit_code == 4, ran.output
+    assert "hubspot: could not connect to 127.0.0.1:9" in ran.stderr
+    assert "Check hubspot.base_url and the network" in ran.stderr
+    assert "status page" not in ran.stderr
+    checked = invoke(config, "check")
+    assert "[PROBLEM] HubSpot token: hubspot: could not connect to 127.0.0.1:9" in checked.stdout
+    assert "[ok] Mailchimp audience" in checked.stdout, "the other API is still checked"
