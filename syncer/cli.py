@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,7 @@ import click
 from syncer import __version__
 from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
-from syncer.clikit import apply_logging, examples, global_options, settings
-from syncer.config import Config, find_config_path, load_config
+from syncer.clikit import AppContext, apply_logging, examples, global_options, settings
 from syncer.errors import EXIT_CODE_MEANINGS, ConfigError, ExitCode, SyncerError, UnexpectedError
 from syncer.operate.check import check_offline, check_remote
 from syncer.operate.check import exit_code as check_exit_code
@@ -46,29 +44,6 @@ from syncer.sandbox.demo import run_demo, seed_sandbox
 from syncer.sandbox.runner import Sandbox
 
 log = logging.getLogger("syncer.run")
-
-
-@dataclass
-class AppContext:
-    """The global options, read when a command needs them (they may come after its name)."""
-
-    settings: dict[str, Any]
-
-    @property
-    def config_option(self) -> str | None:
-        value = self.settings.get("config")
-        return None if value is None else str(value)
-
-    @property
-    def debug(self) -> bool:
-        return bool(self.settings.get("debug"))
-
-    @property
-    def config_path(self) -> Path:
-        return find_config_path(self.config_option)
-
-    def load_config(self) -> Config:
-        return load_config(self.config_path)
 
 
 class SyncerGroup(click.Group):

@@ -10,11 +10,13 @@ arrives, which is why it is set up here rather than once in the group.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from syncer.config import Config, find_config_path, load_config
 from syncer.errors import SyncerError
 from syncer.operate.logs import configure_logging
 
@@ -99,3 +101,26 @@ def global_options(command: F) -> F:
 def examples(*lines: str) -> str:
     """A command's epilog: a few invocations, kept as written by click's help formatter."""
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@dataclass
+class AppContext:
+    """The global options, read when a command needs them (they may come after its name)."""
+
+    settings: dict[str, Any]
+
+    @property
+    def config_option(self) -> str | None:
+        value = self.settings.get("config")
+        return None if value is None else str(value)
+
+    @property
+    def debug(self) -> bool:
+        return bool(self.settings.get("debug"))
+
+    @property
+    def config_path(self) -> Path:
+        return find_config_path(self.config_option)
+
+    def load_config(self) -> Config:
+        return load_config(self.config_path)

@@ -31,7 +31,7 @@ BELOW = {
 EVERYTHING = {*BELOW, "syncer", "sandbox.demo", "clikit"}
 TOP = {
     "cli": EVERYTHING,
-    "clikit": {"errors", "operate"},
+    "clikit": {"config", "errors", "operate"},
     "sandbox.demo": EVERYTHING - {"cli"},
     "__main__": {"cli"},
     "__init__": set(),
