@@ -43,7 +43,8 @@ from syncer.cache.store import Store
 from syncer.config import Config, parse_config
 from syncer.connectors.hubspot.client import HubSpotClient
 from syncer.connectors.hubspot.parse import parse_contact
-from syncer.connectors.mailchimp.client import MailchimpClient, parse_member
+from syncer.connectors.mailchimp.client import MailchimpClient
+from syncer.connectors.mailchimp.records import parse_member
 from syncer.core.identity import subscriber_hash
 from syncer.core.models import (
     EMAIL_KEY,

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from syncer.cache.store import Store
 from syncer.cli import cli
-from syncer.connectors.mailchimp.client import BatchStatus, MailchimpClient, MemberOperation
+from syncer.connectors.mailchimp.client import MailchimpClient, MemberOperation
+from syncer.connectors.mailchimp.records import BatchStatus
 from syncer.core.records import ContactRow
 from syncer.errors import ExitCode
 from syncer.operate.stopping import REPEAT_WINDOW

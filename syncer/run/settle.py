@@ -15,7 +15,7 @@ from syncer.cache.contacts import apply_member, iso
 from syncer.connectors.hubspot.client import ALWAYS
 from syncer.connectors.hubspot.parse import WriteResult
 from syncer.connectors.mailchimp.batches import OperationResult, Outcome, classify
-from syncer.connectors.mailchimp.client import parse_member
+from syncer.connectors.mailchimp.records import parse_member
 from syncer.core import causes
 from syncer.core.identity import normalise_email
 from syncer.core.models import EMAIL_KEY, SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
