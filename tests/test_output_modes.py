@@ -184,7 +184,8 @@ def test_in_a_terminal_log_lines_stand_apart_from_the_progress_rows(
 ) -> None:
     """Warnings logged while the bars are live are printed above them, whole lines of their own."""
     config = str(seeded(sim, tmp_path))
-    sim.faults("hubspot", {"rate": 0.3, "kinds": ["503"], "seed": 5})
+    sim.faults("hubspot", {"rate": 0.4, "kinds": ["503"], "seed": 5})
+    sim.faults("mailchimp", {"rate": 0.4, "kinds": ["503"], "seed": 6})
     drawn = ANSI.sub("", in_terminal("run", "--config", config, check=False))
     lines = drawn.replace("\r", "\n").splitlines()
     logged = [line for line in lines if "retrying in" in line]
