@@ -148,8 +148,11 @@ def test_status_and_run_started_together_on_a_new_cache_do_not_trip_on_each_othe
         finished = [(process, process.communicate(timeout=120)[1]) for process in started]
         for process, stderr in finished:
             code = process.returncode
-            assert "locked" not in stderr, (attempt, stderr)
+            assert "database is locked" not in stderr, (attempt, stderr)
             assert "already exists" not in stderr, (attempt, stderr)
             assert "Traceback" not in stderr, (attempt, stderr)
-            assert code == ExitCode.OK, (attempt, code, stderr)
+            # A status that starts before the run has made the cache says so (issue 14.7:
+            # read-only commands never create one); it must never trip on the run's start.
+            no_cache_yet = code == ExitCode.CONFIG and "no cache at" in stderr
+            assert code == ExitCode.OK or no_cache_yet, (attempt, code, stderr)
         sim.advance(60)

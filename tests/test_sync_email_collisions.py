@@ -9,7 +9,6 @@ change onto an existing HubSpot contact's address read as "archived or deleted".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from syncer.cli import cli
 from syncer.errors import ExitCode
 from tests.support.people import email, iso_ago
 from tests.support.sandbox import SandboxDriver
+from tests.support.state import listed_people
 
 PROPERTIES = ["email", "firstname", "newsletter"]
 BATCHES = {"direct_threshold": 0, "batch_wait_seconds": 10, "batch_poll_seconds": 0.05}
@@ -54,7 +54,7 @@ def hubspot_id(sim: SandboxDriver, address: str) -> str:
 
 
 def problems(config: Path) -> dict[str, tuple[str, str]]:
-    listed = json.loads(invoke(config, "errors", "--json").stdout)
+    listed = listed_people(invoke(config, "errors", "--json", "--limit", "0").stdout)
     return {entry["email"]: (entry["state"], entry["reason"]) for entry in listed}
 
 
@@ -90,7 +90,7 @@ def test_a_hubspot_email_change_onto_another_members_address_holds_that_person_o
     state, reason = problems(config)[holder]
     assert state == "failed"
     assert "already held by another Mailchimp member" in reason
-    listed = json.loads(invoke(config, "errors", "--json").stdout)
+    listed = listed_people(invoke(config, "errors", "--json", "--limit", "0").stdout)
     (entry,) = [e for e in listed if e["email"] == holder]
     assert "Mailchimp" in entry["hint"]
     assert "another" in entry["hint"]
