@@ -99,6 +99,19 @@ def test_a_transactional_member_with_resubscribe_never_is_refused() -> None:
     assert decision.blocked != NEVER_REASON  # it names transactional, not an opt-out
 
 
+@pytest.mark.parametrize("status", ["unsubscribed", "archived"])
+def test_a_refused_resubscribe_is_reported_blocked_not_as_a_conflict_each_run(status: str) -> None:
+    """Blocked is the whole story: a conflict recorded too would be recorded again every time
+    the person is decided, though nothing changed (found by the convergence property)."""
+    view = ContactView(
+        hubspot(modified=1, times={"newsletter": 1}, newsletter="true"), mailchimp(status), {}
+    )
+    decision = reconcile(view, make_config(resubscribe="never"))
+    assert decision.blocked == NEVER_REASON
+    assert decision.mailchimp_status is None
+    assert not decision.conflicts
+
+
 def test_pending_is_shown_by_the_status_mirror_but_is_no_opt_in() -> None:
     view = ContactView(
         hubspot(modified=1, newsletter="false", mc_status="unsubscribed"),

@@ -102,8 +102,6 @@ def merge_subscription(
         draft.needs_history.append(name)
         return
     winner, conflict = decided
-    if conflict is not None:
-        draft.conflicts.append(conflict)
     if winner == "hubspot":
         if wants:
             _ask_to_confirm(draft, h, status, config, NEVER_REASON)
@@ -114,6 +112,9 @@ def merge_subscription(
     else:
         new = "true" if status == "subscribed" else "false"
         draft.write_hubspot(SUBSCRIPTION_KEY, name, h, new, (new, status))
+    if conflict is not None and draft.blocked is None:
+        # A refusal is reported as blocked; as a conflict it would recur at every decision.
+        draft.conflicts.append(conflict)
 
 
 def _agree(draft: Draft, base: Pair | None, h: str, status: str) -> None:
