@@ -104,6 +104,22 @@ class OutboxStore(StoreBase):
             )
         }
 
+    def mark_sent(self, operation_ids: Sequence[int]) -> None:
+        """Count an attempt as the request leaves, before its answer: a run killed while it waits
+        leaves the write known as sent, so a next decision that finds its values knows it landed."""
+        self.db.execute(
+            "UPDATE operations SET attempts = attempts + 1, updated_at = ? "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            [utc_now(), dumps(list(operation_ids))],
+        )
+
+    def note_unanswered(self, operation_id: int, error: str) -> None:
+        """A sent write whose answer was lost stays queued (a repeat is harmless), with why."""
+        self.db.execute(
+            "UPDATE operations SET error = ?, updated_at = ? WHERE id = ?",
+            [error, utc_now(), operation_id],
+        )
+
     def set_operation_state(self, operation_id: int, state: str, error: str | None = None) -> None:
         attempts = 1 if state in ("queued", "failed") else 0
         self.db.execute(

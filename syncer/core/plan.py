@@ -177,7 +177,10 @@ def landed(operation: Operation, row: ContactRow) -> bool:
     if operation.target == "hubspot":
         values = row.hs or {}
         wanted = operation.payload.get("properties") or {}
-        return all(normalise(value) == values.get(name, "") for name, value in wanted.items())
+        return all(
+            _same_value(name, normalise(value), values.get(name, ""))
+            for name, value in wanted.items()
+        )
     member = row.mc
     body = operation.payload.get("body") or {}
     if member is None:
@@ -314,3 +317,10 @@ def guard_verdict(checks: list[GuardCheck]) -> str | None:
     """Why the queued writes must not be sent, or ``None`` when they may."""
     tripped = [check.explain() for check in checks if check.tripped]
     return "; ".join(tripped) or None
+
+
+def _same_value(name: str, sent: str, held: str) -> bool:
+    """HubSpot keeps emails lower-cased (reference §12.7): an address sent in capitals landed."""
+    if name == "email":
+        return normalise_email(sent) == normalise_email(held)
+    return sent == held

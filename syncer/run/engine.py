@@ -223,6 +223,8 @@ def _decide(ctx: RunContext, rows: list[ContactRow]) -> list[ContactRow]:
     waiting: list[ContactRow] = []
     with ctx.store.transaction():
         for row in rows:
+            if row.state != "ok":  # only a person with writes still queued can have one that landed
+                settle_landed(ctx, row)
             decision = reconcile(row.view(), ctx.config)
             if decision.detach_member:
                 ctx.store.detach_member(row, ctx.run_id)
@@ -274,8 +276,6 @@ def _decide_with_history(ctx: RunContext, waiting: list[ContactRow]) -> None:
 def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
     """Store a decision: its outbox rows, the base pairs that hold now, conflicts and blocks."""
     operations = operations_for(row, decision, ctx.config)
-    if row.state != "ok":  # only a person with writes still queued can have one that landed
-        settle_landed(ctx, row)
     ctx.store.queue_operations(row.id, operations, ctx.run_id)
     journal_mirror(ctx, row, decision)
     for key, pair in decision.agreed_now.items():

@@ -197,13 +197,16 @@ LANDED_NOTE = "landed: its answer was lost, and the next fetch showed its values
 
 
 def settle_landed(ctx: RunContext, row: ContactRow) -> None:
-    """Before a new decision supersedes a person's queued writes: those that were sent (their
-    answer lost) and whose values the fetch now shows did land, and are recorded as such, with
-    their changes journaled, so history never says an unsubscribe was not sent when it was."""
+    """Before a person is decided again: their queued writes that were sent (the answer lost, a
+    run killed while it waited) and whose values the fetch now shows did land. They are recorded
+    as such, with their changes journaled, so history never says an unsubscribe was not sent when
+    it was; and the base they agreed on holds, so the decision that follows never takes syncer's
+    own values for someone's change (a pending signup's ``false`` for an opt-out)."""
     for operation in ctx.store.queued_writes_of(row.id):
         if operation.attempts and landed(operation, row):
             ctx.store.set_operation_state(operation.id, "succeeded", LANDED_NOTE)
             ctx.store.add_changes(ctx.run_id, row.id, changes_of(operation.payload))
+            row.base.update(operation.agreed)
             ctx.counts["landed_unanswered"] += 1
 
 

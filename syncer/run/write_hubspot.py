@@ -71,6 +71,8 @@ def _send(ctx: RunContext, action: str, operations: Sequence[Operation]) -> list
         inputs.append(WriteInput(str(op.id), dict(op.payload["properties"]), row.hubspot_id))
     if not inputs:
         return []
+    with ctx.store.transaction():
+        ctx.store.mark_sent([int(item.trace_id) for item in inputs])
     client = ctx.hubspot
     results = client.create(inputs) if action == "create" else client.update(inputs)
     by_trace = {str(op.id): op for op in operations}

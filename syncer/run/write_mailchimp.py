@@ -60,6 +60,8 @@ def collect_batches(ctx: RunContext) -> None:
 def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
     ctx.progress.phase("writing to Mailchimp", len(operations))
     for operation in operations:
+        with ctx.store.transaction():
+            ctx.store.mark_sent([operation.id])
         try:
             result = ctx.mailchimp.upsert_member(_member_operation(operation))
         except AuthError:
@@ -67,7 +69,7 @@ def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
         except RemoteError as error:
             # Sent, answer unknown: it stays queued (a repeat is a harmless upsert), marked as
             # sent, so a next decision that finds its values knows that it landed.
-            ctx.store.set_operation_state(operation.id, "queued", f"sent, no answer: {error}")
+            ctx.store.note_unanswered(operation.id, f"sent, no answer: {error}")
             ctx.counts["mailchimp_write_errors"] += 1
             ctx.failures.append(Failure(f"Mailchimp write: {error}"))
             log.error("%s; the remaining writes stay queued for the next run", error)

@@ -3,8 +3,10 @@
 Faults model what the real services do to a client on a bad day. Where a fault strikes matters:
 ``429``, ``500`` and ``503`` refuse the request before it runs, while ``drop`` and ``malformed`` run
 it and then lose or garble the answer, so a client that retries a write must be idempotent to
-survive them. ``slow`` answers correctly, late. ``truncated_archive`` applies only to batch result
-downloads.
+survive them. ``slow`` waits, then runs the request; ``late`` runs it, then waits before answering
+(a write that has landed while its client may still be killed waiting: asked for by name only).
+``truncated_archive`` applies only to batch result downloads. ``paths`` limits faults to some
+endpoints (``"POST /crm/v3/objects/contacts/batch/create"``), for tests that aim at one call.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ FAULT_KINDS = (
     "423",
     "403",
     "slow",
+    "late",
     "drop",
     "malformed",
     "truncated_archive",
 )
 REFUSING_KINDS = frozenset({"429", "500", "502", "503", "504", "423", "403"})
+#: Kinds a plan draws from only when named: the others are what a bad day brings by default.
+ON_REQUEST_KINDS = frozenset({"late"})
 
 
 class FaultPlan:
@@ -41,25 +46,28 @@ class FaultPlan:
         rate = float(spec.get("rate", 0))
         if not 0 <= rate <= 1:
             raise ValueError("rate must be between 0 and 1")
-        kinds = list(spec.get("kinds") or FAULT_KINDS)
+        kinds = list(spec.get("kinds") or [k for k in FAULT_KINDS if k not in ON_REQUEST_KINDS])
         unknown = sorted(set(kinds) - set(FAULT_KINDS))
         if unknown:
             raise ValueError(f"unknown fault kinds: {', '.join(unknown)}")
         seed = spec.get("seed")
+        paths = spec.get("paths")
         with self._lock:
             self.rate = rate
             self.kinds = kinds
+            self.paths = frozenset(paths) if paths else None
             self.seed = seed
             self._random = random.Random(seed)
         return self.describe()
 
     def describe(self) -> dict[str, Any]:
-        return {"rate": self.rate, "kinds": list(self.kinds), "seed": self.seed}
+        paths = sorted(self.paths) if self.paths else None
+        return {"rate": self.rate, "kinds": list(self.kinds), "seed": self.seed, "paths": paths}
 
-    def draw(self, applicable: Collection[str]) -> str | None:
-        """Return the fault to inject into this request, or ``None``."""
+    def draw(self, applicable: Collection[str], endpoint: str) -> str | None:
+        """Return the fault to inject into this request (``endpoint``: ``"POST /template"``)."""
         with self._lock:
-            if self.rate <= 0:
+            if self.rate <= 0 or (self.paths is not None and endpoint not in self.paths):
                 return None
             candidates: list[str] = [kind for kind in self.kinds if kind in applicable]
             if not candidates or self._random.random() >= self.rate:

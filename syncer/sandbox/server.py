@@ -160,7 +160,7 @@ class Simulator:
 
     def fault_kinds(self, request: Request) -> frozenset[str]:
         """Which fault kinds may strike this request."""
-        return REFUSING_KINDS | {"slow", "drop", "malformed"}
+        return REFUSING_KINDS | {"slow", "late", "drop", "malformed"}
 
     def extra_admin(self) -> dict[tuple[str, str], Handler]:
         """Simulator-specific admin endpoints, keyed like the shared ones."""
@@ -228,12 +228,16 @@ class Simulator:
             latency = float(self.config.get("latency_ms", 0)) / 1000
             if latency > 0:
                 time.sleep(latency)
-            fault = self.faults.draw(self.fault_kinds(request))
+            fault = self.faults.draw(
+                self.fault_kinds(request), f"{request.method} {matched.template}"
+            )
             if fault in REFUSING_KINDS:
                 return self.fault_response(fault), None
             if fault == "slow":
                 time.sleep(float(self.config.get("slow_s", 2.0)))
             response = self._guarded(matched.handler, request)
+            if fault == "late":
+                time.sleep(float(self.config.get("slow_s", 2.0)))
             return response, fault if fault in {"drop", "malformed", "truncated_archive"} else None
         finally:
             self.release(request)

@@ -103,7 +103,7 @@ class SandboxDriver:
             ).json()["batches"]
             return all(batch["status"] == "finished" for batch in batches)
 
-        _wait_until(finished, timeout, "Mailchimp batches did not finish in time")
+        wait_until(finished, timeout, "Mailchimp batches did not finish in time")
 
     def wait_for_request(self, side: str, key: str, timeout: float = 30) -> None:
         """Wait (bounded) until the simulator has answered ``key``, e.g. ``POST /3.0/batches``.
@@ -111,7 +111,7 @@ class SandboxDriver:
         A test that must act at a given point of another process's run waits for the request
         that marks it, rather than sleeping for a time a slower machine may not keep to.
         """
-        _wait_until(
+        wait_until(
             lambda: self.requests(side)["counts"].get(key, 0) > 0,
             timeout,
             f"the {side} simulator was never asked {key}",
@@ -230,7 +230,7 @@ def _is_write(key: str) -> bool:
     return method in ("POST", "PUT", "PATCH", "DELETE") and not reads
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float, failure: str) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float, failure: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
