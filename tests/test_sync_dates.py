@@ -6,6 +6,7 @@ milliseconds. syncer reads both in one spelling, so a switch of spelling is no c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from syncer.cli import cli
 from syncer.errors import ExitCode
-from tests.support.people import email, iso_ago
+from tests.support.people import InitialWorld, email, iso_ago
 from tests.support.sandbox import SandboxDriver
 
 RENEWAL = {"name": "renewal", "label": "Renewal", "type": "date", "fieldType": "date"}
@@ -92,3 +93,14 @@ def test_dates_answered_as_epoch_milliseconds_cause_no_writes(
     before = writes(sim)
     assert invoke(config, "run").exit_code == ExitCode.OK
     assert writes(sim) == before
+
+
+def test_a_run_reads_the_merge_fields_once_for_the_check_and_the_formats(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """The field check and the date formats both need the audience's merge fields: one read."""
+    sim.seed_world(InitialWorld(shared=2, hubspot_only=1, mailchimp_only=1, conflicts=0))
+    ran = invoke(sim.write_config(tmp_path), "run", "--json")
+    assert ran.exit_code == ExitCode.OK, ran.output
+    calls = json.loads(ran.stdout)["api_calls"]["mailchimp"]["by_endpoint"]
+    assert calls["GET /lists/{list_id}/merge-fields"] == 1

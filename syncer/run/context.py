@@ -11,7 +11,7 @@ from syncer.cache.store import Store
 from syncer.config import Config
 from syncer.connectors.hubspot.client import HubSpotClient
 from syncer.connectors.hubspot.properties import ChoiceProperty
-from syncer.connectors.mailchimp.client import MailchimpClient
+from syncer.connectors.mailchimp.client import MailchimpClient, MergeField
 from syncer.core.models import EMAIL_KEY, STATUS_MIRROR_KEY, SUBSCRIPTION_KEY, TAGS_MIRROR_KEY
 from syncer.core.plan import GuardCheck
 from syncer.run.progress import Progress
@@ -96,6 +96,14 @@ class RunContext:
     mirror_property: ChoiceProperty | None = None
     guard: list[GuardCheck] = field(default_factory=list)
     guard_scope: str | None = None  # the guard's word on people leaving the segment scope
+    #: The audience's merge fields, once read: the field check and the date formats share them.
+    merge_fields: list[MergeField] | None = None
+
+    def read_merge_fields(self) -> list[MergeField]:
+        """The audience's merge fields, read at most once a run (the run never changes them)."""
+        if self.merge_fields is None:
+            self.merge_fields = self.mailchimp.merge_fields()
+        return self.merge_fields
 
     def should_stop(self) -> bool:
         """True once ``--max-time`` has passed or a stop was asked; the run then stops early."""

@@ -169,7 +169,7 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
     list_ids = read_lists(ctx, full=options.full)
     apply_scope(ctx, list_ids)
     if ctx.store.dirty_contacts(0, 1):  # a quiet run decides nothing, and needs no formats
-        ctx.config = with_date_formats(ctx.config, ctx.mailchimp)
+        ctx.config = with_date_formats(ctx.config, ctx.read_merge_fields)
     reconcile_dirty(ctx)
     queue_tags(ctx, list_ids)
     missing_options(ctx)  # a mirror property that cannot take the values stops the run here

@@ -8,17 +8,19 @@ the start of every run that maps a date, never assumed: one call, and only then.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from syncer.config import Config
-from syncer.connectors.mailchimp.client import MailchimpClient
+from syncer.connectors.mailchimp.client import MergeField
 
 
-def with_date_formats(config: Config, mailchimp: MailchimpClient) -> Config:
-    """``config`` with each date mapping's Mailchimp ``date_format`` filled in."""
+def with_date_formats(config: Config, read: Callable[[], Iterable[MergeField]]) -> Config:
+    """``config`` with each date mapping's Mailchimp ``date_format`` filled in; ``read`` is
+    called only when a mapping needs a format."""
     if not any(mapping.transform == "date" for mapping in config.fields):
         return config
-    formats = {field.tag: field.date_format for field in mailchimp.merge_fields()}
+    formats = {field.tag: field.date_format for field in read()}
     return replace(
         config,
         fields=tuple(

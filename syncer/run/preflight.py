@@ -190,7 +190,7 @@ def verify_fields(ctx: RunContext) -> None:
         return
     properties = ctx.hubspot.properties()
     remember_property_kinds(ctx, properties)
-    merge_fields = {field.tag: field for field in ctx.mailchimp.merge_fields()}
+    merge_fields = {field.tag: field for field in ctx.read_merge_fields()}
     problems = [
         finding.message()
         for finding in examine(ctx.config, properties, merge_fields)
