@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -151,7 +150,11 @@ def test_exclude_fields_drop_links_and_nested_keys(three: Mailchimp) -> None:
 
 
 @pytest.mark.slow
-def test_100000_members_seed_in_seconds_and_a_trimmed_page_is_fast(mc: Mailchimp) -> None:
+def test_a_page_deep_in_100000_members_holds_exactly_the_filtered_sorted_slice(
+    mc: Mailchimp,
+) -> None:
+    """At benchmark scale the listing still filters, sorts and slices exactly (its speed is
+    measured by the benchmarks, which seed and list audiences of this size)."""
     members = [
         {
             "email_address": f"user{n}@real.org",
@@ -161,9 +164,7 @@ def test_100000_members_seed_in_seconds_and_a_trimmed_page_is_fast(mc: Mailchimp
         }
         for n in range(100_000)
     ]
-    started = time.monotonic()
     assert mc.admin("POST", "seed", {"members": members}) == {"members": 100_000}
-    assert time.monotonic() - started < 10
     params = {
         "count": 1000,
         "offset": 20_000,
@@ -171,10 +172,12 @@ def test_100000_members_seed_in_seconds_and_a_trimmed_page_is_fast(mc: Mailchimp
         "sort_field": "last_changed",
         "fields": "members.id,members.email_address,members.last_changed,total_items",
     }
-    durations = []
-    for _ in range(3):
-        started = time.monotonic()
-        page = mc.ok("GET", MEMBERS, params=params)
-        durations.append(time.monotonic() - started)
+    page = mc.ok("GET", MEMBERS, params=params)
+    recent = [m for m in members if m["last_changed"] >= "2024-01-10T10:00:00+00:00"]
+    assert page["total_items"] == len(recent)
     assert len(page["members"]) == 1000
-    assert min(durations) < 0.3, durations
+    stamps = [member["last_changed"] for member in page["members"]]
+    assert stamps == sorted(stamps)
+    ordered = sorted(m["last_changed"] for m in recent)
+    assert stamps[0][:10] == ordered[20_000][:10]
+    assert set(page["members"][0]) == {"id", "email_address", "last_changed"}
