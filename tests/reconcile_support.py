@@ -7,13 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 from syncer.config import Config, parse_config
 from syncer.core.models import (
+    EMAIL_KEY,
     SUBSCRIBED_STATUSES,
+    SUBSCRIPTION_KEY,
     ContactView,
     Decision,
     HubSpotSide,
     MailchimpSide,
     Pair,
 )
+from syncer.core.reconcile import reconcile
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -72,6 +75,24 @@ def mailchimp(
     **fields: str,
 ) -> MailchimpSide:
     return MailchimpSide(email=email, status=status, fields=fields, last_changed=at(changed))
+
+
+def subscription_row(
+    newsletter: str,
+    status: str,
+    base: tuple[str, str] | None,
+    hs_time: float,
+    mc_time: float,
+    config: Config,
+) -> Decision:
+    """The decision on one row of a subscription truth table: one person, the e-mail in sync."""
+    bases: dict[str, Pair] = {EMAIL_KEY: ("ann@acme-mail.com",) * 2}
+    if base:
+        bases[SUBSCRIPTION_KEY] = base
+    view = ContactView(
+        hubspot(modified=hs_time, newsletter=newsletter), mailchimp(status, changed=mc_time), bases
+    )
+    return reconcile(view, config)
 
 
 def apply(view: ContactView, decision: Decision, now: datetime) -> ContactView:

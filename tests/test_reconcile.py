@@ -7,7 +7,7 @@ import pytest
 from syncer.core.models import EMAIL_KEY, SUBSCRIPTION_KEY, ContactView, Decision
 from syncer.core.reconcile import CLEANED_UNLINKED, INVALID_EMAIL_REASON, reconcile
 from syncer.core.subscription import CLEANED_REASON, NEVER_REASON
-from tests.reconcile_support import hubspot, mailchimp, make_config
+from tests.reconcile_support import hubspot, mailchimp, make_config, subscription_row
 
 CONFIG = make_config()
 IN_SYNC = {SUBSCRIPTION_KEY: ("true", "subscribed"), EMAIL_KEY: ("ann@acme-mail.com",) * 2}
@@ -290,11 +290,7 @@ def test_consent_table(
     write_status: str | None,
     blocked: str | None,
 ) -> None:
-    bases = {EMAIL_KEY: IN_SYNC[EMAIL_KEY], **({SUBSCRIPTION_KEY: base} if base else {})}
-    view = ContactView(
-        hubspot(modified=hs_time, newsletter=newsletter), mailchimp(status, changed=mc_time), bases
-    )
-    decision = decide(view)
+    decision = subscription_row(newsletter, status, base, hs_time, mc_time, CONFIG)
     assert decision.hubspot.get("newsletter") == write_hs
     assert decision.mailchimp_status == write_status
     assert decision.blocked == blocked

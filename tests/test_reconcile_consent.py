@@ -17,7 +17,7 @@ from syncer.core.models import (
 )
 from syncer.core.reconcile import reconcile
 from syncer.core.subscription import CLEANED_REASON, NEVER_REASON
-from tests.reconcile_support import T0, hubspot, mailchimp, make_config
+from tests.reconcile_support import T0, hubspot, mailchimp, make_config, subscription_row
 
 EMAIL = (EMAIL_KEY, ("ann@acme-mail.com", "ann@acme-mail.com"))
 
@@ -75,11 +75,7 @@ def test_consent_edge_cases(
     write_status: str | None,
     blocked: str | None,
 ) -> None:
-    bases = dict([EMAIL, *([(SUBSCRIPTION_KEY, base)] if base else [])])
-    view = ContactView(
-        hubspot(modified=hs_time, newsletter=newsletter), mailchimp(status, changed=mc_time), bases
-    )
-    decision = reconcile(view, make_config())
+    decision = subscription_row(newsletter, status, base, hs_time, mc_time, make_config())
     assert decision.hubspot.get("newsletter") == write_hs
     assert decision.mailchimp_status == write_status
     if blocked is None:
