@@ -104,6 +104,18 @@ def test_a_members_answer_without_its_payload_is_retried_then_fails(answer: Any)
     assert len(server.seen) == 3
 
 
+@pytest.mark.parametrize("read", ["tags", "member_tags"])
+def test_a_tag_listing_without_its_list_is_retried_then_fails(read: str) -> None:
+    """An audience's tags read as none would untag nobody and tag everyone anew."""
+    server = ScriptedServer(fallback=reply({"total_items": 4}))
+    with server.running():
+        config = config_for(server.url)
+        api = MailchimpClient(config.mailchimp, config.http)
+        with pytest.raises(RetriableError, match="answered 200 without"):
+            api.tags() if read == "tags" else api.member_tags("0" * 32)
+    assert len(server.seen) == 3
+
+
 @pytest.mark.parametrize("side", ["hubspot", "mailchimp"])
 def test_a_run_fed_empty_answers_exits_4_and_moves_no_cursor(
     sim: SandboxDriver, tmp_path: Path, side: str

@@ -275,45 +275,51 @@ class MailchimpClient:
 
     def member_tags(self, subscriber_hash: str) -> list[str]:
         """Every tag of one member: the member listing gives only the first 50."""
-        names: list[str] = []
-        guard = LoopGuard(1000, "mailchimp: reading a member's tags")
-        while True:
-            guard.tick()
-            response = self.api.request(
-                "GET",
-                MEMBER_PATH + "/tags",
-                path={"list_id": self.list_id, "subscriber_hash": subscriber_hash},
-                params={
-                    "count": PAGE_SIZE,
-                    "offset": len(names),
-                    "fields": "tags.name,total_items",
-                },
-            )
-            data = response.data or {}
-            page = [str(item.get("name", "")) for item in data.get("tags", [])]
-            names += page
-            if not page or len(names) >= int(data.get("total_items") or 0):
-                return names
+        return self._names(
+            MEMBER_PATH + "/tags",
+            {"list_id": self.list_id, "subscriber_hash": subscriber_hash},
+            {},
+            "tags",
+            "a member's tags",
+        )
 
     def tags(self) -> list[str]:
         """Every tag of the audience (tags are its static segments), by name."""
+        return self._names(
+            "/lists/{list_id}/segments",
+            {"list_id": self.list_id},
+            {"type": "static"},
+            "segments",
+            "tags",
+        )
+
+    def _names(
+        self,
+        template: str,
+        path: dict[str, str],
+        params: dict[str, str],
+        key: str,
+        what: str,
+    ) -> list[str]:
+        """The ``name`` of every item of a paged listing, page after page until ``total_items``."""
         names: list[str] = []
-        guard = LoopGuard(1000, "mailchimp: reading tags")
+        guard = LoopGuard(1000, f"mailchimp: reading {what}")
         while True:
             guard.tick()
             response = self.api.request(
                 "GET",
-                "/lists/{list_id}/segments",
-                path={"list_id": self.list_id},
+                template,
+                path=path,
                 params={
-                    "type": "static",
+                    **params,
                     "count": PAGE_SIZE,
                     "offset": len(names),
-                    "fields": "segments.name,total_items",
+                    "fields": f"{key}.name,total_items",
                 },
+                expect=has_list(key),
             )
             data = response.data or {}
-            page = [str(item.get("name", "")) for item in data.get("segments", [])]
+            page = [str(item.get("name", "")) for item in data.get(key, [])]
             names += page
             if not page or len(names) >= int(data.get("total_items") or 0):
                 return names
