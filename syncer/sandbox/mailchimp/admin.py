@@ -28,6 +28,7 @@ def seed(audience: Audience, payload: Any) -> dict[str, int]:
         raise SimError(400, "Bad Request", "the seed is a JSON object")
     for spec in payload.get("merge_fields") or []:
         _seed_merge_field(audience, spec)
+    audience.preferences.seed(payload)
     by_tag = audience.fields_by_tag()
     members = payload.get("members") or []
     for spec in members:
@@ -74,7 +75,11 @@ def _seed_member(
             audience.set_status(member, status, "seed", at)
     member.locked = member.standing in {"unsubscribed", "cleaned"}
     if spec.get("interests") is not None:
-        member.interests = {str(key): bool(value) for key, value in spec["interests"].items()}
+        member.interests = audience.preferences.seeded_choices(spec["interests"], "interests")
+    if spec.get("marketing_permissions") is not None:
+        member.permissions = audience.preferences.seeded_choices(
+            spec["marketing_permissions"], "marketing permission"
+        )
     if spec.get("tags") is not None:
         member.tags.clear()
         for name in spec["tags"]:

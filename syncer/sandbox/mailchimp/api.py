@@ -155,7 +155,7 @@ class AudienceApi:
             "visibility": "prv",
             "double_optin": False,
             "has_welcome": False,
-            "marketing_permissions": False,
+            "marketing_permissions": audience.preferences.gdpr,
             "modules": [],
             "stats": stats,
             "_links": [],

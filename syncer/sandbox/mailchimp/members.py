@@ -37,6 +37,7 @@ from operator import attrgetter
 from typing import Any
 
 from syncer.sandbox.clock import SimClock, iso_seconds
+from syncer.sandbox.mailchimp.preferences import Preferences
 from syncer.sandbox.mailchimp.schema import (
     MemberWrite,
     MergeField,
@@ -74,6 +75,8 @@ class Member:
     last_changed: int
     merge: dict[int, Any] = field(default_factory=dict)
     interests: dict[str, bool] = field(default_factory=dict)
+    #: Marketing permissions granted or withdrawn, by id (see :mod:`.preferences`).
+    permissions: dict[str, bool] = field(default_factory=dict)
     tags: dict[str, int] = field(default_factory=dict)
     email_type: str = "html"
     language: str = ""
@@ -115,6 +118,7 @@ class Audience:
         }
         self.next_merge_id = 3
         self.tag_ids: dict[str, int] = {}
+        self.preferences = Preferences(self.list_id)
         #: Tag changes made through the API, for ``/_sim/tag-writes`` (see :mod:`.tags`).
         self.tag_writes: list[dict[str, Any]] = []
         self.transitions: list[dict[str, Any]] = []
@@ -166,6 +170,8 @@ class Audience:
         self, mode: str, segment: str | None, change: MemberWrite, *, via: str, skip_merge: bool
     ) -> Member:
         """One API write (``post``/``put``/``patch``), validated in full before anything changes."""
+        self.preferences.check_interests(change.interests or {})
+        self.preferences.check_permissions(change.permissions or {})
         member = self.find(segment) if segment is not None else None
         if mode == "post":
             member = self.find(change.email or "")
@@ -247,8 +253,8 @@ class Audience:
         changed = False
         for name in MemberWrite.PROFILE:
             value = getattr(change, name)
-            if name == "interests" and value is not None:
-                value = {**member.interests, **value}
+            if name in ("interests", "permissions") and value is not None:
+                value = {**getattr(member, name), **value}
             if value is not None and value != getattr(member, name):
                 setattr(member, name, value)
                 changed = True

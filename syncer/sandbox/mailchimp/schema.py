@@ -231,6 +231,7 @@ class MemberWrite:
     #: Settings copied onto the member as they are (``interests`` merged id by id).
     PROFILE: ClassVar[tuple[str, ...]] = (
         "interests",
+        "permissions",
         "email_type",
         "language",
         "vip",
@@ -245,6 +246,8 @@ class MemberWrite:
     status_if_new: str | None = None
     merge_fields: dict[str, Any] | None = None
     interests: dict[str, bool] | None = None
+    #: ``marketing_permissions`` as ``{marketing_permission_id: enabled}``.
+    permissions: dict[str, bool] | None = None
     email_type: str | None = None
     language: str | None = None
     vip: bool | None = None
@@ -275,11 +278,14 @@ class MemberWrite:
             change.merge_fields = body["merge_fields"]
         if body.get("interests") is not None:
             interests = body["interests"]
-            if not isinstance(interests, dict) or not all(
-                isinstance(value, bool) for value in interests.values()
-            ):
-                raise field_error("interests", "Interests map interest ids to true or false.")
+            if not isinstance(interests, dict):
+                # An array is refused so (drewm/mailchimp-api #98).
+                found = "array" if isinstance(interests, list) else "other type"
+                raise field_error("interests", f"Schema describes object, {found} found instead")
+            if not all(isinstance(value, bool) for value in interests.values()):
+                raise field_error("interests", "Schema describes boolean, other type found instead")
             change.interests = {str(key): value for key, value in interests.items()}
+        change.permissions = parse_permissions(body)
         if body.get("email_type") is not None:
             change.email_type = check_status(body["email_type"], "email_type", ("html", "text"))
         if body.get("vip") is not None:
@@ -311,3 +317,29 @@ def _timestamp(body: Mapping[str, Any], name: str) -> int:
         return int(parse_iso(_text(body, name)).timestamp())
     except ValueError:
         raise field_error(name, "Please provide a date in ISO 8601 format.") from None
+
+
+def parse_permissions(body: Mapping[str, Any]) -> dict[str, bool] | None:
+    """A write's ``marketing_permissions`` as ``{id: enabled}``; ``None`` when not sent.
+
+    An object instead of an array is refused as drewm/mailchimp-api #264 recorded.
+    """
+    raw = body.get("marketing_permissions")
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        found = "object" if isinstance(raw, dict) else "other type"
+        raise field_error("marketing_permissions", f"Schema describes array, {found} found instead")
+    chosen: dict[str, bool] = {}
+    for item in raw:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("marketing_permission_id"), str)
+            or not isinstance(item.get("enabled"), bool)
+        ):
+            raise field_error(
+                "marketing_permissions",
+                "Each marketing permission needs a marketing_permission_id and enabled.",
+            )
+        chosen[item["marketing_permission_id"]] = item["enabled"]
+    return chosen

@@ -5,7 +5,7 @@ problem+json errors whose ``instance`` is the ``X-Request-Id``, at most ``max_co
 simultaneous requests per key, one audience with Mailchimp's consent rules, and batches that run
 in the background and publish a pre-signed result archive at ``/_batch-results/<id>.tar.gz``.
 The store lives in :mod:`.members`, the routes in :mod:`.api`, batches in :mod:`.batches`, tags
-as segments in :mod:`.tags`, and
+as segments in :mod:`.tags`, groups and GDPR marketing permissions in :mod:`.preferences`, and
 the test-only ``/_sim/`` additions in :mod:`.admin`.
 """
 
@@ -25,6 +25,7 @@ from syncer.sandbox.mailchimp.admin import AdminApi, seed
 from syncer.sandbox.mailchimp.api import AudienceApi, OperationRequest, body_of
 from syncer.sandbox.mailchimp.batches import ARCHIVE_PREFIX, BatchQueue, Operation, parse_operations
 from syncer.sandbox.mailchimp.members import Audience
+from syncer.sandbox.mailchimp.preferences_api import PreferencesApi
 from syncer.sandbox.mailchimp.tags import SegmentsApi
 from syncer.sandbox.mailchimp.views import paging, project
 from syncer.sandbox.server import Handler, Request, Response, SimError, Simulator
@@ -72,6 +73,7 @@ class MailchimpSimulator(Simulator):
         self.segments_api = SegmentsApi(
             self.audience, lock, f"https://{datacenter}.api.mailchimp.com/3.0"
         )
+        self.preferences_api = PreferencesApi(self.audience, lock)
         self.batches = BatchQueue(lock, clock, self._settings, self._execute)
         super().__init__(clock)
         self.lock = lock  # the one lock the store, the batch worker and the shared plumbing share
@@ -84,6 +86,7 @@ class MailchimpSimulator(Simulator):
     def register_routes(self) -> None:
         self.audience_api.register(self.add_route)
         self.segments_api.register(self.add_route)
+        self.preferences_api.register(self.add_route)
         self.add_route("GET", "/3.0/ping", self._ping)
         self.add_route("POST", "/3.0/batches", self._start_batch)
         self.add_route("GET", "/3.0/batches", self._list_batches)

@@ -267,7 +267,7 @@ _MEMBER: dict[str, Callable[[MemberView, Member], Any]] = {
     "unsubscribe_reason": lambda view, member: member.unsubscribe_reason,
     "consents_to_one_to_one_messaging": lambda view, member: True,
     "merge_fields": MemberView.merge_fields,
-    "interests": lambda view, member: dict(member.interests),
+    "interests": lambda view, member: view.audience.preferences.render_interests(member.interests),
     "stats": lambda view, member: {"avg_open_rate": 0, "avg_click_rate": 0},
     "ip_signup": lambda view, member: member.ip_signup,
     "timestamp_signup": lambda view, member: stamp(member.timestamp_signup),
@@ -279,7 +279,11 @@ _MEMBER: dict[str, Callable[[MemberView, Member], Any]] = {
     "vip": lambda view, member: member.vip,
     "email_client": lambda view, member: "",
     "location": lambda view, member: dict(_LOCATION),
-    "marketing_permissions": lambda view, member: [],
+    "marketing_permissions": lambda view, member: (
+        view.audience.preferences.render_permissions(member.permissions)
+        if view.audience.preferences.gdpr
+        else []
+    ),
     "source": lambda view, member: member.source,
     "tags_count": lambda view, member: len(member.tags),
     "tags": lambda view, member: [
