@@ -25,13 +25,16 @@ stages, in order:
 
 Floors (formulas in ``floor.py``'s docstring, where the assumptions are argued)::
 
-    calls_min = ceil(N_h/200) + ceil(N_m/1000) + ceil(max(A,1)/1000) + ceil(H/100)
+    calls_min = ceil(N_h/200) + ceil(N_m/1000) + ceil(max(A,1)/1000) + ceil(H/50)
               + ceil(C_h/100) + ceil(U_h/100) + min(M, 3*ceil(M/1000))
-    T_min     = max((N_h - 11000 + 100*B) / 2000, (B - 100)/10, 0) + 2*latency,
-                B = ceil(H/100) + ceil(C_h/100) + ceil(U_h/100)
+    T_relaxed = max((N_h - 11000 + 100*B) / 2000, (B - 100)/10, 0) + 2*latency,
+                B = ceil(H/50) + ceil(C_h/100) + ceil(U_h/100)
+    T_achievable: the creates after the whole read, windows in whole bursts (minimised over the
+                number of list bursts; at 100,000 a side 67.1 s against a relaxed 58.5 s)
     incremental minimum = ceil(ch_h/200) + max(1, ceil(ch_m/1000)) + 1 + ceil(U_h/100)
                         + min(M, 3*ceil(M/1000))
 
+Wall time is judged against the achievable floor; the relaxed one is printed beside it.
 Results go to ``benchmarks/results/bench_sync-<UTC time>.json`` with a short table on stdout.
 """
 
@@ -62,9 +65,9 @@ from benchmarks.world import World
 
 CRON_PERIOD_S = 900.0
 TARGETS = {
-    "initial_time_ratio": 1.25,
-    "initial_calls_ratio": 1.05,
-    "initial_rss_mb": 300.0,
+    "initial_time_ratio": 1.15,  # against the achievable floor
+    "initial_calls_ratio": 1.3,
+    "initial_rss_mb": 200.0,
     "no_change_calls": 4,
     "no_change_seconds": 2.0,
     "incremental_calls_ratio": 1.1,
@@ -261,6 +264,10 @@ def summarise(
     ]
     print_table(("api", "endpoint", "calls"), endpoint_rows)
     print("floor parts: " + ", ".join(f"{k} {v}" for k, v in first_floor.calls_by_part.items()))
+    print(
+        f"time floors: achievable {first_floor.achievable_seconds:.1f} s"
+        f" (creates after the whole read, whole windows), relaxed {first_floor.seconds:.1f} s"
+    )
 
     initial = stages.runs["initial"]
     calls = {name: stages.server_total(name) for name in stages.runs}
@@ -270,22 +277,23 @@ def summarise(
         (
             "initial wall time (s)",
             initial.wall_s,
-            first_floor.seconds,
-            "<= 1.25x floor",
-            initial.wall_s <= TARGETS["initial_time_ratio"] * first_floor.seconds,
+            first_floor.achievable_seconds,
+            "<= 1.15x achievable",
+            initial.wall_s <= TARGETS["initial_time_ratio"] * first_floor.achievable_seconds,
         ),
+        ("initial wall time vs relaxed floor", initial.wall_s, first_floor.seconds, "-", None),
         (
             "initial API calls",
             calls["initial"],
             first_floor.calls,
-            "<= 1.05x floor",
+            "<= 1.3x floor",
             calls["initial"] <= TARGETS["initial_calls_ratio"] * first_floor.calls,
         ),
         (
             "initial peak RSS (MB)",
             initial.peak_rss_mb,
             None,
-            "< 300 MB",
+            "< 200 MB",
             initial.peak_rss_mb < TARGETS["initial_rss_mb"],
         ),
         ("echo run API calls", calls["echo"], None, "-", None),
