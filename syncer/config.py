@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-from syncer import config_checks, config_segments
+from syncer import config_checks, config_preferences, config_segments
 from syncer.config_checks import ENV_REFERENCE
+from syncer.config_preferences import PreferencesConfig
 from syncer.config_segments import SegmentsConfig
 from syncer.errors import ConfigError
 from syncer.validation import Key, Section, join_path, validate, yaml_problem
@@ -181,6 +182,7 @@ class Config:
     alerts: AlertsConfig
     segments: SegmentsConfig
     source: Path | None = None
+    preferences: PreferencesConfig = PreferencesConfig()
 
 
 DEFAULT_FIELDS = [
@@ -264,6 +266,7 @@ SCHEMA: Section = {
         "max_response_mb": Key(float, default=64.0, minimum=0.01),
     },
     **config_segments.SCHEMA,
+    **config_preferences.SCHEMA,
 }
 
 
@@ -305,6 +308,7 @@ def parse_config(text: str, environ: Mapping[str, str], source: Path | None = No
     config_checks.mailchimp_key(values["mailchimp"], problems)
     config_checks.plain_http(values, problems)
     config_segments.check(values, problems)
+    config_preferences.check(values, problems)
     if problems:
         raise ConfigError(problems, hint=ENV_HINT if unset else None)
     return _build(values, source)
@@ -359,4 +363,5 @@ def _build(values: dict[str, Any], source: Path | None) -> Config:
         ),
         segments=config_segments.build(values),
         source=source,
+        preferences=config_preferences.build(values),
     )

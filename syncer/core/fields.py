@@ -8,28 +8,16 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from syncer.config import Config, FieldMapping
 from syncer.core.draft import Draft, Newer, side_label
 from syncer.core.identity import normalise_email
 from syncer.core.models import EMAIL_KEY, Conflict, Pair, Side
+from syncer.core.preferences import flag, preference_rules
+from syncer.core.rules import Rule
 from syncer.core.transforms import conversion
 
-
-@dataclass(frozen=True)
-class Rule:
-    """How one key flows: which way, how values convert, and who wins a true conflict."""
-
-    key: str
-    hubspot_name: str
-    mailchimp_name: str
-    to_mailchimp: Callable[[str], str]
-    to_hubspot: Callable[[str], str]
-    same: Callable[[str, str], bool]
-    flows_to_mailchimp: bool = True
-    flows_to_hubspot: bool = True
-    winner: str = "latest"
+__all__ = ["Rule", "field_rules", "merge_fields"]
 
 
 _RULES_FOR: dict[int, tuple[Config, tuple[Rule, ...]]] = {}
@@ -63,6 +51,7 @@ def _build_rules(config: Config) -> tuple[Rule, ...]:
         )
     ]
     rules.extend(_mapping_rule(mapping) for mapping in config.fields)
+    rules.extend(preference_rules(config.preferences))
     return tuple(rules)
 
 
@@ -101,11 +90,12 @@ def merge_fields(
     """
     for rule in field_rules(config):
         h = hubspot_values.get(rule.hubspot_name, "")
-        m = (
-            mailchimp_email
-            if rule.key == EMAIL_KEY
-            else mailchimp_fields.get(rule.mailchimp_name, "")
-        )
+        if rule.key == EMAIL_KEY:
+            m = mailchimp_email
+        elif rule.read_mailchimp is not None:
+            m = rule.read_mailchimp(mailchimp_fields)
+        else:
+            m = mailchimp_fields.get(rule.mailchimp_name, "")
         pair = base.get(rule.key)
         if not rule.same(h, m):
             _merge_difference(draft, rule, h, m, pair, newer)
@@ -121,6 +111,8 @@ def _merge_difference(
     base: Pair | None,
     newer: Callable[[Rule], Newer | None],
 ) -> None:
+    if rule.consent and _consent_settled(draft, rule, h, m, base):
+        return
     if not (rule.flows_to_mailchimp and rule.flows_to_hubspot):
         # One-way: the target follows its source, except that a blank source never clears a
         # value on first link (that would destroy data nobody decided to remove).
@@ -136,7 +128,7 @@ def _merge_difference(
     if hubspot_changed != mailchimp_changed:
         _take(draft, rule, "hubspot" if hubspot_changed else "mailchimp", h, m)
         return
-    winner, reason = _conflict_winner(rule, newer)
+    winner, reason = _conflict_winner(rule, newer, h)
     if winner is None:
         draft.needs_history.append(rule.hubspot_name)
         return
@@ -145,6 +137,25 @@ def _merge_difference(
         # the person is blocked instead, and the conflict is not recorded on every fetch.
         draft.conflicts.append(Conflict(rule.key, h, m, winner, reason))
     _take(draft, rule, winner, h, m)
+
+
+def _consent_settled(draft: Draft, rule: Rule, h: str, m: str, base: Pair | None) -> bool:
+    """The consent rules that come before the merge; ``True`` when they decided.
+
+    A blank HubSpot value is "unknown", never a withdrawal sent to Mailchimp: only a grant
+    Mailchimp made since the base reaches HubSpot. With no base, Mailchimp's ``false`` is no
+    answer either (every member of a GDPR audience starts with every permission off), so an
+    explicit HubSpot grant goes to Mailchimp.
+    """
+    if not h:
+        mailchimp_changed = base is None or m != base[1]
+        if flag(m) == "true" and mailchimp_changed and rule.flows_to_hubspot:
+            _take(draft, rule, "mailchimp", h, m)
+        return True
+    if base is None and flag(h) == "true" and flag(m) == "false" and rule.flows_to_mailchimp:
+        _take(draft, rule, "hubspot", h, m)
+        return True
+    return False
 
 
 def _take(draft: Draft, rule: Rule, source: Side, h: str, m: str) -> None:
@@ -157,7 +168,9 @@ def _take(draft: Draft, rule: Rule, source: Side, h: str, m: str) -> None:
         draft.write_hubspot(rule.key, rule.hubspot_name, h, new, (new, m))
 
 
-def _conflict_winner(rule: Rule, newer: Callable[[Rule], Newer | None]) -> tuple[Side | None, str]:
+def _conflict_winner(
+    rule: Rule, newer: Callable[[Rule], Newer | None], h: str
+) -> tuple[Side | None, str]:
     if rule.winner == "hubspot":
         return "hubspot", "winner: hubspot"
     if rule.winner == "mailchimp":
@@ -165,6 +178,9 @@ def _conflict_winner(rule: Rule, newer: Callable[[Rule], Newer | None]) -> tuple
     side = newer(rule)
     if side is None:
         return None, ""
+    if side == "tie" and rule.consent:
+        withdrawn: Side = "hubspot" if flag(h) == "false" else "mailchimp"
+        return withdrawn, "winner: latest; equal timestamps, the withdrawal kept"
     if side == "tie":
         return "hubspot", "winner: latest; equal timestamps, HubSpot kept"
     return side, f"winner: latest; {side_label(side)} changed more recently"

@@ -19,6 +19,12 @@ EMAIL_KEY = "@email"
 SUBSCRIPTION_KEY = "@subscription"
 STATUS_MIRROR_KEY = "@status"
 TAGS_MIRROR_KEY = "@tags"
+#: Keys of a member's values that hold its groups and marketing permissions (``true``/``false``),
+#: and of a decision's write of a whole group (its chosen interests' names).
+INTEREST_KEY = "@interest:"
+PERMISSION_KEY = "@permission:"
+CATEGORY_KEY = "@category:"
+PREFERENCE_KEYS = (INTEREST_KEY, PERMISSION_KEY, CATEGORY_KEY)
 
 SUBSCRIBED_STATUSES = frozenset({"subscribed", "pending"})
 MAILCHIMP_STATUSES = frozenset(

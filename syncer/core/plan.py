@@ -15,7 +15,14 @@ from typing import Any
 
 from syncer.config import Config, SafetyConfig
 from syncer.core.identity import normalise_email, subscriber_hash
-from syncer.core.models import Decision, FieldChange
+from syncer.core.models import (
+    INTEREST_KEY,
+    PERMISSION_KEY,
+    PREFERENCE_KEYS,
+    Decision,
+    FieldChange,
+)
+from syncer.core.preferences import member_preferences
 from syncer.core.records import ContactRow, NewOperation, Operation
 from syncer.core.transforms import as_bool, normalise
 from syncer.core.wording import plural
@@ -37,22 +44,86 @@ def operations_for(row: ContactRow, decision: Decision, config: Config) -> list[
             )
         )
     if decision.writes_mailchimp:
-        operations.append(
-            NewOperation(
-                target="mailchimp",
-                action=_mailchimp_action(decision),
-                payload={
-                    "hash": _member_hash(row, decision),
-                    "body": mailchimp_body(row, decision),
-                    "changes": _changes(decision, "mailchimp"),
-                },
-                agreed=_pairs(decision.agreed_after_mailchimp),
-            )
-        )
+        operations.extend(_mailchimp_operations(row, decision, config))
     return operations
 
 
-def mailchimp_body(row: ContactRow, decision: Decision) -> dict[str, object]:
+def _mailchimp_operations(
+    row: ContactRow, decision: Decision, config: Config
+) -> list[NewOperation]:
+    """The member's upsert; its groups and permissions go apart when it also carries a status
+    or merge fields (DESIGN §6: a consent change never shares a write with a value that can be
+    refused; an interest or permission id refused takes its whole write with it).
+
+    A create or a rename keeps them in the one write: a second write to the same member could
+    run before it in a batch, and meet no member (or the old address).
+    """
+    values = dict(decision.mailchimp_fields)
+    preferences = {k: v for k, v in values.items() if k.startswith(PREFERENCE_KEYS)}
+    merge = {k: v for k, v in values.items() if k not in preferences}
+    together = decision.create_mailchimp or bool(decision.mailchimp_email)
+    alone = bool(preferences) and not together and bool(merge or decision.mailchimp_status)
+    body = mailchimp_body(row, decision, config, merge if alone else values)
+    changes = _changes(decision, "mailchimp")
+    agreed = _pairs(decision.agreed_after_mailchimp)
+    if not alone:
+        return [_member_write(row, decision, _mailchimp_action(decision), body, changes, agreed)]
+    keys = {mapping.hubspot for mapping in config.preferences.mappings}
+    preference_body = {"email_address": body["email_address"]}
+    _add_preferences(preference_body, preferences, config)
+    return [
+        _member_write(
+            row,
+            decision,
+            _mailchimp_action(decision),
+            body,
+            [c for c in changes if c["field"] not in preferences],
+            {k: pair for k, pair in agreed.items() if k not in keys},
+        ),
+        _member_write(
+            row,
+            decision,
+            "preferences",
+            preference_body,
+            [c for c in changes if c["field"] in preferences],
+            {k: pair for k, pair in agreed.items() if k in keys},
+        ),
+    ]
+
+
+def _member_write(
+    row: ContactRow,
+    decision: Decision,
+    action: str,
+    body: dict[str, object],
+    changes: list[dict[str, str]],
+    agreed: dict[str, list[str]],
+) -> NewOperation:
+    return NewOperation(
+        target="mailchimp",
+        action=action,
+        payload={"hash": _member_hash(row, decision), "body": body, "changes": changes},
+        agreed=agreed,
+    )
+
+
+def _add_preferences(body: dict[str, object], values: Mapping[str, str], config: Config) -> None:
+    interests, permissions = member_preferences(values, config.preferences)
+    if interests:
+        body["interests"] = interests
+    if permissions:
+        body["marketing_permissions"] = [
+            {"marketing_permission_id": key, "enabled": enabled}
+            for key, enabled in sorted(permissions.items())
+        ]
+
+
+def mailchimp_body(
+    row: ContactRow,
+    decision: Decision,
+    config: Config,
+    values: Mapping[str, str] | None = None,
+) -> dict[str, object]:
     """The upsert's body.
 
     A create carries ``status_if_new`` only, never ``status``: the member may exist after all
@@ -67,8 +138,11 @@ def mailchimp_body(row: ContactRow, decision: Decision) -> dict[str, object]:
         body["status_if_new"] = decision.mailchimp_status
     elif decision.mailchimp_status:
         body["status"] = decision.mailchimp_status
-    if decision.mailchimp_fields:
-        body["merge_fields"] = dict(decision.mailchimp_fields)
+    values = decision.mailchimp_fields if values is None else values
+    merge = {k: v for k, v in values.items() if not k.startswith(PREFERENCE_KEYS)}
+    if merge:
+        body["merge_fields"] = merge
+    _add_preferences(body, values, config)
     return body
 
 
@@ -155,7 +229,8 @@ def without_values(
         body["merge_fields"] = fields
     if "email_address" in refused:
         body["email_address"] = current_email
-    if not (fields or body.get("status") or body.get("status_if_new")) and not _renames(
+    kept = ("status", "status_if_new", "interests", "marketing_permissions")
+    if not (fields or any(body.get(key) for key in kept)) and not _renames(
         payload, str(body.get("email_address", ""))
     ):
         return None
@@ -192,10 +267,16 @@ def landed(operation: Operation, row: ContactRow) -> bool:
     ):
         return False
     fields = member.get("fields") or {}
-    return all(
-        normalise(value) == fields.get(tag, "")
-        for tag, value in (body.get("merge_fields") or {}).items()
-    )
+    held = [(tag, normalise(value)) for tag, value in (body.get("merge_fields") or {}).items()]
+    held += [
+        (f"{INTEREST_KEY}{key}", "true" if chosen else "false")
+        for key, chosen in (body.get("interests") or {}).items()
+    ]
+    held += [
+        (f"{PERMISSION_KEY}{p['marketing_permission_id']}", "true" if p["enabled"] else "false")
+        for p in body.get("marketing_permissions") or []
+    ]
+    return all(fields.get(key, "") == value for key, value in held)
 
 
 def _member_hash(row: ContactRow, decision: Decision) -> str:

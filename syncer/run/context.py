@@ -120,6 +120,7 @@ class RunContext:
             names.add(subscription.status_property)
         names.update(mapping.hubspot for mapping in self.config.fields)
         names.update(self.config.segments.properties)
+        names.update(self.config.preferences.properties)
         if self.config.segments.mirror:
             names.add(self.config.segments.mirror.property)
         return sorted(names)
@@ -129,6 +130,7 @@ class RunContext:
         """Properties whose timestamps can decide a conflict (two-way ones, and the email)."""
         names = {"email", self.config.subscription.hubspot_property}
         names.update(m.hubspot for m in self.config.fields if m.direction == "both")
+        names.update(m.hubspot for m in self.config.preferences.mappings if m.direction == "both")
         return sorted(names)
 
     @property

@@ -37,6 +37,7 @@ from syncer.run.mirror import (
     missing_options,
     redecide_on_change,
 )
+from syncer.run.preferences import with_preferences
 from syncer.run.preflight import verify_fields
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import (
@@ -158,6 +159,7 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
 def _prepare(ctx: RunContext, options: RunOptions) -> None:
     """Everything before the first remote write; a dry run stops here."""
     verify_fields(ctx)
+    ctx.config = with_preferences(ctx.config, ctx.mailchimp)
     collect_batches(ctx)
     first_sync = not ctx.store.has_completed_run()
     fetch(ctx, options.full)

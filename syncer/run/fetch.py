@@ -225,7 +225,9 @@ def _mailchimp_walk(ctx: RunContext, full: bool) -> _Walk:
     return _Walk(
         "mailchimp",
         ctx.mailchimp.api,
-        ctx.mailchimp.changed_members(since, ctx.merge_tags),
+        ctx.mailchimp.changed_members(
+            since, ctx.merge_tags, preferences=ctx.config.preferences.active
+        ),
         ctx.store.save_mailchimp_page,
         lambda member: member.last_changed,
     )

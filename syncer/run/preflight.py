@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from syncer.config import Config
+from syncer.config_preferences import InterestMapping, PermissionMapping
 from syncer.connectors.hubspot.client import PropertyInfo
 from syncer.connectors.mailchimp.client import MergeField
 from syncer.errors import ConfigError
@@ -127,6 +128,32 @@ def wanted_fields(config: Config) -> list[Wanted]:
                 mapping.to_mailchimp,
             )
         )
+    wanted.extend(_preference_fields(config))
+    return wanted
+
+
+def _preference_fields(config: Config) -> list[Wanted]:
+    """The HubSpot properties of the groups and permissions mappings: a yes/no checkbox each,
+    or a multiple-checkboxes property for a whole group."""
+    preferences = config.preferences
+    keyed: list[tuple[str, InterestMapping | PermissionMapping]] = [
+        (f"interests[{i}]", m) for i, m in enumerate(preferences.interests)
+    ]
+    keyed += [(f"permissions[{i}]", m) for i, m in enumerate(preferences.permissions)]
+    wanted = []
+    for key, mapping in keyed:
+        whole = isinstance(mapping, InterestMapping) and mapping.whole_category
+        wanted.append(
+            Wanted(
+                "hubspot",
+                mapping.hubspot,
+                f"{key}.hubspot",
+                "enumeration" if whole else "bool",
+                "checkbox" if whole else "booleancheckbox",
+                _label(mapping.hubspot),
+                mapping.to_hubspot,
+            )
+        )
     return wanted
 
 
@@ -232,6 +259,11 @@ def _hubspot_problem(wanted: Wanted, found: PropertyInfo) -> str | None:
         return "is read-only in HubSpot, but the mapping writes to it"
     if wanted.kind == "bool" and (found.type, found.field_type) not in _BOOLEAN:
         return f"must be a yes/no checkbox property, is {found.type}/{found.field_type}"
+    if wanted.field_type == "checkbox" and (found.type, found.field_type) != (
+        "enumeration",
+        "checkbox",
+    ):
+        return f"must be a multiple checkboxes property, is {found.type}/{found.field_type}"
     return None
 
 

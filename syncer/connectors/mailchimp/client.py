@@ -185,7 +185,7 @@ class MailchimpClient:
     # -- reading members ---------------------------------------------------------------------------
 
     def changed_members(
-        self, since: datetime | None, tags: Sequence[str]
+        self, since: datetime | None, tags: Sequence[str], *, preferences: bool = False
     ) -> Iterator[list[MailchimpMember]]:
         """Pages of members changed since ``since`` (all members when ``None``), oldest first.
 
@@ -195,6 +195,8 @@ class MailchimpClient:
         """
         wanted = [f"members.{name}" for name in MEMBER_FIELDS if name != "merge_fields"]
         wanted += [f"members.merge_fields.{tag}" for tag in tags]
+        if preferences:  # groups and GDPR permissions, only when mapped: they weigh per member
+            wanted += ["members.interests", "members.marketing_permissions"]
         params: dict[str, Any] = {
             "count": PAGE_SIZE,
             "sort_field": "last_changed",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncer.core.identity import subscriber_hash
-from syncer.core.models import MailchimpMember, parse_time
+from syncer.core.models import INTEREST_KEY, PERMISSION_KEY, MailchimpMember, parse_time
 from syncer.core.transforms import normalise
 from syncer.errors import MalformedRecord, RemoteError
 
@@ -22,6 +22,8 @@ _MEMBER_SHAPE: dict[str, type | tuple[type, ...]] = {
     "merge_fields": dict,
     "last_changed": str,
     "tags": list,
+    "interests": dict,
+    "marketing_permissions": list,
 }
 
 
@@ -64,7 +66,10 @@ def parse_member(raw: Any) -> MailchimpMember:
         unique_email_id=str(raw.get("unique_email_id") or ""),
         status=str(raw.get("status") or ""),
         merge_fields={
-            str(tag): normalise(value) for tag, value in (raw.get("merge_fields") or {}).items()
+            **{
+                str(tag): normalise(value) for tag, value in (raw.get("merge_fields") or {}).items()
+            },
+            **preference_values(raw),
         },
         last_changed=changed or datetime.fromtimestamp(0, UTC),
         tags=tuple(
@@ -74,6 +79,20 @@ def parse_member(raw: Any) -> MailchimpMember:
         ),
         tags_count=int(raw.get("tags_count") or 0),
     )
+
+
+def preference_values(raw: dict[str, Any]) -> dict[str, str]:
+    """The member's groups and marketing permissions as ``@interest:<id>`` and
+    ``@permission:<id>`` values (``true``/``false``), kept and compared beside its merge fields."""
+    values = {
+        f"{INTEREST_KEY}{key}": "true" if chosen is True else "false"
+        for key, chosen in (raw.get("interests") or {}).items()
+    }
+    for permission in raw.get("marketing_permissions") or ():
+        if isinstance(permission, dict) and permission.get("marketing_permission_id"):
+            key = f"{PERMISSION_KEY}{permission['marketing_permission_id']}"
+            values[key] = "true" if permission.get("enabled") is True else "false"
+    return values
 
 
 def parse_batch(raw: Any) -> BatchStatus:

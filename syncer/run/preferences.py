@@ -1,0 +1,90 @@
+"""Before a run decides anything: which ids the preferences mappings name in this audience.
+
+The file names groups, interests and permissions as people see them in Mailchimp (or by id);
+the ids are read at the start of every run that maps one (a call for the groups, one per group,
+one member for the permissions) and filled into the configuration the run uses. A name or id
+the audience does not have (an interest someone deleted, a permission of another audience, an
+audience whose GDPR fields are off) stops the run before any write, with exit code 2 and the
+key path, because a write naming it would be refused whole, the person's other changes with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from syncer.config import Config
+from syncer.config_preferences import InterestMapping, PermissionMapping
+from syncer.connectors.mailchimp.client import MailchimpClient
+from syncer.connectors.mailchimp.groups import Group, interest_groups, marketing_permissions
+from syncer.errors import ConfigError
+
+HINT = (
+    "Name each group, interest and permission as Mailchimp shows it (or by id); "
+    "`syncer check` lists what the audience has."
+)
+
+
+def with_preferences(config: Config, mailchimp: MailchimpClient) -> Config:
+    """``config`` with every interest and permission mapping's ids filled in."""
+    preferences = config.preferences
+    if not preferences.active:
+        return config
+    problems: list[str] = []
+    groups = interest_groups(mailchimp) if preferences.interests else []
+    interests = tuple(
+        _interest(mapping, groups, f"interests[{index}]", problems)
+        for index, mapping in enumerate(preferences.interests)
+    )
+    known = marketing_permissions(mailchimp) if preferences.permissions else []
+    permissions = tuple(
+        _permission(mapping, known, f"permissions[{index}]", problems)
+        for index, mapping in enumerate(preferences.permissions)
+    )
+    if problems:
+        raise ConfigError(problems, hint=HINT)
+    return replace(
+        config, preferences=replace(preferences, interests=interests, permissions=permissions)
+    )
+
+
+def _interest(
+    mapping: InterestMapping, groups: list[Group], where: str, problems: list[str]
+) -> InterestMapping:
+    group = next((g for g in groups if mapping.category in (g.id, g.title)), None)
+    if group is None:
+        titles = ", ".join(repr(g.title) for g in groups) or "none"
+        problems.append(
+            f"{where}.category: the audience has no group {mapping.category!r} "
+            f"(its groups: {titles})"
+        )
+        return mapping
+    if mapping.whole_category:
+        return replace(mapping, category_id=group.id, resolved=group.interests)
+    chosen = [pair for pair in group.interests if mapping.mailchimp in pair]
+    if not chosen:
+        names = ", ".join(repr(name) for _, name in group.interests) or "none"
+        problems.append(
+            f"{where}.mailchimp: group {group.title!r} has no interest {mapping.mailchimp!r} "
+            f"(its interests: {names})"
+        )
+        return mapping
+    return replace(mapping, category_id=group.id, resolved=(chosen[0],))
+
+
+def _permission(
+    mapping: PermissionMapping,
+    known: list[tuple[str, str]] | None,
+    where: str,
+    problems: list[str],
+) -> PermissionMapping:
+    if known is None:
+        return mapping  # an empty audience: nothing to read them from, nobody to write them to
+    chosen = [pair for pair in known if mapping.mailchimp in pair]
+    if not chosen:
+        texts = ", ".join(repr(text) for _, text in known)
+        problems.append(
+            f"{where}.mailchimp: the audience has no marketing permission {mapping.mailchimp!r} "
+            + (f"(its permissions: {texts})" if texts else "(its GDPR fields are not enabled)")
+        )
+        return mapping
+    return replace(mapping, permission_id=chosen[0][0])
