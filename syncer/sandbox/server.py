@@ -142,6 +142,9 @@ class Simulator:
         """Return an error response when the request is not authorised, else ``None``."""
         return None
 
+    def observe(self, request: Request) -> None:
+        """Note a routed request as it arrives, before limits, faults or validation (test logs)."""
+
     def admit(self, request: Request) -> Response | None:
         """Apply rate or concurrency limits; return a refusal or ``None``. See :meth:`release`."""
         return None
@@ -218,6 +221,7 @@ class Simulator:
                 SimError(404, "Resource Not Found", "The requested resource could not be found.")
             ), None
         self.count(f"{request.method} {matched.template}")
+        self.observe(request)
         refusal = self.admit(request)
         if refusal is not None:
             return refusal, None

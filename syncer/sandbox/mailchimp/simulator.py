@@ -5,8 +5,9 @@ problem+json errors whose ``instance`` is the ``X-Request-Id``, at most ``max_co
 simultaneous requests per key, one audience with Mailchimp's consent rules, and batches that run
 in the background and publish a pre-signed result archive at ``/_batch-results/<id>.tar.gz``.
 The store lives in :mod:`.members`, the routes in :mod:`.api`, batches in :mod:`.batches`, tags
-as segments in :mod:`.tags`, groups and GDPR marketing permissions in :mod:`.preferences`, and
-the test-only ``/_sim/`` additions in :mod:`.admin`.
+as segments in :mod:`.tags`, groups and GDPR marketing permissions in :mod:`.preferences`, the
+test-only ``/_sim/`` additions in :mod:`.admin`, and the log of every status a client asked for
+(``GET /_sim/status-requests``) in :mod:`.requested`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from syncer.sandbox.mailchimp.api import AudienceApi, OperationRequest, body_of
 from syncer.sandbox.mailchimp.batches import ARCHIVE_PREFIX, BatchQueue, Operation, parse_operations
 from syncer.sandbox.mailchimp.members import Audience
 from syncer.sandbox.mailchimp.preferences_api import PreferencesApi
+from syncer.sandbox.mailchimp.requested import BATCHES, MEMBER, MEMBERS, StatusRequests
 from syncer.sandbox.mailchimp.tags import SegmentsApi
 from syncer.sandbox.mailchimp.views import paging, project
 from syncer.sandbox.server import Handler, Request, Response, SimError, Simulator
@@ -75,6 +77,7 @@ class MailchimpSimulator(Simulator):
         )
         self.preferences_api = PreferencesApi(self.audience, lock)
         self.batches = BatchQueue(lock, clock, self._settings, self._execute)
+        self.status_requests = StatusRequests()
         super().__init__(clock)
         self.lock = lock  # the one lock the store, the batch worker and the shared plumbing share
 
@@ -97,12 +100,31 @@ class MailchimpSimulator(Simulator):
     def reset(self) -> None:
         self.audience.clear()
         self.batches.clear()
+        self.status_requests.clear()
 
     def seed(self, payload: Any) -> Any:
         return seed(self.audience, payload)
 
     def extra_admin(self) -> dict[tuple[str, str], Handler]:
-        return {**self.admin_api.routes, **self.segments_api.admin}
+        return {
+            **self.admin_api.routes,
+            **self.segments_api.admin,
+            ("GET", "/_sim/status-requests"): self._status_requests,
+        }
+
+    def observe(self, request: Request) -> None:
+        """Log every status asked for (see :mod:`.requested`), refused or not."""
+        template = (request.method, request.template)
+        with self.lock:
+            if template in {("POST", MEMBERS), ("PUT", MEMBER), ("PATCH", MEMBER)}:
+                segment = request.params.get("subscriber_hash")
+                self.status_requests.api_write(self.audience, request.method, segment, request.body)
+            elif template == ("POST", BATCHES):
+                self.status_requests.batch(self.audience, request.body)
+
+    def _status_requests(self, request: Request) -> Response:
+        with self.lock:
+            return Response.json({"requests": list(self.status_requests.entries)})
 
     def shutdown(self) -> None:
         self.batches.shutdown()
