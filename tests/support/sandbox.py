@@ -122,6 +122,11 @@ class SandboxDriver:
             self.http.get(f"{self.mc_root}/_sim/transitions", timeout=10).json()["transitions"]
         )
 
+    def status_requests(self) -> list[dict[str, Any]]:
+        """Every status a client asked Mailchimp for (``syncer.sandbox.mailchimp.requested``)."""
+        response = self.http.get(f"{self.mc_root}/_sim/status-requests", timeout=30)
+        return list(response.json()["requests"])
+
     def hubspot_edit(self, contact_id: str, properties: dict[str, str]) -> None:
         self._post(f"{self.hs_url}/_sim/edit", {"id": contact_id, "properties": properties})
 

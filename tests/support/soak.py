@@ -53,6 +53,11 @@ class Person:
     hubspot_id: str | None = None
     #: The last round with an outside edit; seeded people are synced before round 1 begins.
     edited: int = -1
+    #: Never edited again (an event made the person's future depend on more than the rules).
+    frozen: bool = False
+    #: Set when an event (a deletion, a merge, a held e-mail change...) takes the person out of
+    #: this model: what both sides must show is then that event's own check (``soak_events``).
+    apart: str = ""
     emails: set[str] = field(default_factory=set)
     history: list[str] = field(default_factory=list)
 
@@ -152,48 +157,12 @@ class MailchimpChange:
         return body
 
 
-@dataclass
-class RoundPlan:
-    """One round's outside edits, in the order they are made."""
-
-    hubspot: dict[str, dict[int, dict[str, str]]] = field(
-        default_factory=lambda: {EARLY: {}, LATE: {}}
-    )
-    mailchimp: dict[int, MailchimpChange] = field(default_factory=dict)
-    new_contacts: dict[str, list[Person]] = field(default_factory=lambda: {EARLY: [], LATE: []})
-    new_members: list[Person] = field(default_factory=list)
-
-    def edits(self) -> int:
-        hubspot = sum(len(edits) for edits in self.hubspot.values())
-        created = sum(len(people) for people in self.new_contacts.values())
-        return hubspot + len(self.mailchimp) + created + len(self.new_members)
-
-
-@dataclass(frozen=True)
-class Volume:
-    """How much happens per round, scaled to the number of people."""
-
-    people: int
-
-    @property
-    def edited(self) -> int:
-        return max(6, self.people * 5 // 100)
-
-    @property
-    def new_per_side(self) -> int:
-        return max(2, self.people // 400)
-
-    @property
-    def cleaned(self) -> int:
-        return max(1, self.people // 1000)
-
-
 class World:
-    """Every person, their seeds, and the planner of each round's random edits."""
+    """Every person and their seeds; :mod:`tests.support.soak_plan` plans each round's edits."""
 
     def __init__(self, rng: random.Random, count: int) -> None:
         self.rng = rng
-        self.volume = Volume(count)
+        self.count = count
         self.people: list[Person] = []
         #: How many edits of each kind were planned, for the journal.
         self.kinds: Counter[str] = Counter()
@@ -219,12 +188,12 @@ class World:
         contacts: list[dict[str, Any]] = []
         members: list[dict[str, Any]] = []
         base = now - timedelta(days=10)
-        count = self.volume.people
+        count = self.count
         for key in range(count):
             where = key * 10 // count
             hubspot_at = base + timedelta(hours=self.rng.uniform(0, 100))
             mailchimp_at = base + timedelta(hours=self.rng.uniform(0, 100))
-            person = self._new_person(key, f"p{key:05d}@{DOMAIN}")
+            person = self.new_person(key, f"p{key:05d}@{DOMAIN}")
             if where < 6:
                 hs_first, mc_first, hubspot_at, mailchimp_at = self._first_names(
                     person, hubspot_at, mailchimp_at
@@ -270,7 +239,7 @@ class World:
             return person.last, ""
         return person.last, person.last
 
-    def _new_person(self, key: int, email: str) -> Person:
+    def new_person(self, key: int, email: str) -> Person:
         return Person(
             key=key,
             email=email,
@@ -283,119 +252,6 @@ class World:
 
     def name(self, prefix: str, key: int) -> str:
         return f"{self.rng.choice(NAME_STEMS)} {prefix}{key}-{self.rng.randrange(10**6)}"
-
-    # -- one round of edits --------------------------------------------------------------------
-
-    def plan(self, round_no: int, settled: set[int]) -> RoundPlan:
-        """Choose this round's edits among the ``settled`` people (both sides as the model
-        expects); people edited in the previous round are left alone."""
-        plan = RoundPlan()
-        eligible = [
-            p
-            for p in self.people
-            if p.edited < round_no - 1 and p.key in settled and p.hubspot_id is not None
-        ]
-        self.rng.shuffle(eligible)
-        chosen = eligible[: self.volume.edited]
-        cleaned = [
-            p
-            for p in eligible[self.volume.edited :]
-            if p.status in ("subscribed", "pending", "unsubscribed")
-        ][: self.volume.cleaned]
-        for person in chosen:
-            person.edited = round_no
-            self._edit(person, round_no, plan)
-        for person in cleaned:
-            person.edited = round_no
-            plan.mailchimp[person.key] = MailchimpChange(person.email, action="clean")
-        self.kinds["cleaned"] += len(cleaned)
-        self.kinds["new people per side"] += self.volume.new_per_side
-        for _ in range(self.volume.new_per_side):
-            plan.new_contacts[self.rng.choice((EARLY, LATE))].append(self._arrival(round_no))
-            member = self._arrival(round_no)
-            member.stage = ""
-            member.status = "subscribed" if member.wants else "unsubscribed"
-            plan.new_members.append(member)
-        return plan
-
-    def _arrival(self, round_no: int) -> Person:
-        key = len(self.people)
-        person = self._new_person(key, f"new{key:05d}-r{round_no}@{DOMAIN}")
-        person.status = "subscribed" if person.wants else None
-        person.edited = round_no
-        self.people.append(person)
-        return person
-
-    def _edit(self, person: Person, round_no: int, plan: RoundPlan) -> None:
-        """One to six edits of one person, on either side or both (see the module's rules)."""
-        rng = self.rng
-        member = person.status is not None
-        hubspot: dict[str, dict[str, str]] = {EARLY: {}, LATE: {}}
-        change = MailchimpChange(person.email)
-        any_phase = rng.choice((EARLY, LATE))
-        if person.status == "cleaned" and rng.random() < 0.3:
-            address = f"p{person.key:05d}-r{round_no}-fixed@{DOMAIN}"
-            plan.hubspot[any_phase][person.key] = {"email": address}
-            self.kinds["e-mail: HubSpot fixes a cleaned address"] += 1
-            return
-        if rng.random() < 0.5:
-            sides = rng.choice(("HubSpot", "Mailchimp", "both")) if member else "HubSpot"
-            phase = any_phase
-            if sides != "HubSpot":
-                change.merge_fields["FNAME"] = self._value("Fm", person.key)
-            if sides == "both":
-                phase = rng.choice((EARLY, LATE))
-                sides += ", HubSpot later" if phase == LATE else ", Mailchimp later"
-            if sides != "Mailchimp":
-                hubspot[phase]["firstname"] = self._value("Fh", person.key)
-            self.kinds[f"first name: {sides}"] += 1
-        if rng.random() < 0.3:
-            hubspot[any_phase]["lastname"] = self._value("Lh", person.key)
-            sides = "HubSpot"
-            if member and rng.random() < 0.4:
-                change.merge_fields["LNAME"] = self._value("Lm", person.key)
-                sides = "both, HubSpot wins"
-            self.kinds[f"last name: {sides}"] += 1
-        if rng.random() < 0.3:
-            self._subscription(person, hubspot[any_phase], change)
-        if rng.random() < 0.12:
-            address = f"p{person.key:05d}-r{round_no}@{DOMAIN}"
-            if member and (person.status == "cleaned" or rng.random() < 0.5):
-                change.new_email = address
-                self.kinds["e-mail: Mailchimp"] += 1
-            else:
-                hubspot[any_phase]["email"] = address
-                self.kinds["e-mail: HubSpot"] += 1
-        if rng.random() < 0.12 or not (
-            hubspot[EARLY] or hubspot[LATE] or change.patch() or change.action
-        ):
-            hubspot[any_phase]["lifecyclestage"] = rng.choice(STAGES)
-            self.kinds["lifecycle stage"] += 1
-        for phase, properties in hubspot.items():
-            if properties:
-                plan.hubspot[phase][person.key] = properties
-        if change.patch() or change.action:
-            plan.mailchimp[person.key] = change
-
-    def _subscription(
-        self, person: Person, hubspot: dict[str, str], change: MailchimpChange
-    ) -> None:
-        """Opt in or out, on HubSpot's side or as the person does at Mailchimp."""
-        actions = {
-            "subscribed": ["unsubscribe"],
-            "pending": ["unsubscribe", "confirm"],
-            "unsubscribed": ["resubscribe"],
-        }.get(person.status or "", [])
-        if actions and self.rng.random() < 0.5:
-            change.action = self.rng.choice(actions)
-            self.kinds[f"subscription: Mailchimp {change.action}"] += 1
-        else:
-            hubspot["newsletter"] = "false" if person.wants else "true"
-            self.kinds[f"subscription: HubSpot opt-{'out' if person.wants else 'in'}"] += 1
-
-    def _value(self, prefix: str, key: int) -> str:
-        """A new name; now and then an empty one (clearing is a change like any other)."""
-        return "" if self.rng.random() < 0.05 else self.name(prefix, key)
 
 
 SHARED_CONSENT = (

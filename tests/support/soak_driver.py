@@ -1,40 +1,42 @@
-"""Driving the soak test: runs of `syncer run` under faults and kills, outside edits, reading.
+"""Driving the soak test: set-up, rounds of outside edits and events, runs under faults, quiet.
 
-The world model (who exists, what both sides should hold) is :mod:`tests.support.soak`; the checks
-and the test are ``tests/test_soak.py``.
+The world model (who exists, what both sides should hold) is :mod:`tests.support.soak`, each
+round's edits :mod:`tests.support.soak_plan`, the events :mod:`tests.support.soak_events`, the
+runs :mod:`tests.support.soak_runs`; the checks are :mod:`tests.support.soak_checks`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import random
-import signal
-import statistics
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from syncer.errors import ExitCode
 from syncer.sandbox.world import FIELD_MAPPINGS
 from tests.support.sandbox import SandboxDriver
-from tests.support.soak import EARLY, LATE, MIDDLE, Person, RoundPlan, World
+from tests.support.soak import EARLY, LATE, MIDDLE, Person, World
+from tests.support.soak_events import Events
+from tests.support.soak_plan import Planner, RoundPlan
+from tests.support.soak_runs import COLLECTING, DONE, RESULTS, Runner, kill_schedule
+from tests.support.soak_sides import Sides
 
 log = logging.getLogger("soak")
 
-PROPERTIES = ["email", "firstname", "lastname", "lifecyclestage", "newsletter"]
 #: The sandbox's usual mappings; the last name's conflicts go to HubSpot (see the world's rules).
 FIELDS = [
     {**mapping, "winner": "hubspot"} if mapping["hubspot"] == "lastname" else mapping
     for mapping in FIELD_MAPPINGS
 ]
-SYNC = {"batch_wait_seconds": 1, "batch_poll_seconds": 0.05, "overlap_seconds": 120}
+#: ``deleted_check_hours`` is small enough that every run looks for deleted contacts.
+DELETED_CHECK_HOURS = 0.0003
+SYNC = {
+    "batch_wait_seconds": 1,
+    "batch_poll_seconds": 0.05,
+    "overlap_seconds": 120,
+    "deleted_check_hours": DELETED_CHECK_HOURS,
+}
 FAULTS = {
     "hubspot": ["429", "500", "502", "503", "504", "423", "slow", "drop", "malformed"],
     "mailchimp": ["429", "500", "503", "403", "slow", "drop", "malformed", "truncated_archive"],
@@ -54,109 +56,35 @@ INDEX_LAG_MS = 1000
 TOUCHED = 0.02
 #: Simulated seconds between the edit phases; Mailchimp dates changes to the second.
 PHASE_GAP = 3.0
+#: Share of rounds whose run is SIGKILLed (never two in a row), each in a phase of its own.
 KILL_SHARE = 0.5
-#: A kill lands this share of a typical (median) completed run after the start: anywhere from
-#: the interpreter starting up, through the lock, fetches and writes, to waiting for batches.
-KILL_AT = (0.1, 1.0)
+#: Events (deletions, merges, held e-mail changes, refused values, duplicates) per round.
+EVENTS_PER_ROUND = 2
 #: Runs allowed to get one through in a round without a kill. Exit 1 (some writes failed) counts
 #: as through: the journal keeps its failures and the checks at the end judge the outcome.
 ATTEMPTS = 3
-DONE = (ExitCode.OK, ExitCode.PARTIAL)
 QUIET_RUNS = 6
 
 
-@dataclass
-class RunRecord:
-    """One `syncer run` subprocess, for the journal printed on failure."""
-
-    label: str
-    code: int | None
-    seconds: float
-    killed: bool
-    counts: dict[str, int]
-    failures: list[str]
-    stderr: str
-
-    def line(self) -> str:
-        how = "SIGKILLed" if self.killed else f"exit {self.code}"
-        last = self.stderr.strip().splitlines()[-1:] or [""]
-        counts = {k: v for k, v in sorted(self.counts.items()) if v}
-        failed = f" failures: {self.failures[:5]}" if self.failures else ""
-        return f"{self.label}: {how} after {self.seconds:.1f} s {counts}{failed} {last[0][:160]}"
-
-
-@dataclass
-class Sides:
-    """Both simulators as read through their APIs (faults off), keyed by lower-cased e-mail."""
-
-    contacts: list[dict[str, Any]]
-    members: list[dict[str, Any]]
-
-    @classmethod
-    def read(cls, sim: SandboxDriver) -> Sides:
-        return cls(sim.hubspot_contacts(PROPERTIES), sim.mailchimp_members())
-
-    @cached_property
-    def hubspot(self) -> dict[str, dict[str, Any]]:
-        return {c["properties"]["email"].lower(): c["properties"] for c in self.contacts}
-
-    @cached_property
-    def hubspot_ids(self) -> dict[str, str]:
-        return {c["properties"]["email"].lower(): str(c["id"]) for c in self.contacts}
-
-    @cached_property
-    def mailchimp(self) -> dict[str, dict[str, Any]]:
-        return {m["email_address"].lower(): m for m in self.members}
-
-    def mismatches(self, person: Person) -> list[str]:
-        """Where the sides differ from what the model expects for ``person`` (empty: nowhere)."""
-        contact = self.hubspot.get(person.email)
-        member = self.mailchimp.get(person.email)
-        wrong = []
-        if not person.in_hubspot:
-            if contact is not None:
-                wrong.append("an unexpected HubSpot contact")
-        elif contact is None:
-            wrong.append("no HubSpot contact")
-        else:
-            expected = {
-                "firstname": person.first,
-                "lastname": person.last,
-                "lifecyclestage": person.stage,
-                "newsletter": "true" if person.wants else "false",
-            }
-            for name, value in expected.items():
-                if (contact.get(name) or "") != value:
-                    wrong.append(f"HubSpot {name} {contact.get(name)!r}")
-        if person.status is None:
-            if member is not None:
-                wrong.append(f"an unexpected Mailchimp member ({member['status']})")
-            return wrong
-        if member is None:
-            return [*wrong, "no Mailchimp member"]
-        fields = member["merge_fields"]
-        expected = {"FNAME": person.first, "LNAME": person.last, "LCSTAGE": person.stage}
-        if member["status"] == "cleaned":
-            expected = {}  # nothing is written to a cleaned member (DESIGN §6): its fields stay
-        for tag, value in expected.items():
-            if fields.get(tag, "") != value:
-                wrong.append(f"Mailchimp {tag} {fields.get(tag)!r}")
-        if member["status"] != person.status:
-            wrong.append(f"Mailchimp status {member['status']}")
-        return wrong
-
-
 class Soak:
-    """Drives one soak: the world, its edits, the runs, and the journal of what happened."""
+    """Drives one soak: the world, its edits and events, the runs, and the journal."""
 
-    def __init__(self, sim: SandboxDriver, folder: Path, rng: random.Random, people: int) -> None:
+    def __init__(
+        self, sim: SandboxDriver, folder: Path, rng: random.Random, people: int, rounds: int
+    ) -> None:
         self.sim = sim
         self.folder = folder
         self.rng = rng
+        self.rounds = rounds
         self.world = World(rng, people)
-        self.runs: list[RunRecord] = []
+        self.planner = Planner(self.world)
+        self.events = Events(sim, self.world, rng)
+        self.runner = Runner(rng, timeout=60 + people / 40)
+        #: Round 0 is the first sync; each killed round names the phase its kill aims at.
+        self.kills = kill_schedule(rng, rounds, KILL_SHARE)
+        later = list(range(2, rounds + 1))
+        self.full_round, self.retry_round = rng.sample(later, 2) if len(later) >= 2 else (0, 0)
         self.refused: list[str] = []
-        self.run_timeout = 60 + people / 40
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -173,12 +101,13 @@ class Soak:
             self.sim.configure(side, {"slow_s": SLOW_S})
         self.sim.configure("hubspot", {"index_lag_ms": INDEX_LAG_MS})
         self.sim.advance(PHASE_GAP)
-        self._sync("first sync", kill=self.rng.random() < KILL_SHARE)
-        self._sync("first sync", kill=False)
+        if 0 in self.kills:
+            self._sync("first sync", 0)
+        self._sync("first sync", 0, kill=False)
 
     # -- rounds --------------------------------------------------------------------------------
 
-    def round(self, round_no: int, *, kill: bool) -> None:
+    def round(self, round_no: int) -> None:
         """Edit people whose both sides show what the model expects, then one run under faults.
 
         Someone syncer has not finished with (by design, a batch whose results could not be
@@ -186,21 +115,29 @@ class Soak:
         would make the expected outcome depend on timing rather than on the rules.
         """
         self.sim.settle_batches()
-        sides = Sides.read(self.sim)
+        sides = self.sides()
         for person in self.world:
             person.hubspot_id = person.hubspot_id or sides.hubspot_ids.get(person.email)
-        settled = {p.key for p in self.world if not sides.mismatches(p)}
+        settled = {p.key for p in self.world if not p.apart and not sides.mismatches(p)}
         lagging = len(self.world.people) - len(settled)
-        plan = self.world.plan(round_no, settled)
+        plan = self.planner.plan(round_no, settled)
         label = f"round {round_no}"
         self._hubspot_phase(plan, EARLY, label)
         self.sim.advance(PHASE_GAP)
         self._mailchimp_phase(plan, label)
         self.sim.advance(PHASE_GAP)
         self._hubspot_phase(plan, LATE, label)
+        self.events.deal(plan.spare, EVENTS_PER_ROUND, label)
         self._touch()
         self.sim.advance(PHASE_GAP)
-        self._sync(f"{label} ({plan.edits()} edits, {lagging} people not in sync)", kill=kill)
+        full = round_no == self.full_round
+        how = f"{' --full' if full else ''} ({plan.edits()} edits, {lagging} people not in sync)"
+        self._sync(label + how, round_no, full=full)
+        if round_no == self.retry_round:
+            self.runner.retry_all(self.config(), f"{label}: syncer retry --all")
+
+    def sides(self) -> Sides:
+        return Sides.read(self.sim, self.events.duplicates)
 
     def _touch(self) -> None:
         """HubSpot's own jobs bump contacts' lastmodifieddate without changing a value."""
@@ -292,19 +229,36 @@ class Soak:
 
     # -- runs ----------------------------------------------------------------------------------
 
-    def _sync(self, label: str, *, kill: bool) -> None:
-        """A run under faults: SIGKILLed at a random moment, or retried until one gets through.
+    def config(self, **sync: Any) -> Path:
+        return self.sim.write_config(
+            self.folder,
+            fields=FIELDS,
+            sync={**SYNC, **sync},
+            http={"max_tries": 6, "max_time": 30, "connect_timeout": 2, "read_timeout": 10},
+        )
+
+    def _sync(self, label: str, round_no: int, *, kill: bool = True, full: bool = False) -> None:
+        """A run under faults: SIGKILLed in its round's phase, or retried until one gets through.
 
         A killed run's work is finished by the next round's run, which is never killed. Each
         run also draws its weather: whether slow answers time out, whether Mailchimp writes go
         as direct calls or batches, and whether batches finish inside the run's wait or are left
-        open for the next run to collect.
+        open for the next run to collect. A kill aimed at collecting old batches needs the run
+        before it to leave some open; one aimed at batch results needs batches that finish
+        within the wait.
         """
+        target = self.kills.get(round_no) if kill else None
         read_timeout = self.rng.choice(READ_TIMEOUTS)
+        threshold = self.rng.choice(DIRECT_THRESHOLDS)
+        delay = self.rng.choice(BATCH_DELAYS)
+        if target is None and self.kills.get(round_no + 1) == COLLECTING:
+            threshold, delay = 0, BATCH_DELAYS[-1]
+        elif target == RESULTS:
+            threshold, delay = 0, BATCH_DELAYS[0]
         config = self.sim.write_config(
             self.folder,
             fields=FIELDS,
-            sync={**SYNC, "direct_threshold": self.rng.choice(DIRECT_THRESHOLDS)},
+            sync={**SYNC, "direct_threshold": threshold},
             http={
                 "max_tries": 6,
                 "max_time": 30,
@@ -312,84 +266,41 @@ class Soak:
                 "read_timeout": read_timeout,
             },
         )
-        self.sim.configure("mailchimp", {"batch_delay_s": self.rng.choice(BATCH_DELAYS)})
-        completed = [r.seconds for r in self.runs if r.code in DONE]
-        delay = self.rng.uniform(*KILL_AT) * (statistics.median(completed) if completed else 2.0)
+        self.sim.configure("mailchimp", {"batch_delay_s": delay})
         for side, kinds in FAULTS.items():
             seed = self.rng.randrange(2**31)
             self.sim.faults(side, {"rate": FAULT_RATE, "kinds": kinds, "seed": seed})
+        extra = ["--full"] if full else []
         try:
-            if kill:
-                self._killed_run(config, f"{label} [kill at {delay:.1f} s]", delay)
+            if target is not None:
+                self.runner.killed_run(config, label, target, *extra)
             else:
-                self._run_through(config, label)
+                self._run_through(config, label, extra)
         finally:
             for side in FAULTS:
                 self.sim.faults(side, {"rate": 0})
-        if kill or read_timeout < SLOW_S:
+        if target is not None or read_timeout < SLOW_S:
             # A request syncer gave up on, or a killed run's last one, may still sleep inside a
             # simulator; let it land before anyone edits (in life it lands long before).
             time.sleep(SLOW_S + 0.2)
 
-    def _run_through(self, config: Path, label: str) -> None:
+    def _run_through(self, config: Path, label: str, extra: list[str]) -> None:
         for _ in range(ATTEMPTS):
-            if self._run(config, label).code in DONE:
+            if self.runner.run(config, label, *extra).code in DONE:
                 return
         raise AssertionError(f"{label}: no run got through in {ATTEMPTS} tries")
 
-    def _killed_run(self, config: Path, label: str, delay: float) -> None:
-        started = time.monotonic()
-        with subprocess.Popen(
-            _command(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ) as process:
-            try:
-                out, err = process.communicate(timeout=delay)
-                killed = False
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                out, err = process.communicate(timeout=30)
-                killed = True
-        self._record(label, None if killed else process.returncode, started, out, err, killed)
-
-    def _run(self, config: Path, label: str) -> RunRecord:
-        started = time.monotonic()
-        done = subprocess.run(
-            _command(config), capture_output=True, text=True, timeout=self.run_timeout
-        )
-        return self._record(label, done.returncode, started, done.stdout, done.stderr, False)
-
-    def _record(
-        self, label: str, code: int | None, started: float, out: str, err: str, killed: bool
-    ) -> RunRecord:
-        # Only this test starts runs, one at a time: a held lock is one a killed run left behind.
-        assert code != ExitCode.LOCKED, f"{label}: a killed run's lock was not taken over: {err}"
-        report = json.loads(out) if code in DONE else {}
-        seconds = time.monotonic() - started
-        record = RunRecord(
-            label,
-            code,
-            seconds,
-            killed,
-            dict(report.get("counts", {})),
-            list(report.get("failures", [])),
-            err,
-        )
-        self.runs.append(record)
-        return record
-
     def settle(self) -> None:
         """5. Fault-free runs until one writes nothing and leaves no batch open (bounded)."""
-        config = self.sim.write_config(
-            self.folder, fields=FIELDS, sync=SYNC, http={"max_tries": 6, "read_timeout": 10}
-        )
+        config = self.config()
         self.sim.configure("mailchimp", {"batch_delay_s": BATCH_DELAYS[0]})
         for attempt in range(QUIET_RUNS):
             self.sim.settle_batches()
             self.sim.advance(PHASE_GAP)
             before = {side: self.sim.requests(side)["counts"] for side in FAULTS}
             writes = (self.sim.writes("hubspot"), self.sim.writes("mailchimp"))
-            record = self._run(config, f"quiet run {attempt + 1}")
-            assert record.code == ExitCode.OK, record.line() + record.stderr[-2000:]
+            record = self.runner.run(config, f"quiet run {attempt + 1}")
+            assert record.code in DONE, record.line() + record.stderr[-2000:]
             if (self.sim.writes("hubspot"), self.sim.writes("mailchimp")) == writes and not (
                 record.counts.get("batches_open")
             ):
@@ -406,12 +317,12 @@ class Soak:
         raise AssertionError(f"still writing after {QUIET_RUNS} fault-free runs: {moved}")
 
     def journal(self) -> str:
-        lines = [f"edits: {dict(sorted(self.world.kinds.items()))}"]
-        return "\n".join(lines + [record.line() for record in self.runs])
-
-
-def _command(config: Path) -> list[str]:
-    return [sys.executable, "-m", "syncer", "--config", str(config), "run", "--json"]
+        lines = [
+            f"edits: {dict(sorted(self.world.kinds.items()))}",
+            f"kills aimed: {dict(sorted(self.kills.items()))}",
+            f"kills by phase: {self.runner.kill_spread()}",
+        ]
+        return "\n".join(lines + [record.line() for record in self.runner.runs])
 
 
 def _new_contact(person: Person) -> dict[str, Any]:
