@@ -22,6 +22,7 @@ from syncer.errors import EXIT_CODE_MEANINGS, ConfigError, ExitCode, SyncerError
 from syncer.operate.check import check_offline, check_remote
 from syncer.operate.check import exit_code as check_exit_code
 from syncer.operate.check import summary as check_summary
+from syncer.operate.check_preferences import check_preferences
 from syncer.operate.check_segments import check_segments
 from syncer.operate.console import Output, RichProgress
 from syncer.operate.logs import say_error, say_failures, say_summary, terminal_console
@@ -144,6 +145,7 @@ def check(app: AppContext, offline: bool, fix: bool) -> int:
         with open_clients(config) as (hubspot, mailchimp):
             findings.extend(check_remote(config, hubspot, mailchimp, fix=fix))
             findings.extend(check_segments(config, hubspot, mailchimp, fix=fix))
+            findings.extend(check_preferences(config, hubspot, mailchimp, fix=fix))
     render_check(Output(), findings)
     for line in check_summary(findings):
         click.echo(line, err=True)

@@ -37,7 +37,7 @@ from syncer.run.mirror import (
     missing_options,
     redecide_on_change,
 )
-from syncer.run.preferences import with_preferences
+from syncer.run.preferences import add_group_options, with_preferences
 from syncer.run.preflight import verify_fields
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import (
@@ -138,11 +138,11 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
     if ctx.should_stop():
         return
     deleted = ctx.counts["hubspot_deleted"]
-    add_missing_options(ctx)
+    _add_options(ctx)
     relinked = write_hubspot(ctx)
     if relinked:
         reconcile_contacts(ctx, [row for i in relinked if (row := ctx.store.contact(i))])
-        add_missing_options(ctx)
+        _add_options(ctx)
         write_hubspot(ctx)
     if ctx.counts["hubspot_deleted"] > deleted:
         # HubSpot's writes met deleted contacts, whose members the delete rule may unsubscribe.
@@ -151,9 +151,15 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
     if ctx.counts["found_existing_members"] and not ctx.should_stop():
         # Creates that met members the cache did not know: their subscription is decided now.
         reconcile_dirty(ctx)
-        add_missing_options(ctx)
+        _add_options(ctx)
         write_hubspot(ctx)
         write_mailchimp(ctx)
+
+
+def _add_options(ctx: RunContext) -> None:
+    """Before HubSpot's writes: the options its queued multiple-checkboxes values need."""
+    add_missing_options(ctx)
+    add_group_options(ctx)
 
 
 def _prepare(ctx: RunContext, options: RunOptions) -> None:

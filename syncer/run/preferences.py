@@ -10,13 +10,19 @@ key path, because a write naming it would be refused whole, the person's other c
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from syncer.config import Config
 from syncer.config_preferences import InterestMapping, PermissionMapping
+from syncer.connectors.hubspot.properties import HubSpotProperties
 from syncer.connectors.mailchimp.client import MailchimpClient
 from syncer.connectors.mailchimp.groups import Group, interest_groups, marketing_permissions
+from syncer.core.segments import checkbox_values
 from syncer.errors import ConfigError
+from syncer.run.context import RunContext
+
+log = logging.getLogger("syncer.run")
 
 HINT = (
     "Name each group, interest and permission as Mailchimp shows it (or by id); "
@@ -88,3 +94,36 @@ def _permission(
         )
         return mapping
     return replace(mapping, permission_id=chosen[0][0])
+
+
+def add_group_options(ctx: RunContext) -> None:
+    """Before HubSpot's writes: each whole group's property gets an option for every interest
+    its queued values name (HubSpot refuses a value that is no option, ``INVALID_OPTION``, and
+    an audience gains interests at any time). One read, only in a run that queued such values;
+    one more call only when an option is missing."""
+    for index, mapping in enumerate(ctx.config.preferences.interests):
+        if not (mapping.whole_category and mapping.to_hubspot):
+            continue
+        needed: set[str] = set()
+        for value in ctx.store.queued_hubspot_values(mapping.hubspot):
+            needed |= checkbox_values(value)
+        if not needed:
+            continue
+        properties = HubSpotProperties(ctx.hubspot.api)
+        found = properties.get(mapping.hubspot)
+        if found is None or found.read_only or not found.multi_checkbox:
+            raise ConfigError(
+                [
+                    f"interests[{index}].hubspot: the HubSpot property {mapping.hubspot} must be "
+                    "a writable multiple checkboxes property"
+                ],
+                hint="`syncer check --fix` creates it with an option per interest.",
+            )
+        missing = sorted(needed - found.values)
+        if missing:
+            properties.add_options(found, missing)
+            log.info(
+                "HubSpot property %s: added options for %s",
+                mapping.hubspot,
+                ", ".join(repr(name) for name in missing),
+            )

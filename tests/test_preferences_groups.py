@@ -1,0 +1,81 @@
+"""A whole Mailchimp group in one HubSpot multiple-checkboxes property: its options follow the
+group's interests (in `check --fix` and before a run's writes), and `syncer check` reports what
+the audience has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.sandbox import SandboxDriver
+from tests.test_preferences_sync import PROPERTIES, config, interest_ids, run, seed
+from tests.test_segments_tags import invoke
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def options(sim: SandboxDriver, name: str) -> list[str]:
+    prop = sim.http.get(
+        f"{sim.hs_url}/crm/v3/properties/contacts/{name}", headers=sim.hs_headers, timeout=10
+    ).json()
+    return sorted(option["value"] for option in prop["options"])
+
+
+def test_a_run_adds_the_option_an_interest_chosen_in_mailchimp_needs(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    seed(sim, 1)
+    (topics,) = [p for p in PROPERTIES if p["name"] == "topics"]
+    narrowed = sim.http.patch(
+        f"{sim.hs_url}/crm/v3/properties/contacts/topics",
+        json={"options": topics["options"][:1]},
+        headers=sim.hs_headers,
+        timeout=10,
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert options(sim, "topics") == ["News"]
+    path = config(sim, tmp_path)
+    run(path)
+    ids = interest_ids(sim)
+    sim.mailchimp_edit("person0@real.org", {"interests": {ids["Offers"]: True}})
+    run(path)
+    assert options(sim, "topics") == ["News", "Offers"]
+    contact = sim.hubspot_by_email(["email", "topics"])["person0@real.org"]
+    assert contact["topics"] == "Offers"
+
+
+def test_check_resolves_the_names_and_fix_gives_a_new_group_property_its_options(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    seed(sim, 1)
+    path = config(
+        sim,
+        tmp_path,
+        interests=[{"hubspot": "reading_list", "category": "Topics"}],
+    )
+    before = invoke(path, "check")
+    assert before.exit_code == 2, before.output
+    assert (
+        "Mailchimp groups and permissions: 2 interests and 1 permission found"
+        in (before.output.replace("[ok] ", ""))
+        or "2 interests and 1 permission found" in before.output
+    )
+    fixed = invoke(path, "check", "--fix")
+    assert fixed.exit_code == 0, fixed.output + fixed.stderr
+    assert options(sim, "reading_list") == ["News", "Offers"]
+    again = invoke(path, "check")
+    assert again.exit_code == 0, again.output
+    assert "an option for each of the group's 2 interests" in again.output
+
+
+def test_check_names_an_interest_the_audience_lacks(sim: SandboxDriver, tmp_path: Path) -> None:
+    seed(sim, 1)
+    path = config(
+        sim,
+        tmp_path,
+        interests=[{"hubspot": "wants_events", "category": "Invites", "mailchimp": "Parties"}],
+    )
+    result = invoke(path, "check")
+    assert result.exit_code == 2
+    assert "interests[0].mailchimp: group 'Invites' has no interest 'Parties'" in result.output
