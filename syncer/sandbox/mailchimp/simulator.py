@@ -5,9 +5,10 @@ problem+json errors whose ``instance`` is the ``X-Request-Id``, at most ``max_co
 simultaneous requests per key, one audience with Mailchimp's consent rules, and batches that run
 in the background and publish a pre-signed result archive at ``/_batch-results/<id>.tar.gz``.
 The store lives in :mod:`.members`, the routes in :mod:`.api`, batches in :mod:`.batches`, tags
-as segments in :mod:`.tags`, groups and GDPR marketing permissions in :mod:`.preferences`, the
-test-only ``/_sim/`` additions in :mod:`.admin`, and the log of every status a client asked for
-(``GET /_sim/status-requests``) in :mod:`.requested`.
+as segments in :mod:`.tags`, groups and GDPR marketing permissions in :mod:`.preferences`, sent
+campaigns in :mod:`.campaigns` with their reports in :mod:`.reports`, the test-only ``/_sim/``
+additions in :mod:`.admin` and :mod:`.campaign_admin`, and the log of every status a client
+asked for (``GET /_sim/status-requests``) in :mod:`.requested`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from syncer.sandbox.clock import SimClock
 from syncer.sandbox.mailchimp.admin import AdminApi, seed
 from syncer.sandbox.mailchimp.api import AudienceApi, OperationRequest, body_of
 from syncer.sandbox.mailchimp.batches import ARCHIVE_PREFIX, BatchQueue, Operation, parse_operations
+from syncer.sandbox.mailchimp.campaign_admin import CampaignAdmin
+from syncer.sandbox.mailchimp.campaigns import CampaignStore
 from syncer.sandbox.mailchimp.members import Audience
 from syncer.sandbox.mailchimp.preferences_api import PreferencesApi
+from syncer.sandbox.mailchimp.reports import ReportsApi
 from syncer.sandbox.mailchimp.requested import BATCHES, MEMBER, MEMBERS, StatusRequests
 from syncer.sandbox.mailchimp.tags import SegmentsApi
 from syncer.sandbox.mailchimp.views import paging, project
@@ -72,6 +76,11 @@ class MailchimpSimulator(Simulator):
             self.audience, lock, f"https://{datacenter}.api.mailchimp.com/3.0"
         )
         self.admin_api = AdminApi(self.audience, lock)
+        self.campaigns = CampaignStore(self.audience)
+        self.reports_api = ReportsApi(
+            self.campaigns, lock, f"https://{datacenter}.api.mailchimp.com/3.0"
+        )
+        self.campaign_admin = CampaignAdmin(self.campaigns, lock)
         self.segments_api = SegmentsApi(
             self.audience, lock, f"https://{datacenter}.api.mailchimp.com/3.0"
         )
@@ -90,6 +99,7 @@ class MailchimpSimulator(Simulator):
         self.audience_api.register(self.add_route)
         self.segments_api.register(self.add_route)
         self.preferences_api.register(self.add_route)
+        self.reports_api.register(self.add_route)
         self.add_route("GET", "/3.0/ping", self._ping)
         self.add_route("POST", "/3.0/batches", self._start_batch)
         self.add_route("GET", "/3.0/batches", self._list_batches)
@@ -99,6 +109,7 @@ class MailchimpSimulator(Simulator):
 
     def reset(self) -> None:
         self.audience.clear()
+        self.campaigns.clear()
         self.batches.clear()
         self.status_requests.clear()
 
@@ -109,6 +120,7 @@ class MailchimpSimulator(Simulator):
         return {
             **self.admin_api.routes,
             **self.segments_api.admin,
+            **self.campaign_admin.routes,
             ("GET", "/_sim/status-requests"): self._status_requests,
         }
 

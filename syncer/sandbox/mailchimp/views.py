@@ -123,10 +123,10 @@ class MemberQuery:
         count, offset = paging(request)
         return cls(
             status=status,
-            since_changed=_wall_clock(request, "since_last_changed"),
-            before_changed=_wall_clock(request, "before_last_changed"),
-            since_opt=_wall_clock(request, "since_timestamp_opt"),
-            before_opt=_wall_clock(request, "before_timestamp_opt"),
+            since_changed=wall_clock(request, "since_last_changed"),
+            before_changed=wall_clock(request, "before_last_changed"),
+            since_opt=wall_clock(request, "since_timestamp_opt"),
+            before_opt=wall_clock(request, "before_timestamp_opt"),
             unique_email_id=request.arg("unique_email_id") or None,
             email_type=request.arg("email_type") or None,
             vip_only=parse_bool(request.arg("vip_only")),
@@ -190,7 +190,7 @@ def _number(request: Request, name: str, default: int, maximum: int | None) -> i
     return value
 
 
-def _wall_clock(request: Request, name: str) -> float | None:
+def wall_clock(request: Request, name: str) -> float | None:
     """Mailchimp drops the offset and compares the wall-clock value (reference §4 rule 1).
 
     An unencoded ``+`` in a query string arrives as a space, so one is read back as ``+``.
