@@ -12,7 +12,7 @@ from typing import Any
 
 from syncer.cache.base import StoreBase, dumps, loads, utc_now
 from syncer.core.identity import normalise_email
-from syncer.core.models import HubSpotContact, MailchimpMember
+from syncer.core.models import HubSpotContact, MailchimpMember, parse_time
 from syncer.core.records import ContactRow
 
 _JSON_COLUMNS = ("hs", "hs_times", "mc", "base")
@@ -199,6 +199,14 @@ def same_hubspot(row: ContactRow, contact: HubSpotContact) -> bool:
     if row.hs is None or row.hs_modified != iso(contact.modified):
         return False
     return _filled(row.hs) == _filled(contact.properties)
+
+
+def stale_hubspot(row: ContactRow, contact: HubSpotContact) -> bool:
+    """Older than what the cache holds: HubSpot's search answers a contact's previous version
+    while its index lags a write (syncer's own above all, whose answer the cache holds), and
+    that version must not undo what is known to be newer."""
+    held = parse_time(row.hs_modified) if row.hs is not None else None
+    return held is not None and contact.modified < held
 
 
 def _filled(values: Mapping[str, str]) -> dict[str, str]:

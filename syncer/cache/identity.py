@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from syncer.cache.base import dumps
-from syncer.cache.contacts import ContactStore, PageStats, apply_hubspot, iso, same_hubspot
+from syncer.cache.contacts import (
+    ContactStore,
+    PageStats,
+    apply_hubspot,
+    iso,
+    same_hubspot,
+    stale_hubspot,
+)
 from syncer.core.causes import HUBSPOT_DUPLICATE, HUBSPOT_MERGED
 from syncer.core.identity import base_after_merge, merge_survivor, normalise_email
 from syncer.core.models import HubSpotContact
@@ -51,7 +58,7 @@ class IdentityStore(ContactStore):
                     stats.merged += 1
                 elif row is None:
                     row = self._link_hubspot(contact, email, run_id, stats)
-                elif same_hubspot(row, contact):
+                elif same_hubspot(row, contact) or stale_hubspot(row, contact):
                     continue
                 apply_hubspot(row, contact, email)
                 if row.state == "duplicate" and self._still_duplicate(row):
