@@ -56,8 +56,10 @@ class PermissionMapping:
     hubspot: str
     mailchimp: str
     direction: str = "both"
-    #: Filled in per run: the permission's ``marketing_permission_id`` in this audience.
+    #: Filled in per run: the permission's ``marketing_permission_id`` in this audience, and
+    #: its text (what the journal calls it).
     permission_id: str | None = None
+    text: str | None = None
 
     @property
     def to_mailchimp(self) -> bool:

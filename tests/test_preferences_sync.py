@@ -170,8 +170,13 @@ def test_a_withdrawal_in_mailchimp_wins_over_stale_hubspot(
     props = hubspot(sim, "person0@real.org")
     assert (props["gdpr_email"], props["wants_events"]) == ("false", "false")
     assert not permission(sim, "person0@real.org")
-    shown = invoke(path, "show", "person0@real.org")
-    assert "gdpr_email" in shown.output
+    shown = invoke(path, "show", "person0@real.org").output
+    assert "HubSpot gdpr_email set to 'false' (from Mailchimp marketing permission 'Email')" in (
+        " ".join(shown.split())
+    )
+    assert "Mailchimp marketing permission 'Email': on (from HubSpot gdpr_email)" in (
+        " ".join(shown.split())
+    )
 
 
 def test_a_cleared_hubspot_consent_is_unknown_not_a_withdrawal(

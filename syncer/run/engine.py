@@ -37,7 +37,7 @@ from syncer.run.mirror import (
     missing_options,
     redecide_on_change,
 )
-from syncer.run.preferences import add_group_options, with_preferences
+from syncer.run.preferences import add_group_options, journal_preferences, with_preferences
 from syncer.run.preflight import verify_fields
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import (
@@ -286,6 +286,7 @@ def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
     operations = operations_for(row, decision, ctx.config)
     ctx.store.queue_operations(row.id, operations, ctx.run_id)
     journal_mirror(ctx, row, decision)
+    journal_preferences(ctx, row, decision)
     for key, pair in decision.agreed_now.items():
         row.base[key] = list(pair)
     for conflict in decision.conflicts:

@@ -18,6 +18,8 @@ from syncer.config_preferences import InterestMapping, PermissionMapping
 from syncer.connectors.hubspot.properties import HubSpotProperties
 from syncer.connectors.mailchimp.client import MailchimpClient
 from syncer.connectors.mailchimp.groups import Group, interest_groups, marketing_permissions
+from syncer.core.models import CATEGORY_KEY, INTEREST_KEY, PERMISSION_KEY, Decision
+from syncer.core.records import ContactRow
 from syncer.core.segments import checkbox_values
 from syncer.errors import ConfigError
 from syncer.run.context import RunContext
@@ -93,7 +95,7 @@ def _permission(
             + (f"(its permissions: {texts})" if texts else "(its GDPR fields are not enabled)")
         )
         return mapping
-    return replace(mapping, permission_id=chosen[0][0])
+    return replace(mapping, permission_id=chosen[0][0], text=chosen[0][1])
 
 
 def add_group_options(ctx: RunContext) -> None:
@@ -127,3 +129,48 @@ def add_group_options(ctx: RunContext) -> None:
                 mapping.hubspot,
                 ", ".join(repr(name) for name in missing),
             )
+
+
+def journal_preferences(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
+    """Say in the person's history, by name, what each group or permission change means: the
+    journal's own rows name the values by id (``@permission:<id>``), which nobody reads."""
+    names = _names(ctx.config)
+    for change in decision.changes:
+        field, side = change.field, change.side
+        if side == "mailchimp" and field in names:
+            what, prop = names[field]
+            detail = f"Mailchimp {what}: {_verb(change.new)} (from HubSpot {prop})"
+        elif side == "hubspot" and (found := _by_property(names, field)):
+            what = found
+            detail = f"HubSpot {field} set to {change.new or 'blank'!r} (from Mailchimp {what})"
+        else:
+            continue
+        ctx.store.add_event(ctx.run_id, row.id, "preference", detail, field=field)
+
+
+def _verb(value: str) -> str:
+    if value in ("true", "false"):
+        return "on" if value == "true" else "off"
+    return f"set to {value!r}" if value else "none chosen"
+
+
+def _names(config: Config) -> dict[str, tuple[str, str]]:
+    """Member value key -> (what it is, by name; the HubSpot property mapped to it)."""
+    names: dict[str, tuple[str, str]] = {}
+    for mapping in config.preferences.interests:
+        if mapping.whole_category:
+            key = f"{CATEGORY_KEY}{mapping.category_id}"
+            names[key] = (f"group {mapping.category!r}", mapping.hubspot)
+        elif mapping.resolved:
+            interest_id, name = mapping.resolved[0]
+            what = f"interest {name!r} (group {mapping.category!r})"
+            names[f"{INTEREST_KEY}{interest_id}"] = (what, mapping.hubspot)
+    for permission in config.preferences.permissions:
+        if permission.permission_id:
+            what = f"marketing permission {(permission.text or permission.mailchimp)!r}"
+            names[f"{PERMISSION_KEY}{permission.permission_id}"] = (what, permission.hubspot)
+    return names
+
+
+def _by_property(names: dict[str, tuple[str, str]], prop: str) -> str | None:
+    return next((what for what, mapped in names.values() if mapped == prop), None)
