@@ -17,11 +17,13 @@ import click
 from syncer import __version__
 from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
+from syncer.cli_engagement import engagement
 from syncer.clikit import AppContext, apply_logging, examples, global_options, settings
 from syncer.errors import EXIT_CODE_MEANINGS, ConfigError, ExitCode, SyncerError, UnexpectedError
 from syncer.operate.check import check_offline, check_remote
 from syncer.operate.check import exit_code as check_exit_code
 from syncer.operate.check import summary as check_summary
+from syncer.operate.check_engagement import check_engagement
 from syncer.operate.check_preferences import check_preferences
 from syncer.operate.check_segments import check_segments
 from syncer.operate.console import Output, RichProgress
@@ -144,8 +146,8 @@ def check(app: AppContext, offline: bool, fix: bool) -> int:
     if not offline:
         with open_clients(config) as (hubspot, mailchimp):
             findings.extend(check_remote(config, hubspot, mailchimp, fix=fix))
-            findings.extend(check_segments(config, hubspot, mailchimp, fix=fix))
-            findings.extend(check_preferences(config, hubspot, mailchimp, fix=fix))
+            for part in (check_segments, check_preferences, check_engagement):
+                findings.extend(part(config, hubspot, mailchimp, fix=fix))
     render_check(Output(), findings)
     for line in check_summary(findings):
         click.echo(line, err=True)
@@ -401,6 +403,9 @@ def init(path: Path, force: bool) -> int:
     click.echo("next: set HUBSPOT_TOKEN and MAILCHIMP_API_KEY in the environment, put your")
     click.echo(f"audience id in {path}, then run `syncer check --config {path} --fix`")
     return ExitCode.OK
+
+
+cli.add_command(engagement)
 
 
 def _progress() -> Progress:

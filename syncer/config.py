@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-from syncer import config_checks, config_preferences, config_segments
+from syncer import config_checks, config_engagement, config_preferences, config_segments
 from syncer.config_checks import ENV_REFERENCE
+from syncer.config_engagement import EngagementConfig
 from syncer.config_preferences import PreferencesConfig
 from syncer.config_segments import SegmentsConfig
 from syncer.errors import ConfigError
@@ -181,6 +182,7 @@ class Config:
     health: HealthConfig
     alerts: AlertsConfig
     segments: SegmentsConfig
+    engagement: EngagementConfig
     source: Path | None = None
     preferences: PreferencesConfig = PreferencesConfig()
 
@@ -267,6 +269,7 @@ SCHEMA: Section = {
     },
     **config_segments.SCHEMA,
     **config_preferences.SCHEMA,
+    **config_engagement.SCHEMA,
 }
 
 
@@ -309,6 +312,7 @@ def parse_config(text: str, environ: Mapping[str, str], source: Path | None = No
     config_checks.plain_http(values, problems)
     config_segments.check(values, problems)
     config_preferences.check(values, problems)
+    config_engagement.check(values, problems)
     if problems:
         raise ConfigError(problems, hint=ENV_HINT if unset else None)
     return _build(values, source)
@@ -362,6 +366,7 @@ def _build(values: dict[str, Any], source: Path | None) -> Config:
             webhook_url=Secret(url) if (url := values["alerts"]["webhook_url"]) else None
         ),
         segments=config_segments.build(values),
+        engagement=config_engagement.build(values),
         source=source,
         preferences=config_preferences.build(values),
     )

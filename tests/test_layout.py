@@ -28,10 +28,11 @@ BELOW = {
     "operate": {"config", "errors", "core", "connectors", "cache", "run", "operate"},
     "sandbox": {"sandbox"},
 }
-EVERYTHING = {*BELOW, "syncer", "sandbox.demo", "clikit"}
+EVERYTHING = {*BELOW, "syncer", "sandbox.demo", "clikit", "cli_engagement"}
 TOP = {
     "cli": EVERYTHING,
     "clikit": {"config", "errors", "operate"},
+    "cli_engagement": {"clikit", "config", "errors", "operate", "run"},
     "sandbox.demo": EVERYTHING - {"cli"},
     "__main__": {"cli"},
     "__init__": set(),

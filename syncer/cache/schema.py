@@ -200,3 +200,78 @@ def m003_scope_leave_action(db: Database) -> None:
 def m004_contact_cause(db: Database) -> None:
     """What kind of problem ``reason`` describes (``syncer.core.causes``), for the hints."""
     db.execute("ALTER TABLE contacts ADD COLUMN cause TEXT")
+
+
+@migration
+def m005_engagement(db: Database) -> None:
+    """Campaign activity for linked people, its cursors, and what of it HubSpot has been told.
+
+    ``campaigns`` holds each campaign's cursor (Mailchimp's time when its last complete walk
+    began: everything before it was there to be read) and the walk under way (its ``since`` and
+    next offset, moved in the transaction that saves the page below it), so a run or a backfill
+    stopped mid-campaign resumes there.
+    ``engagement`` is one row per person and campaign: the recorded events and the HubSpot note
+    they became. A note's create is marked ``sent`` before the request leaves; a ``sent`` note
+    without an id is looked for on the contact (by the marker in its body) before it is ever
+    created again. ``engagement_people`` holds the contact properties last written.
+    """
+    db.execute(
+        """
+        CREATE TABLE campaigns (
+            id TEXT PRIMARY KEY,             -- Mailchimp's campaign id
+            title TEXT NOT NULL,
+            send_time TEXT NOT NULL,         -- Mailchimp's send_time
+            activity_cursor TEXT,            -- Mailchimp's time: activity before it is recorded
+            walk_since TEXT,                 -- the walk under way: its since ('' for all)
+            walk_offset INTEGER,             -- and the offset of its next page
+            walk_started TEXT,               -- and Mailchimp's time at its first answer
+            sends_done INTEGER NOT NULL DEFAULT 0,  -- its recipients read (record: send)
+            gone_at TEXT,                    -- local time it was found deleted
+            seen_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE engagement (
+            contact_id INTEGER NOT NULL,     -- contacts.id (no foreign key: a merge folds rows)
+            campaign_id TEXT NOT NULL,
+            events TEXT NOT NULL,            -- JSON: [[action, at, detail], ...], sorted, unique
+            note_id TEXT,                    -- the HubSpot note, once its create is answered
+            note_state TEXT NOT NULL,        -- todo | sent | ok | failed
+            note_hash TEXT,                  -- of the body HubSpot last accepted
+            attempts INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (contact_id, campaign_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX engagement_notes ON engagement(note_state) WHERE note_state != 'ok'")
+    db.execute("CREATE INDEX engagement_campaign ON engagement(campaign_id)")
+    db.execute(
+        """
+        CREATE TABLE engagement_people (
+            contact_id INTEGER PRIMARY KEY,
+            written TEXT,                    -- JSON: the properties HubSpot last accepted
+            dirty INTEGER NOT NULL DEFAULT 1,    -- activity recorded since the last write
+            due_at TEXT,                     -- Mailchimp's time a count next leaves its window
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX engagement_people_dirty ON engagement_people(dirty) WHERE dirty = 1")
+    db.execute("CREATE INDEX engagement_people_due ON engagement_people(due_at)")
+    db.execute(
+        """
+        CREATE TABLE engagement_issues (     -- what `syncer errors` lists, until it is resolved
+            key TEXT PRIMARY KEY,            -- person:<id> | note:<id>:<campaign> | member:<hash>
+                                             -- | campaign:<id>
+            contact_id INTEGER,
+            email TEXT,
+            campaign_id TEXT,
+            cause TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        )
+        """
+    )

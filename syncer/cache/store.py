@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from syncer.cache.base import dumps, loads, utc_now
+from syncer.cache.engagement import EngagementStore
 from syncer.cache.failures import cache_failure
 from syncer.cache.identity import IdentityStore
 from syncer.cache.outbox import OutboxStore
@@ -29,7 +30,7 @@ ABANDONED = "the run ended without recording an outcome (killed, or the machine 
 log = logging.getLogger("syncer.cache")
 
 
-class Store(IdentityStore, OutboxStore, SegmentStore):
+class Store(IdentityStore, OutboxStore, SegmentStore, EngagementStore):
     """An open cache file, migrated to the current schema."""
 
     def __init__(self, path: Path, *, create: bool = True) -> None:

@@ -155,12 +155,15 @@ class ApiSession:
         json_body: Any = None,
         retry_safe_because: str | None = None,
         expect: AnswerCheck | None = None,
+        repeatable: bool = True,
     ) -> ApiResponse:
         """Send one API call, retrying transient failures within the policy's bounds.
 
         A write must say why repeating it is harmless (``retry_safe_because``): a retry after a
-        dropped connection may repeat a request the server already carried out. A successful
-        answer that fails ``expect`` is retried like a garbled one.
+        dropped connection may repeat a request the server already carried out. A write that
+        is not (``repeatable=False``) is retried only after a 429, which the server refused
+        before doing anything. A successful answer that fails ``expect`` is retried like a
+        garbled one.
         """
         if method in MUTATING and not retry_safe_because:
             raise ValueError(f"{method} {template}: say why a retried write is harmless")
@@ -192,7 +195,7 @@ class ApiSession:
             )
             return self._interpret(response, content, endpoint, expect)
 
-        return self._with_retries(endpoint, attempt)
+        return self._with_retries(endpoint, attempt, repeatable=repeatable)
 
     def download(self, url: str, label: str) -> BinaryIO:
         """GET an absolute URL without the API's credentials (pre-signed archive URLs), into a
@@ -225,7 +228,9 @@ class ApiSession:
         spool.seek(0)
         return spool
 
-    def _with_retries(self, endpoint: str, attempt: Callable[[float], ApiResponse]) -> ApiResponse:
+    def _with_retries(
+        self, endpoint: str, attempt: Callable[[float], ApiResponse], *, repeatable: bool = True
+    ) -> ApiResponse:
         """Run ``attempt(until)`` until it succeeds or the policy's bounds are spent; ``until``
         (``time.monotonic()``) is when that attempt's answer must be in, last byte included."""
         policy = self.policy
@@ -254,6 +259,7 @@ class ApiSession:
             max_tries=policy.max_tries,
             max_time=policy.max_time,
             jitter=None,
+            giveup=lambda error: not repeatable and getattr(error, "status", None) != 429,
             on_backoff=log_retry,
             logger=None,
         )(one_attempt)

@@ -38,6 +38,11 @@ NO_EMAIL = "identity:no_email"
 CLEANED = "consent:cleaned"
 RESUBSCRIBE_NEVER = "consent:resubscribe_never"
 INVALID_EMAIL = "identity:invalid_email"
+ENGAGEMENT_UNKNOWN_MEMBER = "engagement:unknown_member"
+ENGAGEMENT_CAMPAIGN_GONE = "engagement:campaign_gone"
+ENGAGEMENT_NOTE_REFUSED = "engagement:note_refused"
+ENGAGEMENT_CONTACT_GONE = "engagement:contact_deleted"
+ENGAGEMENT_REFUSED = "engagement:properties_refused"
 
 #: The reconciler's blocking rules, each named by its own reason constant.
 _RULES = {

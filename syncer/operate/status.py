@@ -17,6 +17,11 @@ from syncer.core.identity import normalise_email
 from syncer.core.records import ContactRow
 from syncer.operate.health import error_rate, evaluate
 from syncer.operate.shapes import public_key
+from syncer.operate.status_engagement import (
+    engagement_groups,
+    engagement_status,
+    engagement_story,
+)
 from syncer.operate.status_segments import segments_status
 from syncer.run.report import api_calls_json
 
@@ -135,6 +140,7 @@ def status_report(store: Store, config: Config, now: datetime | None = None) -> 
         ],
         "problems": problems,
         "segments": segments_status(store, config, now),
+        "engagement": engagement_status(store, config, now),
         "state_path": str(config.state_path),
     }
 
@@ -215,7 +221,10 @@ def error_list(store: Store, limit: int = 0) -> dict[str, Any]:
         )
         group["count"] += 1
         group["emails"].append(row["email"])
-    ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["state"], g["reason"]))
+    ordered = sorted(
+        [*groups.values(), *engagement_groups(store)],
+        key=lambda g: (-g["count"], g["state"], g["reason"]),
+    )
     total = sum(group["count"] for group in ordered)
     room = limit or total
     for group in ordered:
@@ -252,6 +261,7 @@ def person(store: Store, email: str, config: Config) -> dict[str, Any] | None:
             for key, pair in row.base.items()
         },
         **history,
+        "engagement": engagement_story(store, row.id),
     }
 
 

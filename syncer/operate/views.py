@@ -7,6 +7,7 @@ from typing import Any
 from syncer.core.wording import plural
 from syncer.operate.check import Finding
 from syncer.operate.console import Output
+from syncer.operate.status_engagement import render_engagement
 from syncer.operate.status_segments import render_segments
 
 
@@ -71,6 +72,7 @@ def render_status(out: Output, report: dict[str, Any]) -> None:
     else:
         out.line("none")
     render_segments(out, report["segments"])
+    render_engagement(out, report["engagement"])
 
 
 #: Every column of the runs table; on a terminal narrower than WIDE, only the narrow set.
@@ -161,3 +163,12 @@ def render_person(out: Output, person: dict[str, Any]) -> None:
             for c in person["changes"]
         ],
     )
+    engagement = person["engagement"]
+    if engagement["campaigns"] or engagement["properties"]:
+        out.heading("Engagement recorded")
+        out.table(["property", "value"], sorted(engagement["properties"].items()))
+        for campaign in engagement["campaigns"]:
+            note = campaign["note_id"] or campaign["note_state"]
+            out.line(f"{campaign['title']} (sent {campaign['send_time'][:10]}; note {note})")
+            for event in campaign["events"]:
+                out.line(f"  {event['at']} {event['action']} {event['detail']}".rstrip())

@@ -6,6 +6,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from syncer.cache.store import Store
 from syncer.config import Config
@@ -98,6 +99,8 @@ class RunContext:
     guard_scope: str | None = None  # the guard's word on people leaving the segment scope
     #: The audience's merge fields, once read: the field check and the date formats share them.
     merge_fields: list[MergeField] | None = None
+    #: A dry run's engagement writes (notes, contact properties), for the plan.
+    engagement_plan: list[dict[str, Any]] = field(default_factory=list)
 
     def read_merge_fields(self) -> list[MergeField]:
         """The audience's merge fields, read at most once a run (the run never changes them)."""

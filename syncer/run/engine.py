@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from syncer.cache.failures import cache_failure
@@ -28,6 +29,7 @@ from syncer.errors import (
 )
 from syncer.run.context import Failure, RunContext
 from syncer.run.deletions import check_hubspot_deletions
+from syncer.run.engagement import sync_engagement
 from syncer.run.fetch import fetch
 from syncer.run.identity import resolve
 from syncer.run.merge_formats import with_date_formats
@@ -62,6 +64,8 @@ class RunOptions:
     dry_run: bool = False
     full: bool = False
     force: bool = False
+    #: `syncer engagement --backfill --since`: the engagement pass alone, from that date.
+    backfill_since: datetime | None = None
 
 
 @dataclass
@@ -90,7 +94,10 @@ def run_sync(ctx: RunContext, options: RunOptions) -> RunReport:
 def _real_run(ctx: RunContext, options: RunOptions) -> RunReport:
     ctx.run_id = ctx.store.start_run("real")
     try:
-        _sync(ctx, options)
+        if options.backfill_since is not None:
+            sync_engagement(ctx, since=options.backfill_since)
+        else:
+            _sync(ctx, options)
     except OutOfTime as error:
         ctx.stopped_early = True
         log.warning("%s; the next run carries on", error)
@@ -115,7 +122,10 @@ def _dry_run(ctx: RunContext, options: RunOptions) -> RunReport:
     try:
         with ctx.store.transaction():
             ctx.run_id = ctx.store.start_run("dry")
-            _prepare(ctx, options)
+            if options.backfill_since is None:
+                _prepare(ctx, options)
+            if not ctx.should_stop():
+                sync_engagement(ctx, since=options.backfill_since)
             _note_skipped(ctx)
             plan = build_plan(ctx)
             report = RunReport(
@@ -154,6 +164,8 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
         _add_options(ctx)
         write_hubspot(ctx)
         write_mailchimp(ctx)
+    if not ctx.should_stop():
+        sync_engagement(ctx)  # after the contact sync, which it never stops
 
 
 def _add_options(ctx: RunContext) -> None:

@@ -86,6 +86,8 @@ PLAN_COUNT_KEYS = (
     "conflicts",
     "blocked",
 )
+#: The dry run's engagement writes, each its own kind of batch call.
+ENGAGEMENT_ACTIONS = frozenset({"note_create", "note_update", "engagement"})
 #: Keys every run's counts carry, zeros included.
 RUN_COUNT_KEYS = (
     "fetched_hubspot",
@@ -129,6 +131,10 @@ def build_plan(ctx: RunContext) -> Plan:
         )
         for email, operation in ctx.store.queued_with_emails()
     ]
+    writes += [
+        PlannedWrite(entry["email"], "hubspot", entry["action"], entry["changes"])
+        for entry in ctx.engagement_plan
+    ]
     run_id = ctx.run_id or 0
     conflicts = [
         PlannedConflict(
@@ -162,7 +168,13 @@ def build_plan(ctx: RunContext) -> Plan:
 
 def estimate_write_calls(writes: list[PlannedWrite], direct_threshold: int) -> dict[str, int]:
     hubspot = Counter(
-        "create" if w.action == "create" else "update" for w in writes if w.side == "hubspot"
+        w.action
+        if w.action in ENGAGEMENT_ACTIONS
+        else "create"
+        if w.action == "create"
+        else "update"
+        for w in writes
+        if w.side == "hubspot"
     )
     mailchimp = sum(1 for write in writes if write.side == "mailchimp")
     if mailchimp <= direct_threshold:
@@ -261,8 +273,9 @@ def summary_lines(
         f"{plural(total.get('mailchimp', 0), 'Mailchimp call')}"
     )
     eventful = ("changed", "conflicts", "failed", "blocked", "batches_open", "hubspot_deleted")
+    engaged = engagement_lines(counts)
     if not written and not any(counts.get(key) for key in (*eventful, "stopped_early")):
-        return [f"run {outcome}: nothing to change; {fetched}; {calls}"]
+        return [f"run {outcome}: nothing to change; {fetched}; {calls}", *engaged]
     lines = [
         f"run {outcome}: {fetched}; {plural(counts.get('changed', 0), 'person', 'people')} to "
         f"update, {plural(counts.get('conflicts', 0), 'conflict')}",
@@ -291,4 +304,19 @@ def summary_lines(
         )
     if counts.get("stopped_early"):
         lines.append("stopped at --max-time: the next run resumes where this one stopped")
-    return lines
+    return lines + engaged
+
+
+def engagement_lines(counts: dict[str, int]) -> list[str]:
+    """The engagement pass in one line, when it found or wrote something."""
+    keys = ("events", "notes_created", "notes_updated", "contacts_written", "failed", "unknown")
+    got = {key: counts.get(f"engagement_{key}", 0) for key in keys}
+    if not any(got.values()) and not counts.get("engagement_campaigns_gone"):
+        return []
+    return [
+        f"engagement: {plural(counts.get('engagement_campaigns', 0), 'campaign')} read, "
+        f"{plural(got['events'], 'new event')}; notes {got['notes_created']} created, "
+        f"{got['notes_updated']} updated; {plural(got['contacts_written'], 'contact')} "
+        f"written; failed {got['failed']}"
+        + (f"; {got['unknown']} records of unknown members" if got["unknown"] else "")
+    ]

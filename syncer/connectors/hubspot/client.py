@@ -130,13 +130,15 @@ class HubSpotClient:
             )
         return found
 
-    def create_property(self, name: str, label: str, kind: str, field_type: str) -> None:
+    def create_property(
+        self, name: str, label: str, kind: str, field_type: str, group: str = "contactinformation"
+    ) -> None:
         body: dict[str, Any] = {
             "name": name,
             "label": label,
             "type": kind,
             "fieldType": field_type,
-            "groupName": "contactinformation",
+            "groupName": group,
         }
         if field_type == "booleancheckbox":
             body["options"] = [
