@@ -43,11 +43,14 @@ from __future__ import annotations
 import argparse
 import io
 import pstats
+import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
+    MB,
     RESULTS,
     SandboxProcess,
     SyncerRun,
@@ -68,6 +71,7 @@ TARGETS = {
     "initial_time_ratio": 1.15,  # against the achievable floor
     "initial_calls_ratio": 1.3,
     "initial_rss_mb": 200.0,
+    "initial_write_amplification": 5.0,
     "no_change_calls": 4,
     "no_change_seconds": 2.0,
     "incremental_calls_ratio": 1.1,
@@ -113,15 +117,19 @@ class Stages:
         server = calls_between(before, self.sandbox.all_requests())
         syncer_total = total_calls(result.syncer_calls)
         self.runs[name] = result
+        cache = cache_figures(self.config.parent / "state" / "syncer.db", result)
         self.results[name] = {
             **result.as_json(),
             "server_calls": server,
             "server_calls_total": total_calls(server),
             "syncer_calls_total": syncer_total,
+            "cache": cache,
         }
         print(
             f"    exit {result.exit_code} in {result.wall_s:.1f} s, {total_calls(server)} calls"
-            f" (syncer counted {syncer_total}), peak RSS {result.peak_rss_mb:.0f} MB",
+            f" (syncer counted {syncer_total}), peak RSS {result.peak_rss_mb:.0f} MB,"
+            f" {cache['statements_per_person']:.1f} SQL statements a person,"
+            f" {cache['written_mb']:.0f} MB written for a {cache['cache_mb']:.0f} MB cache",
             flush=True,
         )
         if result.exit_code != 0:
@@ -131,6 +139,28 @@ class Stages:
 
     def server_total(self, name: str) -> int:
         return int(self.results[name]["server_calls_total"])
+
+
+def cache_figures(path: Path, run: SyncerRun) -> dict[str, float]:
+    """The cache after a run: its size, its people, and what the run cost SQLite.
+
+    Write amplification is the bytes the process sent towards the disk (``write_bytes``: the WAL,
+    its checkpoints into the file, temporary files) over the cache's final size.
+    """
+    size = sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        people = int(db.execute("SELECT count(*) FROM contacts").fetchone()[0])
+    written = run.io.get("write_bytes", 0)
+    statements = run.sql.get("statements", 0)
+    return {
+        "people": people,
+        "cache_mb": size / MB,
+        "written_mb": written / MB,
+        "write_amplification": written / size if size else 0.0,
+        "statements": statements,
+        "statements_per_person": statements / people if people else 0.0,
+        "savepoints": run.sql.get("SAVEPOINT", 0),
+    }
 
 
 def check_model(world: World, run: SyncerRun) -> list[str]:
@@ -253,9 +283,24 @@ def summarise(
                 total_calls(run.syncer_calls),
                 f"{run.peak_rss_mb:.0f}",
                 f"{run.cpu_user_s + run.cpu_system_s:.1f}",
+                f"{stages.results[name]['cache']['statements_per_person']:.2f}",
+                f"{stages.results[name]['cache']['written_mb']:.0f}",
             )
         )
-    print_table(("stage", "exit", "wall s", "calls", "syncer's", "RSS MB", "CPU s"), rows)
+    print_table(
+        (
+            "stage",
+            "exit",
+            "wall s",
+            "calls",
+            "syncer's",
+            "RSS MB",
+            "CPU s",
+            "SQL/person",
+            "MB written",
+        ),
+        rows,
+    )
 
     print("\ninitial run, calls by endpoint (server side):")
     server = stages.results["initial"]["server_calls"]
@@ -270,6 +315,7 @@ def summarise(
     )
 
     initial = stages.runs["initial"]
+    initial_cache = stages.results["initial"]["cache"]
     calls = {name: stages.server_total(name) for name in stages.runs}
     seconds = {name: run.wall_s for name, run in stages.runs.items()}
     # (figure, measured, floor or minimum, target, met: None when there is no target)
@@ -296,6 +342,21 @@ def summarise(
             "< 200 MB",
             initial.peak_rss_mb < TARGETS["initial_rss_mb"],
         ),
+        (
+            "initial bytes written / cache size",
+            initial_cache["write_amplification"],
+            None,
+            "< 5x",
+            initial_cache["write_amplification"] < TARGETS["initial_write_amplification"],
+        ),
+        (
+            "initial SQL statements a person",
+            initial_cache["statements_per_person"],
+            None,
+            "-",
+            None,
+        ),
+        ("initial cache size (MB)", initial_cache["cache_mb"], None, "-", None),
         ("echo run API calls", calls["echo"], None, "-", None),
         ("echo run wall time (s)", seconds["echo"], None, "-", None),
         (

@@ -34,6 +34,7 @@ from syncer.sandbox.world import NEWSLETTER
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SYNCER = Path(sys.executable).parent / "syncer"
+MB = 2**20
 
 
 def stamp() -> str:
@@ -208,6 +209,10 @@ class SyncerRun:
     #: (seconds since start, log line) for every line syncer wrote to stderr.
     log: list[tuple[float, str]] = field(default_factory=list)
     timed_out: bool = False
+    #: The process's ``/proc/<pid>/io`` at its exit.
+    io: dict[str, int] = field(default_factory=dict)
+    #: SQL statements it executed, by first keyword (``benchmarks.sqlcount``).
+    sql: dict[str, int] = field(default_factory=dict)
 
     @property
     def syncer_calls(self) -> dict[str, dict[str, int]]:
@@ -261,12 +266,24 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
     mark, so sampling loses at most the last 50 ms). With ``profile``, syncer runs under cProfile
     and writes its statistics there; its times are then inflated by the profiler.
     """
-    command = [str(SYNCER), "--config", str(config), "run", "--json", "-v", *args]
+    counts = config.parent / "sql-counts.json"
+    counts.unlink(missing_ok=True)
+    command = ["-m", "benchmarks.sqlcount", str(counts)]
+    command += ["--config", str(config), "run", "--json", "-v", *args]
     if profile is not None:
-        command = [sys.executable, "-m", "cProfile", "-o", str(profile), *command]
+        command = ["-m", "cProfile", "-o", str(profile), *command]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     started = time.monotonic()
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=config.parent
+        [sys.executable, *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=config.parent,
+        env=env,
     )
     out: list[str] = []
     log: list[tuple[float, str]] = []
@@ -310,6 +327,9 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
     watchdog = threading.Timer(timeout, expire)
     watchdog.daemon = True
     watchdog.start()
+    # Wait for the exit but leave the process a zombie, whose I/O accounting is still readable.
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    io_counts = process_io(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started
     finished.set()
@@ -332,7 +352,19 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
         report=report,
         log=log,
         timed_out=timed_out.is_set(),
+        io=io_counts,
+        sql=json.loads(counts.read_text()) if counts.exists() else {},
     )
+
+
+def process_io(pid: int) -> dict[str, int]:
+    """``/proc/<pid>/io``: ``write_bytes`` is what the process sent towards the disk (counted as
+    pages are dirtied), ``wchar`` what it passed to ``write()``."""
+    try:
+        text = Path(f"/proc/{pid}/io").read_text()
+    except OSError:
+        return {}
+    return {key: int(value) for key, value in (line.split(": ") for line in text.splitlines())}
 
 
 def save_results(name: str, payload: dict[str, Any]) -> Path:
