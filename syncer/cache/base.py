@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,19 @@ def loads(text: str | None) -> Any:
 
 class StoreBase:
     db: Database
+
+    def select(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of a read, as dicts, straight from the connection.
+
+        Not sqlite-utils' ``query()``: that wraps every read in a savepoint (to undo a statement
+        that turns out not to return rows), which outside a transaction is a transaction of its
+        own, three statements for one SELECT. Every read here is a SELECT written in this package.
+        """
+        cursor = self.db.conn.execute(sql, params)
+        keys = [column[0] for column in cursor.description]
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

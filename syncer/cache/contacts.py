@@ -119,7 +119,7 @@ class ContactStore(StoreBase):
         return rows[0] if rows else None
 
     def _rows(self, sql: str, params: list[Any]) -> list[ContactRow]:
-        return [contact_row(raw) for raw in self.db.query(sql, params)]
+        return [contact_row(raw) for raw in self.select(sql, params)]
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -65,21 +65,25 @@ class IdentityStore(ContactStore):
                     row.dirty = 0
                 elif row.state == "duplicate":
                     row.state = "todo"
-                self.save_contact(row)
+                if row.id:
+                    self.save_contact(row)
+                else:
+                    self.insert_contact(row)  # a new person, written once with their values
                 stats.changed += 1
         return stats
 
     def _link_hubspot(
         self, contact: HubSpotContact, email: str, run_id: int | None, stats: PageStats
     ) -> ContactRow:
-        """A contact id not seen before: join it to the person with its email, or start one.
+        """A contact id not seen before: join it to the person with its email, or start one
+        (not yet inserted: its id is 0).
 
         When another HubSpot contact already holds that email, the oldest by ``createdate``
         keeps the link and the other is parked as a duplicate and reported.
         """
         row = self.contact_by_email(email)
         if row is None:
-            return self.insert_contact(ContactRow(id=0, email=email))
+            return ContactRow(id=0, email=email)  # inserted by the caller, values and all
         if row.hubspot_id is None:
             return row
         stats.duplicates += 1

@@ -67,10 +67,24 @@ class OutboxStore(StoreBase):
                 ],
             )
 
-    def queued_operations(self, target: str) -> list[Operation]:
+    def queued_operations(
+        self, target: str, *, after: int = 0, limit: int = -1, creates: bool | None = None
+    ) -> list[Operation]:
+        """Queued writes to ``target`` by id, a page at a time: those after id ``after``, at
+        most ``limit`` (-1: all); ``creates`` True or False keeps only creates or the others.
+        The writers read a page per call, so the outbox is never in memory whole."""
+        kinds = "" if creates is None else f"AND (action = 'create') = {int(creates)} "
         return self._operations(
-            "SELECT * FROM operations WHERE state = 'queued' AND target = ? ORDER BY id", [target]
+            "SELECT * FROM operations WHERE state = 'queued' AND target = ? AND id > ? "  # noqa: S608 - fixed text
+            f"{kinds}ORDER BY id LIMIT ?",
+            [target, after, limit],
         )
+
+    def queued_count(self, target: str) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM operations WHERE state = 'queued' AND target = ?", [target]
+        ).fetchone()
+        return int(row[0])
 
     def queued_writes_of(self, contact_id: int) -> list[Operation]:
         """A person's queued contact writes (not segment ones), oldest first."""
@@ -94,11 +108,22 @@ class OutboxStore(StoreBase):
         ).fetchone()
         return int(row[0])
 
+    def with_open_operations(self, contact_ids: Sequence[int]) -> set[int]:
+        """Those of these people with a write queued or submitted."""
+        return {
+            int(row[0])
+            for row in self.db.execute(
+                "SELECT DISTINCT contact_id FROM operations WHERE state IN ('queued', 'submitted') "
+                "AND contact_id IN (SELECT value FROM json_each(?))",
+                [dumps(list(contact_ids))],
+            )
+        }
+
     def queued_counts(self) -> dict[str, int]:
         """Queued writes by action, for the blast-radius guard and the dry-run plan."""
         return {
             f"{row['target']}:{row['action']}": int(row["n"])
-            for row in self.db.query(
+            for row in self.select(
                 "SELECT target, action, count(*) AS n FROM operations WHERE state = 'queued' "
                 "GROUP BY target, action"
             )
@@ -138,11 +163,11 @@ class OutboxStore(StoreBase):
         return int(cursor.rowcount)
 
     def _operations(self, sql: str, params: list[Any]) -> list[Operation]:
-        return [_operation(row) for row in self.db.query(sql, params)]
+        return [_operation(row) for row in self.select(sql, params)]
 
     def queued_with_emails(self) -> list[tuple[str, Operation]]:
         """Every queued write with its person's email, in a stable order (for the dry-run plan)."""
-        rows = self.db.query(
+        rows = self.select(
             """SELECT o.*, c.email AS contact_email FROM operations o
                JOIN contacts c ON c.id = o.contact_id
                WHERE o.state = 'queued' ORDER BY c.email, o.target, o.id"""
@@ -151,7 +176,7 @@ class OutboxStore(StoreBase):
 
     def run_events(self, run_id: int, kinds: Sequence[str]) -> list[dict[str, Any]]:
         return list(
-            self.db.query(
+            self.select(
                 """SELECT e.kind, e.field, e.detail, c.email FROM events e
                    LEFT JOIN contacts c ON c.id = e.contact_id
                    WHERE e.run_id = ? AND e.kind IN (SELECT value FROM json_each(?))
@@ -194,10 +219,20 @@ class OutboxStore(StoreBase):
                 [(batch_id, now, operation_id) for operation_id in operation_ids],
             )
 
+    def mark_pending(self, contact_ids: Sequence[int]) -> None:
+        """People whose writes went out in a batch wait for its results (``pending``), in one
+        statement rather than a read and a rewrite of each row."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE contacts SET state = 'pending', updated_at = ? "
+                "WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('todo', 'ok')",
+                [utc_now(), dumps(list(contact_ids))],
+            )
+
     def open_batches(self) -> list[BatchRow]:
         return [
             BatchRow(**{name: row[name] for name in BatchRow.__dataclass_fields__})
-            for row in self.db.query(
+            for row in self.select(
                 "SELECT * FROM batches WHERE status != 'processed' ORDER BY submitted_at, id"
             )
         ]

@@ -19,11 +19,11 @@ class SegmentStore(StoreBase):
     # -- lists -----------------------------------------------------------------------------------
 
     def known_list(self, key: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM segment_lists WHERE key = ?", [key]))
+        rows = list(self.select("SELECT * FROM segment_lists WHERE key = ?", [key]))
         return rows[0] if rows else None
 
     def known_lists(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM segment_lists ORDER BY key"))
+        return list(self.select("SELECT * FROM segment_lists ORDER BY key"))
 
     def remember_list(self, key: str, list_id: str, name: str, processing_type: str) -> None:
         with self.db.atomic():
@@ -92,7 +92,7 @@ class SegmentStore(StoreBase):
         self.db.execute("INSERT OR IGNORE INTO segment_todo SELECT id FROM contacts")
 
     def segment_todo(self, after_id: int, limit: int) -> list[ContactRow]:
-        query = self.db.query(
+        query = self.select(
             """SELECT contacts.* FROM segment_todo JOIN contacts ON contacts.id = contact_id
                WHERE contacts.id > ? AND state NOT IN ('duplicate', 'detached')
                ORDER BY contacts.id LIMIT ?""",
@@ -132,7 +132,7 @@ class SegmentStore(StoreBase):
 
     def partial_tag_rows(self, after_id: int, limit: int) -> list[ContactRow]:
         """People to decide whose member has more tags than the member listing gave."""
-        query = self.db.query(
+        query = self.select(
             """SELECT * FROM contacts WHERE dirty = 1 AND id > ?
                AND json_extract(mc, '$.tags_partial') = 1 ORDER BY id LIMIT ?""",
             [after_id, limit],

@@ -242,8 +242,11 @@ def _decide(ctx: RunContext, rows: list[ContactRow]) -> list[ContactRow]:
     """Record every decision that needs no history; return the rows that wait for it."""
     waiting: list[ContactRow] = []
     with ctx.store.transaction():
+        # One query for the chunk instead of three a person: most people have no write open,
+        # so none can have landed, none is superseded, and none keeps them from being ``ok``.
+        open_writes = ctx.store.with_open_operations([row.id for row in rows])
         for row in rows:
-            if row.state != "ok":  # only a person with writes still queued can have one that landed
+            if row.state != "ok" and row.id in open_writes:  # only queued writes can have landed
                 settle_landed(ctx, row)
             decision = reconcile(row.view(), ctx.config)
             if decision.detach_member:
@@ -252,7 +255,7 @@ def _decide(ctx: RunContext, rows: list[ContactRow]) -> list[ContactRow]:
             if decision.needs_history:
                 waiting.append(row)
             else:
-                _record(ctx, row, decision)
+                _record(ctx, row, decision, open_writes=row.id in open_writes)
     return waiting
 
 
@@ -293,10 +296,16 @@ def _decide_with_history(ctx: RunContext, waiting: list[ContactRow]) -> None:
         reconcile_contacts(ctx, [person for i in relinked if (person := ctx.store.contact(i))])
 
 
-def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
-    """Store a decision: its outbox rows, the base pairs that hold now, conflicts and blocks."""
+def _record(
+    ctx: RunContext, row: ContactRow, decision: Decision, *, open_writes: bool = True
+) -> None:
+    """Store a decision: its outbox rows, the base pairs that hold now, conflicts and blocks.
+
+    ``open_writes`` False says the person had no write queued or submitted when the decision
+    began (looked up for the whole chunk), so there is nothing to supersede or wait for.
+    """
     operations = operations_for(row, decision, ctx.config)
-    ctx.store.queue_operations(row.id, operations, ctx.run_id)
+    ctx.store.queue_operations(row.id, operations, ctx.run_id, supersede=open_writes)
     journal_mirror(ctx, row, decision)
     journal_preferences(ctx, row, decision)
     for key, pair in decision.agreed_now.items():
@@ -319,7 +328,7 @@ def _record(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
         ctx.counts["blocked"] += 1
     elif operations:
         row.state, row.reason = "todo", None
-    elif ctx.store.open_operation_count(row.id) == 0:
+    elif not open_writes or ctx.store.open_operation_count(row.id) == 0:
         if decision.note and row.reason != decision.note:
             ctx.store.add_event(ctx.run_id, row.id, "skipped", decision.note)
             ctx.counts["skipped"] += 1

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from syncer.cache.identity import MERGED_REASON
 from syncer.connectors.hubspot.client import BATCH_LIMIT
 from syncer.connectors.hubspot.parse import WriteInput, WriteResult
-from syncer.connectors.paging import chunks
 from syncer.core import causes
 from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
@@ -37,15 +36,19 @@ ABSENT_REASON = "HubSpot left this update out of its answer; it is sent again ne
 
 def write_hubspot(ctx: RunContext) -> list[int]:
     """Send every queued HubSpot write; returns the contacts relinked and needing a new decision."""
-    queued = ctx.store.queued_operations("hubspot")
-    if not queued:
+    total = ctx.store.queued_count("hubspot")
+    if not total:
         return []
-    ctx.progress.phase("writing to HubSpot", len(queued))
+    ctx.progress.phase("writing to HubSpot", total)
     relink: list[Unresolved] = []
-    creates = [op for op in queued if op.action == "create"]
-    updates = [op for op in queued if op.action != "create"]
-    for action, operations in (("create", creates), ("update", updates)):
-        for chunk in chunks(operations, BATCH_LIMIT):
+    for action in ("create", "update"):
+        after = 0
+        # A call's worth at a time from the outbox, never all of it in memory; a write left
+        # queued (an error) is behind ``after`` and waits for the next run.
+        while chunk := ctx.store.queued_operations(
+            "hubspot", after=after, limit=BATCH_LIMIT, creates=action == "create"
+        ):
+            after = chunk[-1].id
             if ctx.should_stop():
                 return _relink(ctx, relink)
             try:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from math import ceil
 
 from syncer.cache.outbox import BatchRow
 from syncer.connectors.mailchimp.batches import OperationResult
 from syncer.connectors.mailchimp.client import BATCH_LIMIT, MemberOperation
-from syncer.connectors.paging import chunks
 from syncer.core import causes
 from syncer.core.identity import subscriber_hash
 from syncer.core.records import Operation
@@ -36,11 +36,11 @@ ROUNDS = 2
 
 def write_mailchimp(ctx: RunContext) -> None:
     for _ in range(ROUNDS):
-        queued = ctx.store.queued_operations("mailchimp")
+        queued = ctx.store.queued_count("mailchimp")
         if not queued or ctx.should_stop():
             return
-        if len(queued) <= ctx.config.sync.direct_threshold:
-            _send_directly(ctx, queued)
+        if queued <= ctx.config.sync.direct_threshold:
+            _send_directly(ctx, ctx.store.queued_operations("mailchimp"))
         else:
             submitted = _submit_batches(ctx, queued)
             _wait_for(ctx, submitted)
@@ -80,29 +80,28 @@ def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
         ctx.progress.advance()
 
 
-def _submit_batches(ctx: RunContext, operations: list[Operation]) -> list[str]:
+def _submit_batches(ctx: RunContext, queued: int) -> list[str]:
+    """Submit the queued writes, a batch's worth read from the outbox at a time."""
     room = ctx.config.sync.max_open_batches - len(ctx.store.open_batches())
-    groups = list(chunks(operations, BATCH_LIMIT))
-    if room < len(groups):
+    groups = ceil(queued / BATCH_LIMIT)
+    if room < groups:
         log.warning(
             "%d Mailchimp batches are still open; %d of %d new ones are sent now",
             ctx.config.sync.max_open_batches - room,
             max(room, 0),
-            len(groups),
+            groups,
         )
-    ctx.progress.phase("submitting Mailchimp batches", len(groups[: max(room, 0)]))
-    submitted = []
-    for group in groups[: max(room, 0)]:
-        if ctx.should_stop():
+    ctx.progress.phase("submitting Mailchimp batches", min(groups, max(room, 0)))
+    submitted: list[str] = []
+    after = 0
+    while len(submitted) < room and not ctx.should_stop():
+        group = ctx.store.queued_operations("mailchimp", after=after, limit=BATCH_LIMIT)
+        if not group:
             break
+        after = group[-1].id
         batch = ctx.mailchimp.submit_batch([_member_operation(op) for op in group])
         ctx.store.record_batch(batch.id, batch.status, [op.id for op in group], ctx.run_id)
-        with ctx.store.transaction():
-            for operation in group:
-                row = ctx.store.contact(operation.contact_id)
-                if row is not None and row.state in ("todo", "ok"):
-                    row.state = "pending"
-                    ctx.store.save_contact(row)
+        ctx.store.mark_pending([operation.contact_id for operation in group])
         submitted.append(batch.id)
         ctx.counts["batches_submitted"] += 1
         ctx.progress.advance()
