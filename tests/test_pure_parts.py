@@ -16,6 +16,7 @@ from syncer.connectors.hubspot.search import changed_contact_pages, to_ms
 from syncer.connectors.paging import next_offset
 from syncer.connectors.ratelimit import HubSpotThrottle, RollingWindow
 from syncer.core.transforms import as_date, conversion, normalise
+from syncer.run.write_mailchimp import FIRST_POLL, poll_pauses
 
 ROOT = Path(__file__).resolve().parent.parent
 # -- paging ---------------------------------------------------------------------------------
@@ -272,3 +273,11 @@ def test_a_full_read_of_one_list_page_costs_one_list_call_whoever_is_first() -> 
     read = [int(raw["id"]) for page in all_contact_pages(list_page, search_page) for raw in page]
     assert set(read) == set(ids)
     assert list_calls == 1
+
+
+def test_batch_polls_start_soon_and_back_off_to_the_configured_interval() -> None:
+    # A batch done in a second is seen after a second, not after a whole poll interval.
+    pauses = poll_pauses(2.0)
+    assert [next(pauses) for _ in range(6)] == [FIRST_POLL, 0.5, 1.0, 2.0, 2.0, 2.0]
+    shorter = poll_pauses(0.1)
+    assert [next(shorter) for _ in range(3)] == [0.1, 0.1, 0.1]

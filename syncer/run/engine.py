@@ -51,7 +51,7 @@ from syncer.run.segments import (
 )
 from syncer.run.settle import settle_landed
 from syncer.run.write_hubspot import write_hubspot
-from syncer.run.write_mailchimp import collect_batches, write_mailchimp
+from syncer.run.write_mailchimp import collect_batches, submit_mailchimp, write_mailchimp
 
 log = logging.getLogger("syncer.run")
 
@@ -148,6 +148,8 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
     if ctx.should_stop():
         return
     deleted = ctx.counts["hubspot_deleted"]
+    # Mailchimp runs its batches on its side while HubSpot is written; they are waited for after.
+    submitted = submit_mailchimp(ctx)
     _add_options(ctx)
     relinked = write_hubspot(ctx)
     if relinked:
@@ -157,7 +159,7 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
     if ctx.counts["hubspot_deleted"] > deleted:
         # HubSpot's writes met deleted contacts, whose members the delete rule may unsubscribe.
         _guard(ctx, options, first_sync=False)
-    write_mailchimp(ctx)
+    write_mailchimp(ctx, submitted)
     if ctx.counts["found_existing_members"] and not ctx.should_stop():
         # Creates that met members the cache did not know: their subscription is decided now.
         reconcile_dirty(ctx)

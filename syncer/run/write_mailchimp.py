@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from math import ceil
 
@@ -34,16 +35,36 @@ HELD_BY_ANOTHER = (
 ROUNDS = 2
 
 
-def write_mailchimp(ctx: RunContext) -> None:
+#: Seconds before the first look at a run's batches; each later wait doubles, up to
+#: ``sync.batch_poll_seconds``. A batch of a few hundred upserts can be done in a second.
+FIRST_POLL = 0.25
+
+
+def submit_mailchimp(ctx: RunContext) -> list[str]:
+    """Submit the queued writes as batches without waiting for them, so Mailchimp works on them
+    while HubSpot is written; returns their ids for :func:`write_mailchimp` to wait for. A
+    handful (``sync.direct_threshold``) is left for write_mailchimp's direct calls."""
+    queued = ctx.store.queued_count("mailchimp")
+    if queued <= ctx.config.sync.direct_threshold or ctx.should_stop():
+        return []
+    return _submit_batches(ctx, queued)
+
+
+def write_mailchimp(ctx: RunContext, submitted: Sequence[str] = ()) -> None:
+    """Send what is queued, then wait for it and for the batches already ``submitted``."""
+    waiting = list(submitted)
     for _ in range(ROUNDS):
-        queued = ctx.store.queued_count("mailchimp")
-        if not queued or ctx.should_stop():
+        if ctx.should_stop():
             return
-        if queued <= ctx.config.sync.direct_threshold:
+        queued = ctx.store.queued_count("mailchimp")
+        if not queued and not waiting:
+            return
+        if 0 < queued <= ctx.config.sync.direct_threshold:
             _send_directly(ctx, ctx.store.queued_operations("mailchimp"))
-        else:
-            submitted = _submit_batches(ctx, queued)
-            _wait_for(ctx, submitted)
+        elif queued:
+            waiting += _submit_batches(ctx, queued)
+        _wait_for(ctx, waiting)
+        waiting = []
 
 
 def collect_batches(ctx: RunContext) -> None:
@@ -109,22 +130,39 @@ def _submit_batches(ctx: RunContext, queued: int) -> list[str]:
 
 
 def _wait_for(ctx: RunContext, batch_ids: list[str]) -> None:
+    """Poll the batches until they are settled or ``sync.batch_wait_seconds`` is spent.
+
+    The first look comes soon and the waits grow (:func:`poll_pauses`), so a batch done in a
+    second costs a second, not a whole poll interval. Batches are looked at oldest first and a
+    round stops at the first unfinished one: Mailchimp works through them in order, so asking
+    about the younger ones would mostly spend calls on "not yet".
+    """
     waiting = set(batch_ids)
     if not waiting:
         return
     wait = ctx.deadline.remaining(ctx.config.sync.batch_wait_seconds)
     ctx.progress.phase(f"waiting up to {wait:.0f} s for Mailchimp batches", len(waiting))
     end = time.monotonic() + wait
+    pauses = poll_pauses(ctx.config.sync.batch_poll_seconds)
     while waiting and time.monotonic() < end:
-        ctx.deadline.sleep(min(ctx.config.sync.batch_poll_seconds, end - time.monotonic()))
+        ctx.deadline.sleep(min(next(pauses), end - time.monotonic()))
         if ctx.deadline.interrupted:
             break
         for batch in [row for row in ctx.store.open_batches() if row.id in waiting]:
-            if _check(ctx, batch):
-                waiting.discard(batch.id)
-                ctx.progress.advance()
+            if not _check(ctx, batch):
+                break
+            waiting.discard(batch.id)
+            ctx.progress.advance()
     if waiting:
         log.info("%d Mailchimp batches still open; the next run collects them", len(waiting))
+
+
+def poll_pauses(longest: float) -> Iterator[float]:
+    """The waits between looks at a run's batches: :data:`FIRST_POLL`, doubling to ``longest``."""
+    pause = min(FIRST_POLL, longest)
+    while True:
+        yield pause
+        pause = min(pause * 2, longest)
 
 
 def _check(ctx: RunContext, batch: BatchRow) -> bool:
