@@ -180,3 +180,25 @@ def test_check_names_each_mapped_list_and_the_nearest_for_a_missing_one(
     )
     assert "[PROBLEM] HubSpot property lifecyclestag" in result.output
     assert "'lifecyclestage'" in result.output
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "batch"])
+def test_a_member_created_for_a_hubspot_contact_gets_its_tags_on_the_next_run(
+    sim: SandboxDriver, tmp_path: Path, direct: bool
+) -> None:
+    """The tags are decided before the writes, when the member does not exist yet; they must
+    not be forgotten once it does (found by the soak: such members never got their tags)."""
+    contact = {"email": "new@real.org", "firstname": "N", "newsletter": "true"}
+    (cid,) = sim.seed_hubspot([{"properties": {**contact, "lifecyclestage": "customer"}}])
+    hubspot_list(sim, "MQLs", [cid])
+    sync = {"direct_threshold": 10 if direct else 0, "batch_poll_seconds": 0.05}
+    config = config_with(sim, tmp_path, sync=sync)
+    assert invoke(config, "run").exit_code == 0
+    assert tags_of(sim) == {"new@real.org": []}  # created this run, tagged the next
+    sim.advance(60)
+    assert invoke(config, "run").exit_code == 0
+    assert tags_of(sim) == {"new@real.org": ["Customer", "MQL"]}
+    sim.advance(60)
+    before = sim.writes("mailchimp")
+    assert invoke(config, "run").exit_code == 0
+    assert sim.writes("mailchimp") == before

@@ -218,8 +218,14 @@ def queue_tags(ctx: RunContext, list_ids: dict[str, str]) -> None:
                 if config.tags and _synced(ctx, row):
                     facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id))
                     _queue(ctx, row, tag_changes(config, facts, list_ids))
-            ctx.store.segments_decided(row.id for row in rows)
+            ctx.store.segments_decided(row.id for row in rows if not _member_coming(ctx, row))
         after = rows[-1].id
+
+
+def _member_coming(ctx: RunContext, row: ContactRow) -> bool:
+    """No member yet, but a write that may create one is on its way: the person stays to be
+    decided again once the member exists (its answer changes nothing that would queue them)."""
+    return row.mc is None and ctx.store.open_operation_count(row.id) > 0
 
 
 def _synced(ctx: RunContext, row: ContactRow) -> bool:
