@@ -202,3 +202,25 @@ def test_a_member_created_for_a_hubspot_contact_gets_its_tags_on_the_next_run(
     before = sim.writes("mailchimp")
     assert invoke(config, "run").exit_code == 0
     assert sim.writes("mailchimp") == before
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "batch"])
+def test_a_tag_change_beside_a_hubspot_email_change_reaches_the_renamed_member(
+    sim: SandboxDriver, tmp_path: Path, direct: bool
+) -> None:
+    """The rename goes first; a tags write sent to the old address then finds nobody (found by
+    the soak: a 404 failure, and the tag never written)."""
+    contact = {"email": "old@real.org", "firstname": "N", "newsletter": "true"}
+    (cid,) = sim.seed_hubspot([{"properties": contact}])
+    sim.seed_mailchimp([{"email_address": "old@real.org", "status": "subscribed"}])
+    hubspot_list(sim, "MQLs", [cid])
+    sync = {"direct_threshold": 10 if direct else 0, "batch_poll_seconds": 0.05}
+    config = config_with(sim, tmp_path, sync=sync)
+    assert invoke(config, "run").exit_code == 0
+    assert tags_of(sim) == {"old@real.org": ["MQL"]}
+    sim.advance(60)
+    sim.hubspot_edit(cid, {"email": "new@real.org", "lifecyclestage": "customer"})
+    sim.advance(60)
+    done = invoke(config, "run")
+    assert done.exit_code == 0, done.output
+    assert tags_of(sim) == {"new@real.org": ["Customer", "MQL"]}

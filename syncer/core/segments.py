@@ -112,13 +112,18 @@ def leave_changes(config: SegmentsConfig, facts: Facts) -> list[TagChange]:
     ]
 
 
-def tag_operation(row: ContactRow, changes: list[TagChange], action: str = TAG) -> NewOperation:
-    """One tags write for a member, with ``is_syncing``: Mailchimp's tag automations stay quiet."""
+def tag_operation(
+    row: ContactRow, changes: list[TagChange], action: str = TAG, member_hash: str | None = None
+) -> NewOperation:
+    """One tags write for a member, with ``is_syncing``: Mailchimp's tag automations stay quiet.
+
+    ``member_hash`` addresses the member where an earlier write queued for it moves it (a
+    rename goes first, and the member is then no longer at its old address)."""
     return NewOperation(
         target="mailchimp",
         action=action,
         payload={
-            "hash": _hash(row),
+            "hash": member_hash or _hash(row),
             "method": "POST",
             "suffix": "/tags",
             "body": {

@@ -23,6 +23,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from syncer.connectors.hubspot.lists import HubSpotLists
+from syncer.core.identity import subscriber_hash
 from syncer.core.plan import member_unsubscribe
 from syncer.core.records import ContactRow, NewOperation
 from syncer.core.segments import (
@@ -222,6 +223,17 @@ def queue_tags(ctx: RunContext, list_ids: dict[str, str]) -> None:
         after = rows[-1].id
 
 
+def _renamed_to(ctx: RunContext, row: ContactRow) -> str | None:
+    """The member's address hash after a rename queued before this tags write, if any."""
+    for queued in ctx.store.queued_writes_of(row.id):
+        email = str((queued.payload.get("body") or {}).get("email_address") or "")
+        if queued.target == "mailchimp" and email:
+            moved = subscriber_hash(email)
+            if moved != queued.payload.get("hash"):
+                return moved
+    return None
+
+
 def _member_coming(ctx: RunContext, row: ContactRow) -> bool:
     """No member yet, but a write that may create one is on its way: the person stays to be
     decided again once the member exists (its answer changes nothing that would queue them)."""
@@ -235,7 +247,8 @@ def _synced(ctx: RunContext, row: ContactRow) -> bool:
 def _queue(ctx: RunContext, row: ContactRow, changes: list[TagChange]) -> None:
     if not changes:
         return
-    ctx.store.queue_operations(row.id, [tag_operation(row, changes)], ctx.run_id)
+    operation = tag_operation(row, changes, member_hash=_renamed_to(ctx, row))
+    ctx.store.queue_operations(row.id, [operation], ctx.run_id)
     for change in changes:
         verb = "add" if change.active else "remove"
         ctx.store.add_event(
