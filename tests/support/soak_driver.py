@@ -18,8 +18,10 @@ from syncer.sandbox.world import FIELD_MAPPINGS
 from tests.support.sandbox import SandboxDriver
 from tests.support.soak import EARLY, LATE, MIDDLE, Person, World
 from tests.support.soak_events import Events
+from tests.support.soak_live import LiveEditor
 from tests.support.soak_plan import Planner, RoundPlan
-from tests.support.soak_runs import COLLECTING, DONE, RESULTS, Runner, kill_schedule
+from tests.support.soak_runs import COLLECTING, DONE, KILL_PHASES, RESULTS, Runner, kill_schedule
+from tests.support.soak_segments import SCOPE_ROUNDS, Segments
 from tests.support.soak_sides import Sides
 
 log = logging.getLogger("soak")
@@ -79,6 +81,9 @@ class Soak:
         self.world = World(rng, people)
         self.planner = Planner(self.world)
         self.events = Events(sim, self.world, rng)
+        self.live = LiveEditor(sim, self.world, rng)
+        self.segments = Segments(sim, self.world, rng)
+        self.people = people
         self.runner = Runner(rng, timeout=60 + people / 40)
         #: Round 0 is the first sync; each killed round names the phase its kill aims at.
         self.kills = kill_schedule(rng, rounds, KILL_SHARE)
@@ -104,6 +109,7 @@ class Soak:
         if 0 in self.kills:
             self._sync("first sync", 0)
         self._sync("first sync", 0, kill=False)
+        self.segments.start()
 
     # -- rounds --------------------------------------------------------------------------------
 
@@ -118,6 +124,7 @@ class Soak:
         sides = self.sides()
         for person in self.world:
             person.hubspot_id = person.hubspot_id or sides.hubspot_ids.get(person.email)
+        self.live.judge(sides)
         settled = {p.key for p in self.world if not p.apart and not sides.mismatches(p)}
         lagging = len(self.world.people) - len(settled)
         plan = self.planner.plan(round_no, settled)
@@ -128,16 +135,37 @@ class Soak:
         self.sim.advance(PHASE_GAP)
         self._hubspot_phase(plan, LATE, label)
         self.events.deal(plan.spare, EVENTS_PER_ROUND, label)
+        self.segments.move()
         self._touch()
         self.sim.advance(PHASE_GAP)
         full = round_no == self.full_round
         how = f"{' --full' if full else ''} ({plan.edits()} edits, {lagging} people not in sync)"
-        self._sync(label + how, round_no, full=full)
+        self.live.start(self.live.draw(plan, round_no, label))
+        try:
+            self._sync(label + how, round_no, full=full)
+        finally:
+            self.live.join()
         if round_no == self.retry_round:
             self.runner.retry_all(self.config(), f"{label}: syncer retry --all")
 
     def sides(self) -> Sides:
         return Sides.read(self.sim, self.events.duplicates)
+
+    def scope_stage(self) -> None:
+        """Issue 17: a scope added to the running sync, then moved for a few faulty rounds (one
+        run SIGKILLed), with nothing else edited; quiet runs end it (see ``soak_segments``)."""
+        self.sim.settle_batches()
+        self.segments.begin_scope(self.sides())
+        killed = self.rng.randrange(SCOPE_ROUNDS)
+        for n in range(SCOPE_ROUNDS):
+            self.sim.settle_batches()
+            self.segments.move()
+            self.sim.advance(PHASE_GAP)
+            round_no = self.rounds + 1 + n
+            if n == killed:
+                self.kills[round_no] = self.rng.choice(KILL_PHASES)
+            self._sync(f"scope round {n + 1}", round_no, kill=n == killed)
+        self.settle()
 
     def _touch(self) -> None:
         """HubSpot's own jobs bump contacts' lastmodifieddate without changing a value."""
@@ -235,6 +263,7 @@ class Soak:
             fields=FIELDS,
             sync={**SYNC, **sync},
             http={"max_tries": 6, "max_time": 30, "connect_timeout": 2, "read_timeout": 10},
+            **self.segments.sections(self.people),
         )
 
     def _sync(self, label: str, round_no: int, *, kill: bool = True, full: bool = False) -> None:
@@ -265,6 +294,7 @@ class Soak:
                 "connect_timeout": 2,
                 "read_timeout": read_timeout,
             },
+            **self.segments.sections(self.people),
         )
         self.sim.configure("mailchimp", {"batch_delay_s": delay})
         for side, kinds in FAULTS.items():
@@ -321,6 +351,8 @@ class Soak:
             f"edits: {dict(sorted(self.world.kinds.items()))}",
             f"kills aimed: {dict(sorted(self.kills.items()))}",
             f"kills by phase: {self.runner.kill_spread()}",
+            self.live.summary(),
+            f"segments: {self.segments.moves} list moves",
         ]
         return "\n".join(lines + [record.line() for record in self.runner.runs])
 

@@ -109,6 +109,7 @@ class Planner:
         hubspot: dict[str, dict[str, str]] = {EARLY: {}, LATE: {}}
         change = MailchimpChange(person.email)
         any_phase = rng.choice((EARLY, LATE))
+        fills = person.status != "cleaned"  # see _value
         if person.status == "cleaned" and rng.random() < 0.3:
             address = f"p{person.key:05d}-r{round_no}-fixed@{DOMAIN}"
             plan.hubspot[any_phase][person.key] = {"email": address}
@@ -119,19 +120,23 @@ class Planner:
             phase = any_phase
             if sides != "HubSpot":
                 change.merge_fields["FNAME"] = self._value(
-                    "Fm", person.key, person.first, blank=person.status != "cleaned"
+                    "Fm", person.key, person.first, blank=fills
                 )
             if sides == "both":
                 phase = rng.choice((EARLY, LATE))
                 sides += ", HubSpot later" if phase == LATE else ", Mailchimp later"
             if sides != "Mailchimp":
-                hubspot[phase]["firstname"] = self._value("Fh", person.key, person.first)
+                hubspot[phase]["firstname"] = self._value(
+                    "Fh", person.key, person.first, blank=fills
+                )
             self.world.kinds[f"first name: {sides}"] += 1
         if rng.random() < 0.3:
-            hubspot[any_phase]["lastname"] = self._value("Lh", person.key, person.last)
+            hubspot[any_phase]["lastname"] = self._value("Lh", person.key, person.last, blank=fills)
             sides = "HubSpot"
             if member and rng.random() < 0.4:
-                change.merge_fields["LNAME"] = self._value("Lm", person.key, person.last)
+                change.merge_fields["LNAME"] = self._value(
+                    "Lm", person.key, person.last, blank=fills
+                )
                 sides = "both, HubSpot wins"
             self.world.kinds[f"last name: {sides}"] += 1
         if rng.random() < 0.3:
@@ -175,8 +180,8 @@ class Planner:
         """A new name; now and then an empty one (clearing is a change like any other), but
         never blank over blank: that changes nothing, so it is no edit (a model counting it as
         one expects HubSpot to win a conflict that never happened). ``blank=False`` for a
-        cleaned member's field: nothing is written to one, so its fields may never have agreed
-        with HubSpot's, and a blank from a side without a base is no change (DESIGN §6, "no
-        base yet: fill blanks from whichever side has a value")."""
+        cleaned member's person, on either side: nothing is written to a cleaned member, so its
+        fields may never have agreed with HubSpot's, and without a base a blank is filled from
+        the other side (DESIGN §6, "no base yet: fill blanks from whichever side has a value")."""
         empty = self.rng.random() < 0.05
         return "" if empty and current and blank else self.world.name(prefix, key)
