@@ -52,7 +52,7 @@ HISTORY_LIMIT_MESSAGE = (
 )
 
 
-def _inputs(body: Any, *, unique: bool) -> list[dict[str, Any]]:
+def batch_inputs(body: Any, *, unique: bool) -> list[dict[str, Any]]:
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list) or not all(isinstance(item, dict) for item in inputs):
         raise api_error(400, "VALIDATION_ERROR", "Invalid input JSON: inputs must be a list")
@@ -147,7 +147,7 @@ class _Batch:
 
 
 def batch_read(store: ContactStore, body: Any, *, archived: bool) -> Response:
-    inputs = _inputs(body, unique=True)
+    inputs = batch_inputs(body, unique=True)
     batch = _Batch(store, inputs, partial=False)
     names = names_param(body.get("properties"))
     history = names_param(body.get("propertiesWithHistory")) or []
@@ -176,7 +176,7 @@ def batch_read(store: ContactStore, body: Any, *, archived: bool) -> Response:
 
 
 def batch_create(store: ContactStore, body: Any, via: str) -> Response:
-    inputs = _inputs(body, unique=False)
+    inputs = batch_inputs(body, unique=False)
     batch = _Batch(store, inputs, partial=True)
     planned = [
         (item, changes)
@@ -195,7 +195,7 @@ def batch_create(store: ContactStore, body: Any, via: str) -> Response:
 
 
 def batch_update(store: ContactStore, body: Any, via: str) -> Response:
-    inputs = _inputs(body, unique=True)
+    inputs = batch_inputs(body, unique=True)
     batch = _Batch(store, inputs, partial=True)
     planned: list[tuple[dict[str, Any], Contact, dict[str, str]]] = []
     for position, item in enumerate(inputs):
@@ -217,7 +217,7 @@ def batch_update(store: ContactStore, body: Any, via: str) -> Response:
 
 
 def batch_upsert(store: ContactStore, body: Any, via: str) -> Response:
-    inputs = _inputs(body, unique=True)
+    inputs = batch_inputs(body, unique=True)
     batch = _Batch(store, inputs, partial=False)
     planned: list[tuple[dict[str, Any], Contact | None, dict[str, str]]] = []
     for position, item in enumerate(inputs):
@@ -247,7 +247,7 @@ def batch_upsert(store: ContactStore, body: Any, via: str) -> Response:
 
 
 def batch_archive(store: ContactStore, body: Any) -> Response:
-    for item in _inputs(body, unique=False):
+    for item in batch_inputs(body, unique=False):
         contact = store.find(str(item.get("id", "")), None)
         if contact is not None:
             store.archive(contact)

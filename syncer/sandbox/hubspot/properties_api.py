@@ -9,7 +9,8 @@ property"). The result is checked like a create (types, field types, a bool's tw
 The simulator's choices where HubSpot's docs are silent: a HubSpot-defined property
 (``readOnlyDefinition``) refuses every update with a 400 ``VALIDATION_ERROR``; ``name`` cannot
 change; values contacts already hold stay as they are when their option is removed (new writes
-of them are refused with ``INVALID_OPTION``, as for any value that is not an option).
+of them are refused with ``INVALID_OPTION``, as for any value that is not an option). A
+``groupName`` must name an existing group (see :mod:`.property_groups`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class PropertiesApi:
     def create(self, request: Request) -> Response:
         with self.portal.lock:
             prop = parse_definition(request.json(), self.store.now_ms())
+            self.portal.groups.check_exists(prop.group_name)
             if not self.store.add_property(prop):
                 raise api_error(409, "CONFLICT", f"A property named {prop.name} already exists.")
         return reply(prop.to_json(), 201)
@@ -80,6 +82,8 @@ class PropertiesApi:
             }
             updated = parse_definition({**merged, "name": current.name}, current.created_at)
             updated = replace(updated, read_only=current.read_only)
+            if updated.group_name != current.group_name:
+                self.portal.groups.check_exists(updated.group_name)
             self.store.update_property(updated)
         return reply(updated.to_json())
 

@@ -4,7 +4,7 @@ It is served at the root of a loopback server with HubSpot's own paths, so a cli
 its base URL. The spec it follows is the project's ``reference/hubspot-crm-api.md``; the parts live
 beside this module: ``store`` (contacts, history, identity, index lag), ``merges`` (merges and
 GDPR deletes), ``props`` (definitions and value rules), ``properties_api`` (the properties
-endpoints), ``search``, ``lists`` (Lists v3),
+endpoints), ``property_groups``, ``search``, ``lists`` (Lists v3), ``notes`` and ``notes_api``,
 ``batch``, ``limits``, ``errors`` and ``wire``. Each documents the choices it makes where
 HubSpot's behaviour is unconfirmed; here: a missing contact is a 404 ``OBJECT_NOT_FOUND``
 "resource not found".
@@ -23,6 +23,7 @@ Admin endpoints besides the shared ones (reset, seed, clock, faults, config, req
   answers ``{"touched": n, "lastmodifieddate": iso}``.
 - ``POST /_sim/edit`` ``{"id", "properties", "sourceType": "CRM_UI", "sourceId"?}``: a person
   editing in HubSpot's UI (no rate limit; may set read-only values such as ``hs_email_optout``).
+- ``GET /_sim/notes``: ``{"notes": [{"id", "properties", "contacts", "archived", ...}]}``.
 - ``GET /_sim/writes``: ``{"writes": [{"id", "property", "value", "at", "via"}]}``, every value
   written through the API (``via`` is the request-log key), for soak tests.
 """
@@ -53,7 +54,10 @@ from syncer.sandbox.hubspot.errors import (
 from syncer.sandbox.hubspot.limits import RateLimits
 from syncer.sandbox.hubspot.lists import ListsApi, ListStore
 from syncer.sandbox.hubspot.merges import gdpr_delete, merge_request
+from syncer.sandbox.hubspot.notes import NoteStore
+from syncer.sandbox.hubspot.notes_api import NotesApi
 from syncer.sandbox.hubspot.properties_api import PropertiesApi
+from syncer.sandbox.hubspot.property_groups import GroupsApi, GroupStore
 from syncer.sandbox.hubspot.props import ms_iso, seeded_definition
 from syncer.sandbox.hubspot.search import SearchIndex, parse
 from syncer.sandbox.hubspot.store import (
@@ -105,6 +109,8 @@ class HubSpotSimulator(Simulator):
     }
     store: ContactStore
     lists: ListStore
+    notes: NoteStore
+    groups: GroupStore
     limits: RateLimits
     searches: SearchIndex
 
@@ -133,8 +139,12 @@ class HubSpotSimulator(Simulator):
             ("DELETE", CONTACT, self._archive),
         ]:
             self.add_route(method, template, handler)
+        self.groups_api = GroupsApi(self)  # before the properties: "groups" is no property name
+        self.groups_api.register(self.add_route)
         self.properties_api = PropertiesApi(self)
         self.properties_api.register(self.add_route)
+        self.notes_api = NotesApi(self)
+        self.notes_api.register(self.add_route)
         self.lists_api = ListsApi(self)
         self.lists_api.register(self.add_route)
 
@@ -144,6 +154,8 @@ class HubSpotSimulator(Simulator):
         self.limits = RateLimits(self.clock)
         self.searches = SearchIndex()
         self.lists = ListStore()
+        self.notes = NoteStore(self.store)
+        self.groups = GroupStore()
 
     def seed(self, payload: Any) -> Any:
         """``{"properties": [...], "contacts": [...]}`` -> ``{"ids": [...]}``, in order.
@@ -222,6 +234,7 @@ class HubSpotSimulator(Simulator):
             ("POST", "/_sim/edit"): self._admin_edit,
             ("GET", "/_sim/writes"): self._admin_writes,
             **self.lists_api.admin(),
+            **self.notes_api.admin(),
         }
 
     # -- contacts --------------------------------------------------------------------------------
