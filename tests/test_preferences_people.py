@@ -118,3 +118,18 @@ def test_a_one_way_permission_never_writes_its_source(sim: SandboxDriver, tmp_pa
     assert "HubSpot gdpr_email set to 'true' (from Mailchimp marketing permission 'Email')" in (
         shown
     )
+
+
+def test_a_refused_name_never_takes_a_withdrawal_with_it(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    ids = seed(sim, 1, gdpr_email="true")
+    path = config(sim, tmp_path, fields=[{"hubspot": "firstname", "mailchimp": "FNAME"}])
+    run(path)
+    assert permission(sim, "person0@real.org")
+    sim.hubspot_edit(ids[0], {"firstname": "x" * 300, "gdpr_email": "false"})
+    sim.advance(60)
+    result = invoke(path, "run", "--json")
+    assert result.exit_code == 1, result.output + result.stderr  # partial: the name
+    assert not permission(sim, "person0@real.org"), "the withdrawal landed on its own"
+    assert "FNAME" in invoke(path, "errors").output

@@ -63,7 +63,7 @@ def seed(sim: SandboxDriver, count: int, **properties: str) -> list[str]:
 
 
 def config(sim: SandboxDriver, tmp_path: Path, **overrides: Any) -> Path:
-    return sim.write_config(tmp_path, fields=[], **{**PREFERENCES, **overrides})
+    return sim.write_config(tmp_path, **{"fields": [], **PREFERENCES, **overrides})
 
 
 def run(path: Path, *args: str, code: int = 0) -> dict[str, Any]:
