@@ -173,7 +173,7 @@ def write_config(folder: Path, info: dict[str, str], **sections: Any) -> Path:
     """A syncer.yaml pointing at the sandbox; everything not given keeps syncer's defaults.
 
     The defaults are what an operator gets, so the benchmark leaves the throttle (``search_per
-    _second: 4``, ``requests_per_10s: 100``), the field mappings and the ``sync.*`` timings alone.
+    _second: 5``, ``requests_per_10s: 100``), the field mappings and the ``sync.*`` timings alone.
     """
     document: dict[str, Any] = {
         "state_path": "state/syncer.db",

@@ -213,7 +213,7 @@ SCHEMA: Section = {
             str, default="https://api.hubapi.com", pattern=r"^https?://", pattern_help=_URL
         ),
         "requests_per_10s": Key(int, default=100, minimum=1),
-        "search_per_second": Key(int, default=4, minimum=1),
+        "search_per_second": Key(int, default=5, minimum=1),
     },
     "mailchimp": {
         "api_key": Key(str, secret=True),

@@ -156,6 +156,38 @@ def test_search_has_its_own_per_second_bucket() -> None:
     assert slept == []
 
 
+def test_searches_are_counted_from_their_answers_so_none_arrives_early() -> None:
+    # HubSpot counts searches as they arrive, which lies between sending and the answer. Five
+    # sent at 0 and answered at 0.1 may have arrived as late as 0.1: the sixth waits for 1.1,
+    # not 1.0 (a send-time count would let it arrive less than a second after the first).
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    search = "POST /crm/v3/objects/contacts/search"
+    throttle = HubSpotThrottle(100, 5, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        throttle.before_request(search)
+    now[0] = 0.1
+    for _ in range(5):
+        throttle.after_response(search, {})
+    throttle.before_request(search)
+    assert now[0] == pytest.approx(1.1)
+    assert slept == [pytest.approx(1.0)]
+
+
+def test_a_search_in_flight_holds_its_place_until_it_ends() -> None:
+    now = [0.0]
+    throttle = HubSpotThrottle(100, 1, clock=lambda: now[0], sleep=lambda s: None)
+    throttle.before_request("POST /crm/v3/objects/contacts/search")
+    assert throttle._search.delay(5.0) > 0  # never answered yet: still taking the place
+    throttle.after_response("POST /crm/v3/objects/contacts/search", {})  # failed: no headers
+    assert throttle._search.delay(1.0) == 0
+
+
 # -- transforms -----------------------------------------------------------------------------
 
 

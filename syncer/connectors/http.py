@@ -175,17 +175,22 @@ class ApiSession:
         def attempt(until: float) -> ApiResponse:
             self._before(endpoint, throttled=True)
             sent = time.monotonic()
-            with self._slots:
-                response = self._open(
-                    endpoint,
-                    until,
-                    lambda timeout: self._session.request(
-                        method, url, params=params, json=json_body, timeout=timeout, stream=True
-                    ),
-                )
-                content = self._body(response, endpoint, until)
-            if self._throttle is not None:
-                self._throttle.after_response(endpoint, response.headers)
+            headers: Mapping[str, str] = {}
+            try:
+                with self._slots:
+                    response = self._open(
+                        endpoint,
+                        until,
+                        lambda timeout: self._session.request(
+                            method, url, params=params, json=json_body, timeout=timeout, stream=True
+                        ),
+                    )
+                    content = self._body(response, endpoint, until)
+                headers = response.headers
+            finally:
+                # Answered or not, the throttle hears that the request has ended.
+                if self._throttle is not None:
+                    self._throttle.after_response(endpoint, headers)
             log.debug(
                 "%s: %s -> %d in %.0f ms",
                 self.name,

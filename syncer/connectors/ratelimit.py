@@ -33,6 +33,46 @@ class RollingWindow:
         self._events.append(now)
 
 
+class ArrivalWindow:
+    """At most ``limit`` requests in any ``window`` seconds *as the server counts them*: on
+    arrival, which the client cannot see.
+
+    A request arrives at the server some time between being sent and being answered. Counting it
+    at its send time (as :class:`RollingWindow` does) lets two requests sent a window apart arrive
+    closer together when the first was slower on the way, and the server refuses the second.
+    Counted from its answer, and as taking a place while it is in flight, a request sent once the
+    ``limit``-th answer before it is a window old arrives after that one, however the network
+    delays either: no refusal, at a rate of ``limit`` per window plus a round trip.
+    """
+
+    #: Seconds to wait when every place is taken by a request still in flight.
+    IN_FLIGHT_WAIT = 0.01
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = max(1, limit)
+        self.window = window
+        self.in_flight = 0
+        self._answered: deque[float] = deque()
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait from ``now`` before one more request may be sent."""
+        while self._answered and self._answered[0] <= now - self.window:
+            self._answered.popleft()
+        if self.in_flight + len(self._answered) < self.limit:
+            return 0.0
+        if self._answered:
+            return self._answered[0] + self.window - now
+        return self.IN_FLIGHT_WAIT
+
+    def sent(self) -> None:
+        self.in_flight += 1
+
+    def answered(self, now: float) -> None:
+        """The request's answer (or its failure) is in: it counts from ``now``."""
+        self.in_flight = max(0, self.in_flight - 1)
+        self._answered.append(now)
+
+
 @dataclass
 class HubSpotUsage:
     """What HubSpot's rate-limit headers last said; `syncer status` reports the daily share."""
@@ -51,7 +91,10 @@ class HubSpotThrottle:
     """Spaces requests under HubSpot's rolling ten-second limit and search's per-second limit.
 
     The windows count our own requests; the ``X-HubSpot-RateLimit-Remaining`` header adds what
-    other apps of the same account use, which our own count cannot see.
+    other apps of the same account use, which our own count cannot see. HubSpot counts searches
+    as they arrive, 5 a second per account (reference, "Search limits"), so searches are paced by
+    :class:`ArrivalWindow`: every :meth:`before_request` must be followed by one
+    :meth:`after_response`, answered or not.
     """
 
     SEARCH_MARKER = "/search"
@@ -66,7 +109,7 @@ class HubSpotThrottle:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._general = RollingWindow(max(1, requests_per_10s - margin), 10.0)
-        self._search = RollingWindow(search_per_second, 1.0)
+        self._search = ArrivalWindow(search_per_second, 1.0)
         self._margin = margin
         self._clock = clock
         self._sleep = sleep
@@ -75,23 +118,31 @@ class HubSpotThrottle:
         self.usage = HubSpotUsage()
 
     def before_request(self, endpoint: str) -> None:
-        window = self._search if self.SEARCH_MARKER in endpoint else self._general
+        search = self.SEARCH_MARKER in endpoint
         while True:
             with self._lock:
                 now = self._clock()
-                paused = self._paused_until - now if window is self._general else 0.0
-                wait = max(window.delay(now), paused)
+                if search:
+                    wait = self._search.delay(now)
+                else:
+                    wait = max(self._general.delay(now), self._paused_until - now)
                 if wait <= 0:
-                    window.record(now)
+                    if search:
+                        self._search.sent()
+                    else:
+                        self._general.record(now)
                     return
             # Sleep without the lock: a search waiting for its bucket must not hold back a call
             # that fits in the ten-second window.
             self._sleep(wait)
 
     def after_response(self, endpoint: str, headers: Mapping[str, str]) -> None:
+        """After every request sent, answered or not (``headers`` empty without an answer)."""
         remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
         interval = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds") or 10_000
         with self._lock:
+            if self.SEARCH_MARKER in endpoint:
+                self._search.answered(self._clock())
             if remaining is not None and remaining <= self._margin:
                 self._paused_until = self._clock() + interval / 10_000
             daily = _int_header(headers, "X-HubSpot-RateLimit-Daily")
