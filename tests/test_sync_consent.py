@@ -204,3 +204,36 @@ def _state(tmp_path: Path, address: str) -> tuple[str, str]:
         return row.state, row.reason or ""
     finally:
         store.close()
+
+
+def test_an_opt_out_made_while_a_name_write_waits_in_a_batch_reaches_hubspot(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """The person unsubscribes at Mailchimp after syncer read them and before its batch writing
+    a HubSpot name edit to their member runs (found by the soak's mid-run edits).
+
+    The batch's answer carries the member as it now stands, unsubscribed: that status is no
+    value syncer wrote, so it must not become the agreed base; the opt-out is the person's,
+    newer than anything HubSpot says, and reaches HubSpot.
+    """
+    (ann,) = sim.seed_hubspot([person("ann", "true", 50)])
+    sim.seed_mailchimp([member("ann", "subscribed", 50)])
+    sync = {"direct_threshold": 0, "batch_wait_seconds": 0.3, "batch_poll_seconds": 0.05}
+    config = sim.write_config(tmp_path, sync=sync)
+    run(config)
+    sim.advance(60)
+    sim.hubspot_edit(ann, {"firstname": "Annie"})
+    sim.advance(60)
+    sim.configure("mailchimp", {"batch_paused": True})
+    assert json.loads(run(config, "--json").stdout)["counts"]["batches_open"] == 1
+    sim.advance(5)
+    sim.mailchimp_unsubscribe(email("ann", 0))
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    for _ in range(2):
+        sim.advance(60)
+        run(config)
+
+    member_now = sim.mailchimp_by_email()[email("ann", 0)]
+    assert (member_now["status"], member_now["merge_fields"]["FNAME"]) == ("unsubscribed", "Annie")
+    assert sim.hubspot_by_email(["email", "newsletter"])[email("ann", 0)]["newsletter"] == "false"

@@ -124,11 +124,12 @@ def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None
     row = _row(ctx, operation)
     dirty = row.dirty
     if isinstance(body, dict) and "email_address" in body:
+        before = dict(row.mc or {})
         try:
             apply_member(row, parse_member(body))
         except MalformedRecord as error:  # the write landed; the next fetch reads the member
             log.warning("%s (a write's answer); the member is read again next run", error)
-        row.dirty = dirty
+        row.dirty = dirty or int(_changed_elsewhere(before, row.mc or {}, operation.payload))
     if operation.action in SEGMENT_ACTIONS:
         settled(row, operation.action, operation.payload)
         # The member's tags changed: the tags mirror decides again, whether or not Mailchimp's
@@ -147,6 +148,25 @@ def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None
             continue
         row.base[key] = [hubspot_value, actual]
     _succeeded(ctx, operation, row)
+
+
+def _changed_elsewhere(
+    before: dict[str, Any], after: dict[str, Any], payload: dict[str, Any]
+) -> bool:
+    """The answer shows a value this write did not set changed since the cache last read the
+    member: someone changed it meanwhile (an opt-out while the write waited in a batch). The
+    answer moves the member's ``last_changed`` past that change, so no fetch would see it: the
+    person is decided again, against the base as it was."""
+    if not before:
+        return False
+    body = payload.get("body") or {}
+    if "status" not in body and after.get("status") != before.get("status"):
+        return True
+    sent = body.get("merge_fields") or {}
+    fields_before, fields_after = before.get("fields") or {}, after.get("fields") or {}
+    return any(
+        fields_after.get(tag) != value for tag, value in fields_before.items() if tag not in sent
+    )
 
 
 def _member_value(ctx: RunContext, mc: dict[str, Any], key: str, intended: str) -> str:
