@@ -6,6 +6,9 @@ Two kinds, drawn each round:
   first name on the *other* side while the run goes on. The run is writing the first change
   across at about that moment, so this is where a sync that writes over a value changed after
   it read it (issue 11.7) loses an edit;
+* **opt-outs**: someone subscribed whose fields this round changed on one side unsubscribes on
+  the other while the run writes those fields across; the run must carry none of its consent
+  back (this is no known bug: a lost opt-out fails the soak whatever the guard below says);
 * **quiet** edits: someone nobody else touches this round gets a new first name (or lifecycle
   stage in HubSpot), which must simply arrive, by this run or the next.
 
@@ -37,6 +40,8 @@ from tests.support.soak_sides import Sides
 MID_RUN_EDITS_MUST_WIN = False
 #: Share of a round's one-sided first-name edits crossed mid-run, and quiet edits per round.
 CROSSING_SHARE, QUIET = 0.3, 6
+#: Share of a round's edited, subscribed people who opt out mid-run, on the other side.
+OPT_OUTS, OPT_OUT = 0.05, "opt-out"
 #: A mid-run Mailchimp edit meets the run's injected faults; these are asked again.
 PASSING, ATTEMPTS = frozenset({403, 429, 500, 502, 503, 504}), 10
 #: Each mid-run edit comes this long (seconds, uniformly drawn) after the one before.
@@ -79,6 +84,15 @@ class LiveEditor:
                 continue  # an address moving, or a bounce: the crossing is not the point
             if person.status in (None, "cleaned") or person.apart:
                 continue
+            quiet_consent = "newsletter" not in hubspot and change.action is None
+            if person.status == "subscribed" and quiet_consent and self.rng.random() < OPT_OUTS:
+                # Opting out on the side the run is not writing from: it writes the other's
+                # edits to this person just then, and must carry none of their consent back.
+                side = "Mailchimp" if hubspot else "HubSpot"
+                if side == "Mailchimp" and "FNAME" in change.merge_fields:
+                    continue  # Mailchimp dates a member, not a field: it would re-date FNAME
+                edits.append(LiveEdit(person, side, OPT_OUT, "", None))
+                continue
             if ("firstname" in hubspot) == ("FNAME" in change.merge_fields):
                 continue  # both sides or neither: nothing crosses, or the conflict is the point
             side = "Mailchimp" if "firstname" in hubspot else "HubSpot"
@@ -93,7 +107,8 @@ class LiveEditor:
             side = self.rng.choice(("HubSpot", "Mailchimp")) if member else "HubSpot"
             field = self.rng.choice(("firstname", "lifecyclestage"))
             if side == "Mailchimp" or field == "firstname":
-                edits.append(LiveEdit(person, side, "firstname", self.world.name("Q", 0), None))
+                value = self.world.name("Q", person.key)
+                edits.append(LiveEdit(person, side, "firstname", value, None))
             else:
                 stage = self.rng.choice([s for s in STAGES if s != person.stage])
                 edits.append(LiveEdit(person, side, field, stage, None))
@@ -127,7 +142,9 @@ class LiveEditor:
 
     def _edit(self, edit: LiveEdit) -> None:
         person = edit.person
-        if edit.side == "HubSpot":  # HubSpot's UI, through the admin API: never faulty
+        if edit.field == OPT_OUT:
+            self._opt_out(edit)
+        elif edit.side == "HubSpot":  # HubSpot's UI, through the admin API: never faulty
             url = f"{self.sim.hs_url}/_sim/edit"
             body = {"id": person.hubspot_id, "properties": {edit.field: edit.value}}
             self._send("POST", url, body)
@@ -136,11 +153,25 @@ class LiveEditor:
             self._send("PATCH", url, {"merge_fields": {"FNAME": edit.value}}, self.sim.mc_auth)
         if edit.field == "firstname":
             person.first = edit.value
-        else:
+        elif edit.field == "lifecyclestage":
             person.stage = edit.value
         person.note(f"mid-run {edit.side} edit: {edit.field}={edit.value!r}")
         self.pending.append(edit)
         self.made += 1
+        crossing = " (crossing)" if edit.carried is not None else ""
+        self.world.kinds[f"mid-run: {edit.side} {edit.field}{crossing}"] += 1
+
+    def _opt_out(self, edit: LiveEdit) -> None:
+        """The person clicks Mailchimp's unsubscribe link, or a colleague unticks HubSpot's box."""
+        person = edit.person
+        if edit.side == "Mailchimp":
+            self._send("POST", f"{self.sim.mc_root}/_sim/unsubscribe", {"email": person.email})
+            person.mailchimp_action("unsubscribe")
+        else:
+            url = f"{self.sim.hs_url}/_sim/edit"
+            body = {"id": person.hubspot_id, "properties": {"newsletter": "false"}}
+            self._send("POST", url, body)
+            person.hubspot_edit({"newsletter": "false"})
 
     def _send(
         self, method: str, url: str, body: dict[str, Any], auth: tuple[str, str] | None = None
