@@ -71,6 +71,7 @@ def _pass(ctx: RunContext, since: datetime | None) -> None:
     ctx.mailchimp.api.begin_walk()
     campaigns = reports.sent_campaigns(window)
     server_now = ctx.mailchimp.api.walk_started() or datetime.now(UTC)
+    _note_vanished(ctx, campaigns, window)
     ctx.store.remember_campaigns(campaigns)
     ctx.counts["engagement_campaigns"] += len(campaigns)
     ctx.progress.phase(f"reading the activity of {len(campaigns)} campaigns", len(campaigns))
@@ -86,13 +87,26 @@ def _pass(ctx: RunContext, since: datetime | None) -> None:
         ctx.store.set_meta(CLOCK, utc_now())
 
 
+def _note_vanished(ctx: RunContext, listed: list[Campaign], window: datetime) -> None:
+    """A campaign read before, sent within the window, that Mailchimp no longer lists was
+    deleted there: it is reported once, and what was recorded of it stays."""
+    ids = {campaign.id for campaign in listed}
+    for row in ctx.store.campaign_rows():
+        sent = datetime.fromisoformat(row["send_time"])
+        if row["id"] not in ids and row["gone_at"] is None and sent > window:
+            _campaign_gone(ctx, Campaign(row["id"], row["title"], row["send_time"]))
+
+
 def _read_campaign(ctx: RunContext, reports: MailchimpReports, campaign: Campaign) -> None:
     """Read one campaign's new activity (resuming a walk under way) and record it."""
     record = ctx.config.engagement.record
     row = ctx.store.campaign_row(campaign.id) or {}
     cursor = row.get("activity_cursor")
     overlap = timedelta(seconds=ctx.config.sync.overlap_seconds)
-    fresh = "" if not cursor else format_time(datetime.fromisoformat(cursor) - overlap)
+    # A first read asks from the send on: Mailchimp then lists only recipients with activity,
+    # not one item per recipient (most of whom did nothing).
+    start = datetime.fromisoformat(cursor or campaign.send_time) - overlap
+    fresh = format_time(start)
     since, offset = ctx.store.start_walk(campaign.id, fresh)
     try:
         if record & {"open", "click", "bounce"}:
@@ -179,7 +193,7 @@ def _campaign_gone(ctx: RunContext, campaign: Campaign) -> None:
     ctx.store.report_engagement_issue(
         f"campaign:{campaign.id}",
         causes.ENGAGEMENT_CAMPAIGN_GONE,
-        f"campaign '{campaign.title}' ({campaign.id}) was deleted in Mailchimp while its "
-        "activity was being read; what was recorded stays in HubSpot",
+        f"campaign '{campaign.title}' ({campaign.id}) was deleted in Mailchimp; what was "
+        "recorded of it stays in HubSpot",
         campaign_id=campaign.id,
     )

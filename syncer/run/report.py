@@ -102,6 +102,11 @@ RUN_COUNT_KEYS = (
     "batches_open",
     "hubspot_deleted",
     "stopped_early",
+    "engagement_events",
+    "engagement_notes_created",
+    "engagement_notes_updated",
+    "engagement_contacts_written",
+    "engagement_failed",
 )
 
 
