@@ -8,6 +8,7 @@ from syncer.config_engagement import PROPERTIES
 from syncer.core.engagement import (
     Campaign,
     marked_campaign,
+    marked_key,
     merge_events,
     note_body,
     note_text,
@@ -58,8 +59,9 @@ def test_the_note_says_what_happened_with_the_campaign_date_and_its_marker() -> 
         "https://example.com/a, https://example.com/b.",
         "Campaign sent 2026-11-03.",
     ]
-    body = note_body(NOVEMBER, summarise(events))
+    body = note_body(NOVEMBER, summarise(events), "17")
     assert marked_campaign(body) == "c11"
+    assert marked_key(body) == "17"
     assert marked_campaign("<p>A note someone wrote</p>") is None
 
 
@@ -79,7 +81,7 @@ def test_bounces_unsubscribes_and_abuse_each_have_a_line() -> None:
 
 def test_a_title_with_markup_is_escaped_in_the_body() -> None:
     campaign = Campaign("c1", "<b>Sale</b> & more", "2026-11-03T10:00:00+00:00")
-    body = note_body(campaign, summarise([("open", "2026-11-03T11:00:00+00:00", "")]))
+    body = note_body(campaign, summarise([("open", "2026-11-03T11:00:00+00:00", "")]), "1")
     assert "<b>Sale" not in body
     assert "&lt;b&gt;Sale&lt;/b&gt; &amp; more" in body
 

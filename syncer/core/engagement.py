@@ -26,9 +26,11 @@ from syncer.core.models import parse_time
 
 Event = tuple[str, str, str]
 
-#: A note's last line: names the campaign, so the note can be recognised on the contact.
+#: A note's last line: names the campaign and the note's own key (the cache's row), so a note
+#: is recognised on its contact, and in a batch create's answer, which HubSpot does not promise
+#: in input order nor matched to a trace id.
 MARKER = "syncer:campaign:"
-_MARKER = re.compile(re.escape(MARKER) + r"([A-Za-z0-9_-]+)")
+_MARKER = re.compile(re.escape(MARKER) + r"([A-Za-z0-9_-]+)(?:/([A-Za-z0-9_-]+))?")
 #: URLs listed in a note at most; the count says how many there were.
 NOTE_URLS = 10
 
@@ -142,10 +144,13 @@ def note_text(campaign: Campaign, summary: Summary) -> list[str]:
     return lines
 
 
-def note_body(campaign: Campaign, summary: Summary) -> str:
+def note_body(campaign: Campaign, summary: Summary, key: str) -> str:
     """The note's HTML body (HubSpot's ``hs_note_body`` is rich text), marker last."""
-    paragraphs = [f"<p>{html.escape(line)}</p>" for line in note_text(campaign, summary)]
-    paragraphs.append(f"<p><small>{MARKER}{html.escape(campaign.id)}</small></p>")
+    paragraphs = [
+        f"<p>{html.escape(line, quote=False)}</p>" for line in note_text(campaign, summary)
+    ]
+    marker = f"{MARKER}{campaign.id}/{key}"
+    paragraphs.append(f"<p><small>{html.escape(marker)}</small></p>")
     return "".join(paragraphs)
 
 
@@ -153,6 +158,12 @@ def marked_campaign(body: str | None) -> str | None:
     """The campaign a note's marker names, if it is one of syncer's notes."""
     found = _MARKER.search(body or "")
     return found.group(1) if found else None
+
+
+def marked_key(body: str | None) -> str | None:
+    """The key a note's marker carries (``None``: not one of syncer's notes)."""
+    found = _MARKER.search(body or "")
+    return found.group(2) if found else None
 
 
 @dataclass(frozen=True)

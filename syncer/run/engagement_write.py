@@ -52,7 +52,7 @@ def digest(body: str) -> str:
 
 
 def _body(row: NoteRow) -> str:
-    return note_body(row.campaign, summarise(row.events))
+    return note_body(row.campaign, summarise(row.events), str(row.rowid))
 
 
 def find_sent_notes(ctx: RunContext, notes: HubSpotNotes) -> None:

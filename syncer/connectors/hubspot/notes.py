@@ -19,7 +19,8 @@ from typing import Any, Literal
 from syncer.connectors.answers import has_list
 from syncer.connectors.http import ApiSession
 from syncer.connectors.hubspot.parse import record_id
-from syncer.connectors.paging import chunks
+from syncer.connectors.paging import LoopGuard, chunks
+from syncer.core.engagement import marked_key
 from syncer.errors import RemoteError
 
 NOTES = "/crm/v3/objects/notes"
@@ -27,6 +28,7 @@ BATCH = 100
 #: HubSpot's association type of a note to a contact (HUBSPOT_DEFINED).
 NOTE_TO_CONTACT = 202
 GROUPS = "/crm/v3/properties/contacts/groups"
+ASSOCIATIONS_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -104,27 +106,29 @@ class HubSpotNotes:
         return _results(chunk, response.data, by_id=True)
 
     def notes_of(self, contact_ids: Sequence[str]) -> dict[str, list[str]]:
-        """The ids of the notes associated with each contact (v4 batch association read)."""
-        found: dict[str, list[str]] = {contact_id: [] for contact_id in contact_ids}
-        for chunk in chunks(list(dict.fromkeys(contact_ids)), BATCH):
-            pending = [{"id": contact_id} for contact_id in chunk]
-            for _ in range(1000):  # bounded: a contact's notes come 500 a page
+        """The ids of the notes associated with each contact (v4 associations, 500 a page).
+
+        One call per contact: only used for the few notes whose create may have been lost.
+        """
+        found: dict[str, list[str]] = {}
+        for contact_id in dict.fromkeys(contact_ids):
+            found[contact_id] = []
+            after: str | None = None
+            guard = LoopGuard(10_000, f"hubspot: reading the notes of contact {contact_id}")
+            while True:
+                guard.tick()
+                params = {"limit": ASSOCIATIONS_PAGE, **({"after": after} if after else {})}
                 response = self.api.request(
-                    "POST",
-                    "/crm/v4/associations/contacts/notes/batch/read",
-                    json_body={"inputs": pending},
-                    retry_safe_because="a batch read reads only",
+                    "GET",
+                    "/crm/v4/objects/contacts/{contactId}/associations/notes",
+                    path={"contactId": contact_id},
+                    params=params,
                     expect=has_list("results"),
                 )
-                pending = []
-                for result in (response.data or {}).get("results", []):
-                    source = str((result.get("from") or {}).get("id", ""))
-                    for target in result.get("to") or []:
-                        found.setdefault(source, []).append(str(target.get("toObjectId")))
-                    after = ((result.get("paging") or {}).get("next") or {}).get("after")
-                    if after:
-                        pending.append({"id": source, "after": str(after)})
-                if not pending:
+                data = response.data or {}
+                found[contact_id] += [str(r.get("toObjectId")) for r in data["results"]]
+                after = ((data.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
                     break
         return found
 
@@ -169,19 +173,22 @@ class HubSpotNotes:
 
 
 def _results(chunk: Sequence[NoteInput], data: Any, *, by_id: bool) -> list[NoteResult]:
-    """One result per input, by trace id (or note id, for updates); an input in neither the
-    results nor the errors counts as missing."""
+    """One result per input: by trace id, else by note id (updates) or by the key in the
+    body's marker (creates: HubSpot promises neither their order nor an echoed trace id). An
+    input in neither the results nor the errors counts as missing."""
     data = data if isinstance(data, dict) else {}
     by_trace = {item.trace_id: item for item in chunk}
     by_note = {item.note_id: item for item in chunk if item.note_id}
     results: dict[str, NoteResult] = {}
     for raw in data.get("results") or []:
+        if not isinstance(raw, dict):
+            continue
         note_id = record_id(raw)
-        item = by_trace.get(str(raw.get("objectWriteTraceId") or "")) if raw else None
+        item = by_trace.get(str(raw.get("objectWriteTraceId") or ""))
         if item is None and by_id:
             item = by_note.get(note_id or "")
-        if item is None and not by_id and len(chunk) == 1:
-            item = chunk[0]
+        if item is None and not by_id:
+            item = by_trace.get(marked_key((raw.get("properties") or {}).get("hs_note_body")) or "")
         if item is not None and note_id is not None:
             results[item.trace_id] = NoteResult(item.trace_id, "ok", note_id)
     for error in data.get("errors") or []:
