@@ -3,8 +3,10 @@
 Batches take at most 100 inputs and refuse more, or a repeated id, exactly as the contact batches
 do (:func:`batch_inputs`); unknown ids in a read or an update are a 207 with one
 ``OBJECT_NOT_FOUND`` error naming them, the rest done; an archive ignores them (204). A bad value
-or association refuses the whole request (see :mod:`.notes`). Every call counts against the
-portal's rate limits like any other.
+or association refuses the whole request (see :mod:`.notes`) unless every input carries its own
+``objectWriteTraceId``: then, as for contacts (reference §5), only that input fails, as one error
+of a 207 whose ``context.objectWriteTraceId`` names it, and results echo their trace ids. Every
+call counts against the portal's rate limits like any other.
 """
 
 from __future__ import annotations
@@ -31,10 +33,16 @@ from syncer.sandbox.hubspot.wire import (
     properties_of,
     reply,
 )
-from syncer.sandbox.server import Handler, Request, Response
+from syncer.sandbox.server import Handler, Request, Response, SimError
 
 NOTES = "/crm/v3/objects/notes"
 MAX_PAGE = 100
+#: v4 association batch reads: inputs per call (unconfirmed; HubSpot documents 1,000 for the
+#: association batch endpoints) and targets per input per page (as ``get_page``'s 500).
+MAX_ASSOCIATION_INPUTS = 1000
+ASSOCIATION_PAGE = 500
+_OBJECT_TYPES = {"contact": "contacts", "contacts": "contacts", "0-1": "contacts"}
+_OBJECT_TYPES |= {"note": "notes", "notes": "notes", "0-46": "notes"}
 NOTE_NOT_FOUND = (
     "Could not get some NOTE objects, they may be deleted or not exist. Check that ids are valid."
 )
@@ -67,6 +75,7 @@ class NotesApi:
         add("GET", f"{NOTES}/{{noteId}}", self.get)
         add("GET", "/crm/v4/objects/notes/{noteId}/associations/contacts", self.note_contacts)
         add("GET", "/crm/v4/objects/contacts/{contactId}/associations/notes", self.contact_notes)
+        add("POST", "/crm/v4/associations/{fromType}/{toType}/batch/read", self.batch_associations)
 
     def admin(self) -> dict[tuple[str, str], Handler]:
         return {("GET", "/_sim/notes"): self.admin_notes}
@@ -81,35 +90,47 @@ class NotesApi:
 
     def batch_create(self, request: Request) -> Response:
         inputs = batch_inputs(json_object(request), unique=False)
-        with self.portal.lock:
-            started = self.contacts.now_ms()
-            planned = [
-                (
-                    self.store.check(properties_of(item), creating=True),
-                    self.store.associated_contacts(item.get("associations")),
-                )
-                for item in inputs
-            ]
-            notes = [self.store.create(values, contacts) for values, contacts in planned]
-            results = [self.store.render(note, _echoed(note.values)) for note in notes]
-            return self._answer(results, ErrorGroups(), started, 201)
-
-    def batch_update(self, request: Request) -> Response:
-        inputs = batch_inputs(json_object(request), unique=True)
+        partial = _traced(inputs)
         with self.portal.lock:
             started = self.contacts.now_ms()
             errors = ErrorGroups()
-            planned: list[tuple[Note, dict[str, str]]] = []
+            planned: list[tuple[dict[str, Any], dict[str, str], list[int]]] = []
+            for item in inputs:
+                try:
+                    values = self.store.check(properties_of(item), creating=True)
+                    contacts = self.store.associated_contacts(item.get("associations"))
+                except SimError as error:
+                    _refuse(errors, error, item, partial=partial, with_id=False)
+                    continue
+                planned.append((item, values, contacts))
+            results = []
+            for item, values, contacts in planned:
+                note = self.store.create(values, contacts)
+                results.append(_traced_result(self.store.render(note, _echoed(values)), item))
+            return self._answer(results, errors, started, 201)
+
+    def batch_update(self, request: Request) -> Response:
+        inputs = batch_inputs(json_object(request), unique=True)
+        partial = _traced(inputs)
+        with self.portal.lock:
+            started = self.contacts.now_ms()
+            errors = ErrorGroups()
+            planned: list[tuple[dict[str, Any], Note, dict[str, str]]] = []
             for item in inputs:
                 note = self.store.find(item.get("id", ""))
-                values = self.store.check(properties_of(item), creating=False)
+                try:
+                    values = self.store.check(properties_of(item), creating=False)
+                except SimError as error:
+                    _refuse(errors, error, item, partial=partial, with_id=True)
+                    continue
                 if note is None:
                     self._missing(errors, item)
                 else:
-                    planned.append((note, values))
-            for note, values in planned:
+                    planned.append((item, note, values))
+            results = []
+            for item, note, values in planned:
                 self.store.update(note, values)
-            results = [self.store.render(note, _echoed(values)) for note, values in planned]
+                results.append(_traced_result(self.store.render(note, _echoed(values)), item))
             return self._answer(results, errors, started)
 
     def batch_read(self, request: Request) -> Response:
@@ -187,6 +208,59 @@ class NotesApi:
             notes = self.store.notes_of(contact.state.id)
         return reply({"results": [_v4(note.id, CONTACT_TO_NOTE) for note in notes]})
 
+    def batch_associations(self, request: Request) -> Response:
+        """v4 batch read between contacts and notes: 500 a page per input, ``after`` to go on.
+
+        An input with nothing associated (or that does not exist) is an error of a 207, as
+        HubSpot's ``NO_ASSOCIATIONS_FOUND`` (the wording here is the simulator's own).
+        """
+        kinds = (_object_type(request.params["fromType"]), _object_type(request.params["toType"]))
+        if kinds not in {("contacts", "notes"), ("notes", "contacts")}:
+            raise api_error(400, "VALIDATION_ERROR", f"Unsupported association {kinds}")
+        inputs = json_object(request).get("inputs")
+        if not isinstance(inputs, list) or not all(isinstance(item, dict) for item in inputs):
+            raise api_error(400, "VALIDATION_ERROR", "Invalid input JSON: inputs must be a list")
+        if len(inputs) > MAX_ASSOCIATION_INPUTS:
+            raise api_error(
+                400,
+                "VALIDATION_ERROR",
+                f"Too many inputs: {len(inputs)}. "
+                f"A batch may contain at most {MAX_ASSOCIATION_INPUTS} inputs.",
+            )
+        with self.portal.lock:
+            started = self.contacts.now_ms()
+            errors = ErrorGroups()
+            results = []
+            for item in inputs:
+                source = str(item.get("id", ""))
+                targets, type_id = self._targets(kinds[0], source)
+                if not targets:
+                    message = f"No {kinds[1]} are associated with {kinds[0]} {source}."
+                    failure = Failure(404, "OBJECT_NOT_FOUND", message)
+                    errors.add(failure, object_id=source, trace_id=None)
+                    continue
+                after = str(item.get("after") or "0")
+                rest = (
+                    [target for target in targets if target > int(after)] if after.isdigit() else []
+                )
+                page = rest[:ASSOCIATION_PAGE]
+                result: dict[str, Any] = {
+                    "from": {"id": source},
+                    "to": [_v4(target, type_id) for target in page],
+                }
+                if len(rest) > ASSOCIATION_PAGE:
+                    result["paging"] = {"next": {"after": str(page[-1])}}
+                results.append(result)
+            return self._answer(results, errors, started)
+
+    def _targets(self, from_kind: str, source: str) -> tuple[list[int], int]:
+        if from_kind == "contacts":
+            contact = self.contacts.find(source, None)
+            notes = [] if contact is None else self.store.notes_of(contact.state.id)
+            return sorted(note.id for note in notes), CONTACT_TO_NOTE
+        note = self.store.find(source)
+        return ([] if note is None else sorted(self.store.contacts_of(note))), NOTE_TO_CONTACT
+
     # -- admin -------------------------------------------------------------------------------------
 
     def admin_notes(self, request: Request) -> Response:
@@ -217,7 +291,7 @@ class NotesApi:
 
     def _missing(self, errors: ErrorGroups, item: dict[str, Any]) -> None:
         failure = Failure(404, "OBJECT_NOT_FOUND", NOTE_NOT_FOUND)
-        errors.add(failure, object_id=str(item.get("id")), trace_id=None)
+        errors.add(failure, object_id=str(item.get("id")), trace_id=_trace(item))
 
     def _answer(
         self, results: list[dict[str, Any]], errors: ErrorGroups, started: int, status: int = 200
@@ -234,9 +308,41 @@ class NotesApi:
         return reply(body, 207 if found else status)
 
 
+def _trace(item: dict[str, Any]) -> str | None:
+    trace = item.get("objectWriteTraceId")
+    return trace if isinstance(trace, str) and trace else None
+
+
+def _traced(inputs: list[dict[str, Any]]) -> bool:
+    """Failures are per input only when every input carries its own trace id, as for contacts."""
+    traces = [_trace(item) for item in inputs]
+    return all(traces) and len(set(traces)) == len(traces)
+
+
+def _refuse(
+    errors: ErrorGroups, error: SimError, item: dict[str, Any], *, partial: bool, with_id: bool
+) -> None:
+    """An input's failure: the whole request's without trace ids, else one error of the 207."""
+    if not partial:
+        raise error
+    failure = Failure(error.status, error.title, error.detail, error.extra.get("errors") or [])
+    object_id = str(item.get("id")) if with_id else None
+    errors.add(failure, object_id=object_id, trace_id=_trace(item))
+
+
+def _traced_result(body: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    if _trace(item):
+        body["objectWriteTraceId"] = _trace(item)
+    return body
+
+
 def _echoed(values: dict[str, str]) -> list[str]:
     """A write's answer shows what it wrote plus the properties HubSpot always shows."""
     return [*values, *DEFAULT_NOTE_NAMES]
+
+
+def _object_type(name: str) -> str:
+    return _OBJECT_TYPES.get(name.lower(), name)
 
 
 def _v4(object_id: int, type_id: int) -> dict[str, Any]:
