@@ -162,10 +162,8 @@ def check(app: AppContext, offline: bool, fix: bool) -> int:
     )
 )
 @global_options
-@click.option(
-    "--dry-run", is_flag=True, help="Fetch and decide, then print the plan; write nothing."
-)
-@click.option("--full", is_flag=True, help="Ignore the cursors and read both sides completely.")
+@click.option("--dry-run", is_flag=True, help="Fetch and decide, print the plan; write nothing.")
+@click.option("--full", is_flag=True, help="Ignore the cursors; read both sides completely.")
 @click.option(
     "--max-time",
     type=float,
@@ -183,7 +181,8 @@ def run(
 
     Ctrl-C, SIGTERM or SIGHUP stops the run at the next safe point (exit 130); a second signal
     stops it at once (a repeat of the same one within a second, as `timeout` sends to the whole
-    process group, counts once). Either way the next run carries on.
+    process group, counts once). Either way the next run carries on. A cache that is empty, or
+    missing beside its lock file, stops the run (exit 2) until `--full` starts a first sync.
     """
     config = app.load_config()
     options = RunOptions(dry_run=dry_run, full=full, force=force)

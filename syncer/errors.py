@@ -28,7 +28,10 @@ class ExitCode(IntEnum):
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success (for `status --check`: healthy)",
     ExitCode.PARTIAL: "partial failure: some contacts failed (for `status --check`: unhealthy)",
-    ExitCode.CONFIG: "configuration or usage error",
+    ExitCode.CONFIG: (
+        "configuration or usage error, or a cache that cannot be used "
+        "(missing or empty where syncer ran before, another audience's)"
+    ),
     ExitCode.LOCKED: "another run holds the lock",
     ExitCode.REMOTE: "remote or authentication failure",
     ExitCode.GUARD: "stopped by the blast-radius guard before writing (`--force` overrides)",
@@ -102,6 +105,25 @@ class StateError(SyncerError):
 
     exit_code = ExitCode.CONFIG
     default_hint = "Check `state_path` in the configuration and the file's permissions."
+
+
+class AccidentalFirstSync(StateError):
+    """The cache is missing or empty where an earlier run left traces: a first sync now would
+    start by accident (a deleted or truncated file, a state_path changed by mistake)."""
+
+    default_hint = (
+        "Restore the cache file, or correct state_path; to start a new first sync on purpose, "
+        "run `syncer run --full`."
+    )
+
+
+class CacheOfAnotherAudience(StateError):
+    """The cache holds the sync of another Mailchimp audience than the configured one."""
+
+    default_hint = (
+        "Give each audience its own state_path (a new file starts that audience's first sync), "
+        "or put mailchimp.list_id back."
+    )
 
 
 class RemoteError(SyncerError):

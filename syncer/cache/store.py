@@ -15,6 +15,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from syncer.cache.base import dumps, loads, utc_now
+from syncer.cache.creation import (
+    AUDIENCE,
+    CREATED,
+    building_path,
+    created_record,
+    unfinished_builds,
+)
 from syncer.cache.engagement import EngagementStore
 from syncer.cache.failures import cache_failure
 from syncer.cache.identity import IdentityStore
@@ -22,7 +29,7 @@ from syncer.cache.outbox import OutboxStore
 from syncer.cache.schema import KNOWN, migrations
 from syncer.cache.segments import SegmentStore
 from syncer.core.records import ContactRow
-from syncer.errors import StateError
+from syncer.errors import CacheOfAnotherAudience, StateError
 
 #: Why a run is ``abandoned``: it was found ``running`` with nobody holding the lock.
 ABANDONED = "the run ended without recording an outcome (killed, or the machine stopped)"
@@ -38,9 +45,10 @@ CHECKPOINT_PAGES = 10_000
 class Store(IdentityStore, OutboxStore, SegmentStore, EngagementStore):
     """An open cache file, migrated to the current schema."""
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
+    def __init__(self, path: Path, *, create: bool = True, why: str = "created directly") -> None:
         """``create`` False (the read-only commands) refuses a missing or empty file rather
-        than starting a new cache where a typo'd ``state_path`` points."""
+        than starting a new cache where a typo'd ``state_path`` points; a new cache records
+        ``why`` it was created (see :mod:`syncer.cache.creation`)."""
         self.path = path
         if not create and not _has_cache(path):
             raise StateError(
@@ -48,24 +56,10 @@ class Store(IdentityStore, OutboxStore, SegmentStore, EngagementStore):
                 hint="Check state_path in the configuration; the first `syncer run` creates it.",
             )
         try:
-            if _create_private(path):
+            if not _has_cache(path):
+                _create_whole(path, why)
                 log.warning("no cache at %s: created a new one, so this is a first sync", path)
-            self.db = Database(path)
-            # First, so that every statement below waits for another process's lock (a run
-            # and status opening a brand-new cache together) rather than failing at once.
-            self.db.execute("PRAGMA busy_timeout=5000")
-            # WAL with synchronous=NORMAL: a commit is in the WAL file once written, so a killed
-            # process (SIGKILL, the crash tests' case) loses nothing committed; only a power cut
-            # can lose the last commits, never corrupt the file, and the next run fetches again.
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            # A page cache that holds a run's working set (SQLite's default is 2 MB): a
-            # transaction larger than the cache spills pages into the WAL and writes them again.
-            self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-            # Checkpoint every 40 MB of WAL, not 4: a page rewritten by many commits is copied
-            # into the file once per checkpoint.
-            self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+            self.db = _connect(path)
             self._migrate()
         except sqlite3.DatabaseError as error:
             known = cache_failure(error, path)
@@ -160,6 +154,24 @@ class Store(IdentityStore, OutboxStore, SegmentStore, EngagementStore):
             "SELECT 1 FROM runs WHERE mode = 'real' AND outcome IN ('ok', 'partial') LIMIT 1"
         ).fetchone()
         return row is not None
+
+    def created_on_purpose(self) -> bool:
+        """Whether the cache records why it was created: every cache this syncer creates does
+        (a run creates one only on a new state folder, or with ``--full``); an older syncer's
+        cache does not, and its first sync is never exempt from the blast-radius guard."""
+        return self.get_meta(CREATED) is not None
+
+    def hold_to_audience(self, list_id: str) -> None:
+        """Record the Mailchimp audience this cache syncs, or refuse another one: its people,
+        bases and cursors belong to the audience it was made for."""
+        held = self.get_meta(AUDIENCE)
+        if held is None:
+            self.set_meta(AUDIENCE, list_id)
+        elif held != list_id:
+            raise CacheOfAnotherAudience(
+                f"the cache {self.path} holds the sync of Mailchimp audience {held}, "
+                f"not of {list_id} (mailchimp.list_id)"
+            )
 
     def runs(self, limit: int = 10) -> list[dict[str, Any]]:
         rows = self.select("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
@@ -309,15 +321,48 @@ def _has_cache(path: Path) -> bool:
         return False
 
 
-def _create_private(path: Path) -> bool:
-    """Create the file readable by its owner only, before SQLite creates it world-readable.
+def _connect(path: Path) -> Database:
+    db = Database(path)
+    # First, so that every statement below waits for another process's lock (a run and
+    # status opening a brand-new cache together) rather than failing at once.
+    db.execute("PRAGMA busy_timeout=5000")
+    # WAL with synchronous=NORMAL: a commit is in the WAL file once written, so a killed
+    # process (SIGKILL, the crash tests' case) loses nothing committed; only a power cut can
+    # lose the last commits, never corrupt the file, and the next run fetches again.
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    # A page cache that holds a run's working set (SQLite's default is 2 MB): a transaction
+    # larger than the cache spills pages into the WAL and writes them again.
+    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    # Checkpoint every 40 MB of WAL, not 4: a page rewritten by many commits is copied into
+    # the file once per checkpoint.
+    db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+    return db
 
-    Returns whether there was no cache before (no file, or an empty one)."""
-    new = not _has_cache(path)
+
+def _create_whole(path: Path, why: str) -> None:
+    """Build a new cache beside ``path`` and rename it into place, so a cache is either there
+    whole, with its schema and the record of why it was created, or not at all: a zero-length
+    cache is never syncer's doing (:mod:`syncer.cache.creation` refuses one). The file is
+    readable by its owner only, created so before SQLite would create it world-readable."""
+    building = building_path(path, os.getpid())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(os.open(building, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600))
     except OSError as error:
         raise StateError(f"cannot create the cache {path}: {error.strerror}") from None
-    os.close(descriptor)
-    return new
+    try:
+        db = _connect(building)
+        migrations.apply(db)
+        db.execute(f"PRAGMA user_version={len(migrations.applied(db))}")
+        with db.atomic():
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", [CREATED, created_record(why)]
+            )
+        db.close()
+        os.replace(building, path)
+    finally:
+        building.unlink(missing_ok=True)
+    for unfinished in unfinished_builds(path):  # a cache is there now: they meant nothing
+        unfinished.unlink(missing_ok=True)

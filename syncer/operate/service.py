@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from syncer.cache.creation import creation_reason, earlier_traces
 from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
 from syncer.cache.store import Store
@@ -23,9 +24,12 @@ log = logging.getLogger("syncer.run")
 
 
 @contextmanager
-def open_store(config: Config, *, create: bool = True) -> Iterator[Store]:
-    """The cache; ``create`` False for the commands that only read it (no cache: an error)."""
-    store = Store(config.state_path, create=create)
+def open_store(
+    config: Config, *, create: bool = True, why: str = "created directly"
+) -> Iterator[Store]:
+    """The cache; ``create`` False for the commands that only read it (no cache: an error),
+    ``why`` recorded in a new one."""
+    store = Store(config.state_path, create=create, why=why)
     try:
         yield store
     finally:
@@ -60,28 +64,35 @@ def sync_once(
     deadline: Deadline | None = None,
     progress: Progress | None = None,
 ) -> RunReport:
-    """One `syncer run` (or `--dry-run`), under the run lock, until done or ``deadline``."""
-    with run_lock(config.state_path), open_store(config) as store, open_clients(config) as clients:
-        hubspot, mailchimp = clients
-        deadline = deadline or Deadline(None)
-        for client in clients:
-            client.api.stop_calls_at(deadline.cutoff)
-        context = RunContext(
-            config=config,
-            store=store,
-            hubspot=hubspot,
-            mailchimp=mailchimp,
-            run_id=None,
-            dry_run=options.dry_run,
-            deadline=deadline,
-            progress=progress or Progress(),
-        )
-        try:
-            return run_sync(context, options)
-        finally:
-            context.progress.done()
-            if not options.dry_run:
-                _alert(store, config)
+    """One `syncer run` (or `--dry-run`), under the run lock, until done or ``deadline``.
+
+    A first sync never starts by accident (:mod:`syncer.cache.creation`), and a cache syncs
+    only the audience it was made for."""
+    traces = earlier_traces(config.state_path)  # before the lock, which leaves one itself
+    with run_lock(config.state_path):
+        why = creation_reason(config.state_path, full=options.full, traces=traces)
+        # ``why`` is None only when a cache is there, which then records its own.
+        with open_store(config, why=why or "") as store, open_clients(config) as clients:
+            store.hold_to_audience(config.mailchimp.list_id)
+            deadline = deadline or Deadline(None)
+            for client in clients:
+                client.api.stop_calls_at(deadline.cutoff)
+            context = RunContext(
+                config=config,
+                store=store,
+                hubspot=clients[0],
+                mailchimp=clients[1],
+                run_id=None,
+                dry_run=options.dry_run,
+                deadline=deadline,
+                progress=progress or Progress(),
+            )
+            try:
+                return run_sync(context, options)
+            finally:
+                context.progress.done()
+                if not options.dry_run:
+                    _alert(store, config)
 
 
 def _alert(store: Store, config: Config) -> None:

@@ -195,7 +195,8 @@ def _prepare(ctx: RunContext, options: RunOptions) -> None:
     reconcile_dirty(ctx)
     queue_tags(ctx, list_ids)
     missing_options(ctx)  # a mirror property that cannot take the values stops the run here
-    _guard(ctx, options, first_sync=first_sync)
+    # Only a cache created on purpose (syncer.cache.creation) has a first sync exempt.
+    _guard(ctx, options, first_sync=first_sync and ctx.store.created_on_purpose())
 
 
 def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
