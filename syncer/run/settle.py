@@ -224,10 +224,16 @@ def settle_landed(ctx: RunContext, row: ContactRow) -> None:
     own values for someone's change (a pending signup's ``false`` for an opt-out)."""
     for operation in ctx.store.queued_writes_of(row.id):
         if operation.attempts and landed(operation, row):
-            ctx.store.set_operation_state(operation.id, "succeeded", LANDED_NOTE)
-            ctx.store.add_changes(ctx.run_id, row.id, changes_of(operation.payload))
-            row.base.update(operation.agreed)
-            ctx.counts["landed_unanswered"] += 1
+            record_landed(ctx, operation, row)
+
+
+def record_landed(ctx: RunContext, operation: Operation, row: ContactRow) -> None:
+    """A write whose values ``row`` shows landed, though its answer was lost: done, journaled,
+    and the base it agreed on holds (the caller saves ``row``)."""
+    ctx.store.set_operation_state(operation.id, "succeeded", LANDED_NOTE)
+    ctx.store.add_changes(ctx.run_id, row.id, changes_of(operation.payload))
+    row.base.update(operation.agreed)
+    ctx.counts["landed_unanswered"] += 1
 
 
 def _succeeded(ctx: RunContext, operation: Operation, row: ContactRow) -> None:

@@ -16,11 +16,17 @@ from syncer.cache.identity import MERGED_REASON
 from syncer.connectors.hubspot.client import BATCH_LIMIT
 from syncer.connectors.hubspot.parse import WriteInput, WriteResult
 from syncer.core import causes
+from syncer.core.plan import landed
 from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run.context import Failure, RunContext
 from syncer.run.identity import resolve
-from syncer.run.settle import mark_failed, settle_hubspot_failure, settle_hubspot_success
+from syncer.run.settle import (
+    mark_failed,
+    record_landed,
+    settle_hubspot_failure,
+    settle_hubspot_success,
+)
 
 log = logging.getLogger("syncer.run")
 
@@ -144,7 +150,15 @@ def _relink_creates(ctx: RunContext, conflicts: list[Unresolved]) -> list[int]:
                 reason = MERGED_REASON.format(contact.id)
                 mark_failed(ctx, op, "detached", reason, causes.HUBSPOT_MERGED)
                 continue
-            ctx.store.set_operation_state(op.id, "superseded", f"relinked to {contact.id}")
+            adopted = ctx.store.contact(keep)
+            if adopted is not None and landed(op, adopted):
+                # The contact is this create's own, landed with its answer lost (a dropped
+                # connection, then a retry met it): its values are syncer's, no one's change,
+                # so a pending signup's "false" is never taken for an opt-out.
+                record_landed(ctx, op, adopted)
+                ctx.store.save_contact(adopted)
+            else:
+                ctx.store.set_operation_state(op.id, "superseded", f"relinked to {contact.id}")
             relinked.append(keep)
             ctx.counts["relinked"] += 1
     return relinked
