@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from syncer.cache.failures import cache_failure
+from syncer.connectors.hubspot.client import HISTORY_LIMIT
 from syncer.core import causes
 from syncer.core.models import Decision
 from syncer.core.plan import guard_checks, guard_verdict, operations_for
@@ -220,8 +221,8 @@ def reconcile_dirty(ctx: RunContext) -> None:
     """Decide for every contact fetched since its last decision, in chunks.
 
     Contacts that need HubSpot's property history wait across chunks, so history is read in
-    full batches of 50 rather than a few ids per chunk. A stop leaves the rest dirty for the
-    next run.
+    full batches of 50 rather than a few ids per chunk (only the last call may be short). A stop
+    leaves the rest dirty for the next run.
     """
     ctx.progress.phase("reconciling")
     after = 0
@@ -229,8 +230,10 @@ def reconcile_dirty(ctx: RunContext) -> None:
     while not ctx.should_stop() and (rows := ctx.store.dirty_contacts(after, RECONCILE_CHUNK)):
         waiting.extend(_decide(ctx, rows))
         if len(waiting) >= HISTORY_FLUSH:
-            _decide_with_history(ctx, waiting)
-            waiting = []
+            # Whole calls only (HISTORY_LIMIT ids each); the rest waits for the next flush.
+            whole = len(waiting) - len(waiting) % HISTORY_LIMIT
+            _decide_with_history(ctx, waiting[:whole])
+            waiting = waiting[whole:]
         after = rows[-1].id
         ctx.progress.advance(len(rows))
     _decide_with_history(ctx, waiting)
