@@ -120,14 +120,21 @@ class OutboxStore(StoreBase):
         }
 
     def queued_counts(self) -> dict[str, int]:
-        """Queued writes by action, for the blast-radius guard and the dry-run plan."""
-        return {
+        """Queued writes by action, for the blast-radius guard and the dry-run plan, and under
+        ``withdrawals`` those that withdraw a consent value (marked so by the plan)."""
+        counts = {
             f"{row['target']}:{row['action']}": int(row["n"])
             for row in self.select(
                 "SELECT target, action, count(*) AS n FROM operations WHERE state = 'queued' "
                 "GROUP BY target, action"
             )
         }
+        (row,) = self.select(
+            "SELECT count(*) AS n FROM operations WHERE state = 'queued' "
+            "AND json_extract(payload, '$.withdraws') = 1"
+        )
+        counts["withdrawals"] = int(row["n"])
+        return counts
 
     def mark_sent(self, operation_ids: Sequence[int]) -> None:
         """Count an attempt as the request leaves, before its answer: a run killed while it waits

@@ -1,4 +1,4 @@
-"""From a decision to outbox operations, and the blast-radius guard over what is queued.
+"""From a decision to outbox operations (the blast-radius guard over them is in :mod:`.guard`).
 
 Every outbox payload is shaped here, including the one write no decision asks for: the
 unsubscribe of a member whose HubSpot contact was deleted.
@@ -10,10 +10,9 @@ decision that produced it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from syncer.config import Config, SafetyConfig
+from syncer.config import Config
 from syncer.core.identity import normalise_email, subscriber_hash
 from syncer.core.models import (
     INTEREST_KEY,
@@ -22,10 +21,9 @@ from syncer.core.models import (
     Decision,
     FieldChange,
 )
-from syncer.core.preferences import member_preferences
+from syncer.core.preferences import consent_keys, member_preferences, withdraws
 from syncer.core.records import ContactRow, NewOperation, Operation
 from syncer.core.transforms import as_bool, normalise
-from syncer.core.wording import plural
 
 
 def operations_for(row: ContactRow, decision: Decision, config: Config) -> list[NewOperation]:
@@ -45,6 +43,10 @@ def operations_for(row: ContactRow, decision: Decision, config: Config) -> list[
         )
     if decision.writes_mailchimp:
         operations.extend(_mailchimp_operations(row, decision, config))
+    consent = consent_keys(config.preferences)
+    for operation in operations:
+        if consent and withdraws(operation.payload["changes"], consent):
+            operation.payload["withdraws"] = True
     return operations
 
 
@@ -319,85 +321,6 @@ def _pairs(agreed: Mapping[str, tuple[str, str]]) -> dict[str, list[str]]:
 
 def changes_of(payload: Mapping[str, Any]) -> list[FieldChange]:
     return [FieldChange(**change) for change in payload.get("changes") or []]
-
-
-@dataclass(frozen=True)
-class GuardCheck:
-    """One of the blast-radius guard's limits against what is queued, with its arithmetic."""
-
-    what: str  # unsubscribes | creations
-    count: int
-    share_key: str  # the safety.* key of the share
-    share: float
-    linked: int
-    min_guarded: int
-    exempt: bool = False  # creations during the first sync
-
-    @property
-    def limit(self) -> float:
-        return max(self.min_guarded, self.share * self.linked)
-
-    @property
-    def tripped(self) -> bool:
-        return not self.exempt and self.count > self.limit
-
-    def explain(self) -> str:
-        """``30 unsubscribes > limit 25 = max(safety.min_guarded 25, ...)``."""
-        relation = ">" if self.count > self.limit else "<="
-        counted = plural(self.count, self.what[:-1])
-        text = (
-            f"{counted} {relation} limit {self.limit:.0f} = max(safety.min_guarded "
-            f"{self.min_guarded}, safety.{self.share_key} {self.share:.0%} x {self.linked} "
-            f"linked people = {self.share * self.linked:.0f})"
-        )
-        return text + (" (the first sync is exempt)" if self.exempt else "")
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "what": self.what,
-            "count": self.count,
-            "limit": round(self.limit, 2),
-            "tripped": self.tripped,
-            "exempt": self.exempt,
-            "keys": {
-                "safety.min_guarded": self.min_guarded,
-                f"safety.{self.share_key}": self.share,
-            },
-            "linked": self.linked,
-        }
-
-
-def guard_checks(
-    queued: Mapping[str, int], linked: int, safety: SafetyConfig, *, first_sync: bool
-) -> list[GuardCheck]:
-    """The guard's two limits against the queued writes (DESIGN §7)."""
-    unsubscribes = queued.get("mailchimp:unsubscribe", 0) + queued.get("hubspot:unsubscribe", 0)
-    creates = queued.get("mailchimp:create", 0) + queued.get("hubspot:create", 0)
-    return [
-        GuardCheck(
-            "unsubscribes",
-            unsubscribes,
-            "max_unsubscribe_share",
-            safety.max_unsubscribe_share,
-            linked,
-            safety.min_guarded,
-        ),
-        GuardCheck(
-            "creations",
-            creates,
-            "max_create_share",
-            safety.max_create_share,
-            linked,
-            safety.min_guarded,
-            exempt=first_sync,
-        ),
-    ]
-
-
-def guard_verdict(checks: list[GuardCheck]) -> str | None:
-    """Why the queued writes must not be sent, or ``None`` when they may."""
-    tripped = [check.explain() for check in checks if check.tripped]
-    return "; ".join(tripped) or None
 
 
 def _same_value(name: str, sent: str, held: str) -> bool:

@@ -14,7 +14,7 @@ sent to Mailchimp, and on equal timestamps the withdrawal wins.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from syncer.config_preferences import InterestMapping, PreferencesConfig
 from syncer.core.models import CATEGORY_KEY, INTEREST_KEY, PERMISSION_KEY
@@ -116,3 +116,26 @@ def member_preferences(
             for interest_id, name in groups.get(key.removeprefix(CATEGORY_KEY), ()):
                 interests[interest_id] = name in picked
     return interests, permissions
+
+
+def consent_keys(preferences: PreferencesConfig) -> frozenset[str]:
+    """The consent values' keys on both sides: member value keys (``@permission:<id>``, an opt-in
+    interest's ``@interest:<id>``) and the HubSpot properties mapped to them."""
+    keys: set[str] = set()
+    for permission in preferences.permissions:
+        if permission.permission_id:
+            keys |= {PERMISSION_KEY + permission.permission_id, permission.hubspot}
+    for interest in preferences.interests:
+        if interest.consent and interest.resolved:
+            keys |= {INTEREST_KEY + interest.resolved[0][0], interest.hubspot}
+    return frozenset(keys)
+
+
+def withdraws(changes: Iterable[Mapping[str, str]], keys: frozenset[str]) -> bool:
+    """Whether a write's changes take back consent that was given (a yes becoming a no)."""
+    return any(
+        change.get("field") in keys
+        and flag(change.get("old", "")) == "true"
+        and change.get("new") == "false"
+        for change in changes
+    )

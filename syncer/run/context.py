@@ -13,8 +13,8 @@ from syncer.config import Config
 from syncer.connectors.hubspot.client import HubSpotClient
 from syncer.connectors.hubspot.properties import ChoiceProperty
 from syncer.connectors.mailchimp.client import MailchimpClient, MergeField
+from syncer.core.guard import GuardCheck
 from syncer.core.models import EMAIL_KEY, STATUS_MIRROR_KEY, SUBSCRIPTION_KEY, TAGS_MIRROR_KEY
-from syncer.core.plan import GuardCheck
 from syncer.run.progress import Progress
 
 

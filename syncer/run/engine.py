@@ -17,8 +17,10 @@ from typing import Any
 from syncer.cache.failures import cache_failure
 from syncer.connectors.hubspot.client import HISTORY_LIMIT
 from syncer.core import causes
+from syncer.core.guard import guard_checks, guard_verdict
 from syncer.core.models import Decision
-from syncer.core.plan import guard_checks, guard_verdict, operations_for
+from syncer.core.plan import operations_for
+from syncer.core.preferences import consent_keys
 from syncer.core.reconcile import reconcile
 from syncer.core.records import ContactRow
 from syncer.errors import (
@@ -206,6 +208,7 @@ def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
         ctx.store.linked_count(),
         ctx.config.safety,
         first_sync=first_sync,
+        consent=bool(consent_keys(ctx.config.preferences)),
     )
     ctx.guard_scope = segments_verdict(ctx)
     verdict = guard_verdict(ctx.guard) or ctx.guard_scope

@@ -9,7 +9,8 @@ from typing import Any
 
 from syncer.connectors.hubspot.client import BATCH_LIMIT as HUBSPOT_BATCH
 from syncer.connectors.mailchimp.client import BATCH_LIMIT as MAILCHIMP_BATCH
-from syncer.core.plan import GuardCheck, changes_of
+from syncer.core.guard import GuardCheck
+from syncer.core.plan import changes_of
 from syncer.core.wording import plural
 from syncer.run.context import RunContext
 from syncer.run.mirror import missing_options
