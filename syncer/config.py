@@ -19,6 +19,7 @@ import yaml
 
 from syncer import config_checks, config_engagement, config_preferences, config_segments
 from syncer.config_checks import ENV_REFERENCE
+from syncer.config_direction import DIRECTIONS, WINNERS, Directed
 from syncer.config_engagement import EngagementConfig
 from syncer.config_preferences import PreferencesConfig
 from syncer.config_segments import SegmentsConfig
@@ -33,8 +34,6 @@ ENV_HINT = (
     "Export each one before syncer starts (`export HUBSPOT_TOKEN=...`); under cron, keep "
     "`export NAME=value` lines in a file only you can read and source it (see crontab.example)."
 )
-DIRECTIONS = ("both", "to_mailchimp", "to_hubspot")
-WINNERS = ("latest", "hubspot", "mailchimp")
 TRANSFORMS = ("date", "boolean")
 
 
@@ -102,7 +101,7 @@ class CreateConfig:
 
 
 @dataclass(frozen=True)
-class FieldMapping:
+class FieldMapping(Directed):
     hubspot: str
     mailchimp: str
     direction: str = "both"
@@ -112,14 +111,6 @@ class FieldMapping:
     #: The Mailchimp field's ``options.date_format`` (``MM/DD/YYYY``, ``MM/DD``...) for a
     #: ``transform: date``: not a config key, but read from Mailchimp at the start of each run.
     date_format: str | None = None
-
-    @property
-    def to_mailchimp(self) -> bool:
-        return self.direction in ("both", "to_mailchimp")
-
-    @property
-    def to_hubspot(self) -> bool:
-        return self.direction in ("both", "to_hubspot")
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from syncer.config_direction import DIRECTIONS, WINNERS, Directed
 from syncer.validation import Key, Section
-
-DIRECTIONS = ("both", "to_mailchimp", "to_hubspot")
-WINNERS = ("latest", "hubspot", "mailchimp")
 
 
 @dataclass(frozen=True)
-class InterestMapping:
+class InterestMapping(Directed):
     """One interest to a boolean property, or (``mailchimp`` unset) a whole group to one
     multiple-checkboxes property whose values are the interests' names."""
 
@@ -39,17 +37,9 @@ class InterestMapping:
     def whole_category(self) -> bool:
         return self.mailchimp is None
 
-    @property
-    def to_mailchimp(self) -> bool:
-        return self.direction in ("both", "to_mailchimp")
-
-    @property
-    def to_hubspot(self) -> bool:
-        return self.direction in ("both", "to_hubspot")
-
 
 @dataclass(frozen=True)
-class PermissionMapping:
+class PermissionMapping(Directed):
     """One GDPR marketing permission to a boolean property. Always consent: a withdrawal on
     either side wins over stale data, a grant is never invented, ties go to the withdrawal."""
 
@@ -60,14 +50,6 @@ class PermissionMapping:
     #: its text (what the journal calls it).
     permission_id: str | None = None
     text: str | None = None
-
-    @property
-    def to_mailchimp(self) -> bool:
-        return self.direction in ("both", "to_mailchimp")
-
-    @property
-    def to_hubspot(self) -> bool:
-        return self.direction in ("both", "to_hubspot")
 
 
 @dataclass(frozen=True)
