@@ -6,8 +6,8 @@ import pytest
 
 from syncer.core.models import EMAIL_KEY, SUBSCRIPTION_KEY, ContactView, Decision
 from syncer.core.reconcile import CLEANED_UNLINKED, INVALID_EMAIL_REASON, reconcile
-from syncer.core.subscription import CLEANED_REASON, NEVER_REASON
-from tests.reconcile_support import hubspot, mailchimp, make_config, subscription_row
+from syncer.core.subscription import NEVER_REASON
+from tests.reconcile_support import hubspot, mailchimp, make_config
 
 CONFIG = make_config()
 IN_SYNC = {SUBSCRIPTION_KEY: ("true", "subscribed"), EMAIL_KEY: ("ann@acme-mail.com",) * 2}
@@ -172,129 +172,7 @@ def test_email_case_differences_are_not_changes() -> None:
     assert not decision.writes_mailchimp
 
 
-# -- the subscription: DESIGN §6's table ------------------------------------------------------
-
-SUBSCRIPTION_CASES = {
-    # id: (newsletter, status, base pair, hubspot modified, member changed,
-    #      expected newsletter write, expected status write, blocked)
-    "in-sync-subscribed": ("true", "subscribed", None, 0, 0, None, None, None),
-    "in-sync-pending": ("true", "pending", None, 0, 0, None, None, None),
-    "in-sync-unsubscribed": ("false", "unsubscribed", None, 0, 0, None, None, None),
-    "in-sync-never-set": ("", "unsubscribed", None, 0, 0, None, None, None),
-    "unsub-archived-hubspot-newer": (
-        "true",
-        "archived",
-        ("false", "archived"),
-        5,
-        1,
-        None,
-        "pending",
-        None,
-    ),
-    "unsub-hubspot-newer-pending": (
-        "true",
-        "unsubscribed",
-        ("false", "unsubscribed"),
-        5,
-        1,
-        None,
-        "pending",
-        None,
-    ),
-    "unsub-mailchimp-newer": (
-        "true",
-        "unsubscribed",
-        ("true", "subscribed"),
-        1,
-        5,
-        "false",
-        None,
-        None,
-    ),
-    "cleaned-never-resubscribed": (
-        "true",
-        "cleaned",
-        ("true", "subscribed"),
-        5,
-        1,
-        None,
-        None,
-        CLEANED_REASON,
-    ),
-    "cleaned-not-wanted": ("false", "cleaned", ("true", "subscribed"), 5, 1, None, None, None),
-    "hubspot-opts-out": (
-        "false",
-        "subscribed",
-        ("true", "subscribed"),
-        5,
-        1,
-        None,
-        "unsubscribed",
-        None,
-    ),
-    "hubspot-opts-out-pending": (
-        "false",
-        "pending",
-        ("true", "pending"),
-        5,
-        1,
-        None,
-        "unsubscribed",
-        None,
-    ),
-    "mailchimp-subscribes": (
-        "false",
-        "subscribed",
-        ("false", "unsubscribed"),
-        1,
-        5,
-        "true",
-        None,
-        None,
-    ),
-    "transactional-hubspot-newer": (
-        "true",
-        "transactional",
-        ("false", "transactional"),
-        5,
-        1,
-        None,
-        "pending",
-        None,
-    ),
-    "stale-timestamp-ignored-by-base": (
-        "false",
-        "subscribed",
-        ("false", "unsubscribed"),
-        9,
-        1,
-        "true",
-        None,
-        None,
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    ("newsletter", "status", "base", "hs_time", "mc_time", "write_hs", "write_status", "blocked"),
-    SUBSCRIPTION_CASES.values(),
-    ids=SUBSCRIPTION_CASES.keys(),
-)
-def test_consent_table(
-    newsletter: str,
-    status: str,
-    base: tuple[str, str] | None,
-    hs_time: float,
-    mc_time: float,
-    write_hs: str | None,
-    write_status: str | None,
-    blocked: str | None,
-) -> None:
-    decision = subscription_row(newsletter, status, base, hs_time, mc_time, CONFIG)
-    assert decision.hubspot.get("newsletter") == write_hs
-    assert decision.mailchimp_status == write_status
-    assert decision.blocked == blocked
-    assert decision.mailchimp_status != "subscribed"
+# -- the subscription (the rest of DESIGN §6's table is in test_reconcile_consent.py) ---------
 
 
 def test_resubscribe_never_refuses_and_reports() -> None:
