@@ -7,12 +7,13 @@ a read cut short by a stop or a crash changes nothing, and the next run reads th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from syncer.cache.base import StoreBase, dumps, utc_now
+from syncer.cache.base import StoreBase, dumps, loads, utc_now
 from syncer.cache.contacts import contact_row
 from syncer.core.records import ContactRow
+from syncer.core.segments import TAG, UNTAG
 
 
 class SegmentStore(StoreBase):
@@ -107,6 +108,19 @@ class SegmentStore(StoreBase):
 
     def segment_todo_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM segment_todo").fetchone()[0])
+
+    def queued_tag_writes(self, contact_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """The payloads of tag writes still queued for these people, oldest first, in one query
+        for a chunk (most people have none)."""
+        found: dict[int, list[dict[str, Any]]] = {}
+        for row in self.db.execute(
+            """SELECT contact_id, payload FROM operations WHERE state = 'queued'
+               AND action IN (?, ?) AND contact_id IN (SELECT value FROM json_each(?))
+               ORDER BY id""",
+            [TAG, UNTAG, dumps(list(contact_ids))],
+        ):
+            found.setdefault(int(row[0]), []).append(loads(row[1]))
+        return found
 
     # -- scope -----------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ journal entry and the write always describe the same change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from syncer.config import Config, SafetyConfig
@@ -40,13 +40,21 @@ class Facts:
     member_tags: frozenset[str]
 
     @classmethod
-    def of(cls, row: ContactRow, lists: frozenset[str]) -> Facts:
+    def of(
+        cls, row: ContactRow, lists: frozenset[str], queued: Sequence[Mapping[str, object]] = ()
+    ) -> Facts:
+        """``queued``: the payloads of tag writes still queued for the member, oldest first.
+        They will be sent, so the member is judged with their tags: a decision that no longer
+        wants a tag one of them adds must take it back, or the stale add still lands."""
         member = row.mc
+        tags = set(member.get("tags") or ()) if member else set()
+        for payload in queued:
+            apply_tag_body(tags, payload.get("body"))
         return cls(
             hubspot=row.hs if row.hubspot_id else None,
             lists=lists,
             member_status=str(member.get("status") or "") if member else None,
-            member_tags=frozenset(member.get("tags") or ()) if member else frozenset(),
+            member_tags=frozenset(tags) if member else frozenset(),
         )
 
     @property
@@ -112,6 +120,21 @@ def leave_changes(config: SegmentsConfig, facts: Facts) -> list[TagChange]:
     ]
 
 
+def with_queued(
+    queued: Iterable[Mapping[str, object]], changes: list[TagChange]
+) -> list[TagChange]:
+    """One write for a new decision and the tag writes still queued, which it supersedes: their
+    changes are kept where the decision says nothing of the tag, the decision's win elsewhere."""
+    merged: dict[str, TagChange] = {}
+    for payload in queued:
+        body = payload.get("body")
+        for item in body.get("tags", []) if isinstance(body, dict) else []:
+            active = item["status"] == "active"
+            merged[item["name"]] = TagChange(item["name"], active, "queued earlier")
+    merged.update((change.tag, change) for change in changes)
+    return [merged[tag] for tag in sorted(merged)]
+
+
 def tag_operation(
     row: ContactRow, changes: list[TagChange], action: str = TAG, member_hash: str | None = None
 ) -> NewOperation:
@@ -170,14 +193,18 @@ def settled(row: ContactRow, action: str, payload: Mapping[str, object]) -> None
     if action == ARCHIVE:
         member["status"] = "archived"
         return
-    body = payload.get("body")
     tags = set(member.get("tags") or ())
+    apply_tag_body(tags, payload.get("body"))
+    member["tags"] = sorted(tags)
+
+
+def apply_tag_body(tags: set[str], body: object) -> None:
+    """What a tags write's body does to a member's tags."""
     for item in body.get("tags", []) if isinstance(body, dict) else []:
         if item["status"] == "active":
             tags.add(item["name"])
         else:
             tags.discard(item["name"])
-    member["tags"] = sorted(tags)
 
 
 def leave_verdict(queued: Mapping[str, int], linked: int, safety: SafetyConfig) -> str | None:

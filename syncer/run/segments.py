@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from syncer.connectors.hubspot.lists import HubSpotLists
 from syncer.core.identity import subscriber_hash
@@ -36,6 +37,7 @@ from syncer.core.segments import (
     leave_verdict,
     tag_changes,
     tag_operation,
+    with_queued,
 )
 from syncer.errors import ConfigError, RemoteError
 from syncer.run.context import RunContext
@@ -158,16 +160,19 @@ def apply_scope(ctx: RunContext, list_ids: dict[str, str]) -> None:
     ctx.progress.phase("applying the scope", ctx.store.segment_todo_count())
     after = 0
     while not ctx.should_stop() and (rows := ctx.store.segment_todo(after, CHUNK)):
+        queued = ctx.store.queued_tag_writes([row.id for row in rows])
         with ctx.store.transaction():
             for row in rows:
-                _scope_one(ctx, row, list_ids)
+                _scope_one(ctx, row, list_ids, queued.get(row.id, []))
         after = rows[-1].id
         ctx.progress.advance(len(rows))
 
 
-def _scope_one(ctx: RunContext, row: ContactRow, list_ids: dict[str, str]) -> None:
+def _scope_one(
+    ctx: RunContext, row: ContactRow, list_ids: dict[str, str], queued: list[dict[str, Any]]
+) -> None:
     scope = ctx.config.segments.scope
-    facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id))
+    facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id), queued)
     now_in = in_scope(scope, facts, list_ids)
     was_in = ctx.store.was_in_scope(row.id)
     if was_in is None:
@@ -214,11 +219,13 @@ def queue_tags(ctx: RunContext, list_ids: dict[str, str]) -> None:
         return
     after = 0
     while not ctx.should_stop() and (rows := ctx.store.segment_todo(after, CHUNK)):
+        queued = ctx.store.queued_tag_writes([row.id for row in rows])
         with ctx.store.transaction():
             for row in rows:
                 if config.tags and _synced(ctx, row):
-                    facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id))
-                    _queue(ctx, row, tag_changes(config, facts, list_ids))
+                    earlier = queued.get(row.id, [])
+                    facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id), earlier)
+                    _queue(ctx, row, tag_changes(config, facts, list_ids), earlier)
             ctx.store.segments_decided(row.id for row in rows if not _member_coming(ctx, row))
         after = rows[-1].id
 
@@ -244,10 +251,14 @@ def _synced(ctx: RunContext, row: ContactRow) -> bool:
     return not ctx.config.segments.scope.limited or bool(ctx.store.was_in_scope(row.id))
 
 
-def _queue(ctx: RunContext, row: ContactRow, changes: list[TagChange]) -> None:
+def _queue(
+    ctx: RunContext, row: ContactRow, changes: list[TagChange], earlier: list[dict[str, Any]]
+) -> None:
+    """Queue the decision's changes; the tag writes still queued go with them in one write,
+    which supersedes them (the decision judged the member as if they had been sent)."""
     if not changes:
         return
-    operation = tag_operation(row, changes, member_hash=_renamed_to(ctx, row))
+    operation = tag_operation(row, with_queued(earlier, changes), member_hash=_renamed_to(ctx, row))
     ctx.store.queue_operations(row.id, [operation], ctx.run_id)
     for change in changes:
         verb = "add" if change.active else "remove"
