@@ -213,6 +213,8 @@ class SyncerRun:
     io: dict[str, int] = field(default_factory=dict)
     #: SQL statements it executed, by first keyword (``benchmarks.sqlcount``).
     sql: dict[str, int] = field(default_factory=dict)
+    #: (seconds since start, ``write_bytes`` so far), sampled with the RSS.
+    written: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def syncer_calls(self) -> dict[str, dict[str, int]]:
@@ -235,13 +237,25 @@ class SyncerRun:
         for index, (start, name) in enumerate(marks):
             end = marks[index + 1][0] if index + 1 < len(marks) else self.wall_s
             phases.append(
-                {"phase": name, "start_s": round(start, 2), "seconds": round(end - start, 2)}
+                {
+                    "phase": name,
+                    "start_s": round(start, 2),
+                    "seconds": round(end - start, 2),
+                    "written_mb": round((self.written_at(end) - self.written_at(start)) / MB, 1),
+                }
             )
         return phases
+
+    def written_at(self, moment: float) -> int:
+        """Bytes written by ``moment`` (the last sample before it; the total after the exit)."""
+        if moment >= self.wall_s:
+            return self.io.get("write_bytes", 0)
+        return max((n for t, n in self.written if t <= moment), default=0)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["log"] = [f"{t:8.2f} {line}" for t, line in self.log[-200:]]
+        del data["written"]  # per phase below
         data["phases"] = self.phases()
         return data
 
@@ -299,6 +313,7 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
             log.append((time.monotonic() - started, line.rstrip("\n")))
 
     peak = [0]
+    written: list[tuple[float, int]] = []
     finished = threading.Event()
 
     def sample_rss() -> None:
@@ -307,6 +322,9 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
             if value is None:
                 return
             peak[0] = max(peak[0], value)
+            so_far = process_io(proc.pid).get("write_bytes")
+            if so_far is not None:
+                written.append((time.monotonic() - started, so_far))
 
     readers = [
         threading.Thread(target=read_out),
@@ -353,6 +371,7 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
         log=log,
         timed_out=timed_out.is_set(),
         io=io_counts,
+        written=written,
         sql=json.loads(counts.read_text()) if counts.exists() else {},
     )
 
