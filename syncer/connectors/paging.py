@@ -4,12 +4,16 @@ Both vendors page a sorted result set by offset. When a record changes during th
 the end of a set sorted by modification time, and everything after its old place shifts one to
 the left: a plain walk then silently skips a record. So pages overlap by a few records, and each
 page must begin with a record already seen; when it does not, the set shifted by more than the
-overlap and the walk steps back until it does. Records are de-duplicated by id.
+overlap and the walk steps back until it does. Records are de-duplicated by id against the last
+few pages read (:class:`RecentIds`), never against the whole walk: memory stays flat however
+large the audience, and the only record read again beyond that reach is one that changed during
+the walk and moved to the end, whose newer version is worth reading.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -24,8 +28,33 @@ class NextPage:
     stepped_back: bool = False
 
 
+class RecentIds(Container[str]):
+    """The ids of the last ``capacity`` records read, oldest forgotten first.
+
+    A page's overlap and a step back only ever reach a few pages behind the walk, so that is
+    all a walk must remember to page and de-duplicate correctly.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, ids: Iterable[str]) -> None:
+        for key in ids:
+            self._ids[key] = None
+            self._ids.move_to_end(key)
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+
+
 def next_offset(
-    offset: int, page_ids: Sequence[str], page_size: int, overlap: int, seen: set[str]
+    offset: int, page_ids: Sequence[str], page_size: int, overlap: int, seen: Container[str]
 ) -> NextPage:
     """The offset after a page read at ``offset``, given the ids seen *before* this page.
 

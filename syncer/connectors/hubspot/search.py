@@ -66,6 +66,10 @@ def changed_contact_pages(
             operator = "GT"
         else:
             lower, operator = newest, "GTE"
+        # A later window asks only for what is stamped at or after ``lower``: the versions
+        # older than that cannot come back, so the walk forgets them (memory stays flat
+        # however many contacts changed).
+        yielded = {key: stamp for key, stamp in yielded.items() if stamp >= lower}
 
 
 def _one_timestamp(

@@ -17,13 +17,15 @@ from syncer.connectors.answers import AnswerCheck, Skipped, has, has_list
 from syncer.connectors.http import ApiResponse, ApiSession, RetryPolicy
 from syncer.connectors.mailchimp.batches import OperationResult, parse_archive
 from syncer.connectors.mailchimp.records import BatchStatus, format_time, parse_batch, parse_member
-from syncer.connectors.paging import LoopGuard, next_offset
+from syncer.connectors.paging import LoopGuard, RecentIds, next_offset
 from syncer.core.identity import subscriber_hash
 from syncer.core.models import MailchimpMember
 from syncer.errors import AudienceMissing, AuthError, MalformedRecord, RemoteError, ResponseTooLarge
 
 PAGE_SIZE = 1000
 PAGE_OVERLAP = 20
+#: Member ids a walk remembers (five pages): enough for any overlap or step back.
+RECENT_IDS = 5 * PAGE_SIZE
 BATCH_LIMIT = 1000
 MEMBER_FIELDS = (
     "id",
@@ -191,7 +193,8 @@ class MailchimpClient:
 
         Archived members are read by a second walk: they need not appear without
         ``status=archived``, yet an archive is a change the sync must see. Each member is
-        yielded once per walk, even when a page boundary moves under the walk.
+        yielded once per walk, even when a page boundary moves under the walk, unless it
+        changed during the walk: it is then read again at the end, as it is now.
         """
         wanted = [f"members.{name}" for name in MEMBER_FIELDS if name != "merge_fields"]
         wanted += [f"members.merge_fields.{tag}" for tag in tags]
@@ -209,7 +212,7 @@ class MailchimpClient:
         yield from self._walk_members({**params, "status": "archived"})
 
     def _walk_members(self, params: dict[str, Any]) -> Iterator[list[MailchimpMember]]:
-        seen: set[str] = set()
+        seen = RecentIds(RECENT_IDS)
         offset: int | None = 0
         guard = LoopGuard(100_000, "mailchimp: reading members")
         while offset is not None:
@@ -224,12 +227,14 @@ class MailchimpClient:
             # A malformed member keeps its place in the page (by position), so paging is
             # unchanged by it; it is not yielded.
             ids = [m.id if m else f"#{offset + i}" for i, m in enumerate(page)]
-            offset = next_offset(offset, ids, PAGE_SIZE, PAGE_OVERLAP, seen).offset
+            following = next_offset(offset, ids, PAGE_SIZE, PAGE_OVERLAP, seen)
             fresh = [m for m in page if m is not None and m.id not in seen]
-            seen.update(ids)
+            seen.add(ids)
             total = data.get("total_items")
-            if isinstance(total, int) and len(seen) >= total:
-                offset = None  # all of them seen: no page past the end to confirm it
+            reached_end = isinstance(total, int) and offset + len(ids) >= total
+            # This page holds the last member, and none was skipped before it: no page past
+            # the end is needed to confirm it.
+            offset = None if reached_end and not following.stepped_back else following.offset
             if fresh:
                 yield fresh
 
