@@ -146,7 +146,7 @@ class ContactStore(StoreBase):
     def save_mailchimp_page(self, members: Sequence[MailchimpMember]) -> PageStats:
         stats = PageStats()
         with self.db.atomic():
-            known = self._member_rows(members)
+            known = self.member_rows(members)
             for member in members:
                 stats.fetched += 1
                 row = known.get(member.id)
@@ -162,7 +162,7 @@ class ContactStore(StoreBase):
                 stats.changed += 1
         return stats
 
-    def _member_rows(self, members: Sequence[MailchimpMember]) -> dict[str, ContactRow]:
+    def member_rows(self, members: Sequence[MailchimpMember]) -> dict[str, ContactRow]:
         """The cached person of each member on a page, looked up in three queries, not three
         per member: by ``unique_email_id``, else by subscriber hash, else by an unlinked email.
         """

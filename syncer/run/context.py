@@ -6,6 +6,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from syncer.cache.store import Store
@@ -101,6 +102,8 @@ class RunContext:
     merge_fields: list[MergeField] | None = None
     #: A dry run's engagement writes (notes, contact properties), for the plan.
     engagement_plan: list[dict[str, Any]] = field(default_factory=list)
+    #: Mailchimp's clock when the last check before writing began (``run.recheck``).
+    members_checked_since: datetime | None = None
 
     def read_merge_fields(self) -> list[MergeField]:
         """The audience's merge fields, read at most once a run (the run never changes them)."""

@@ -21,6 +21,7 @@ from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run.context import Failure, RunContext
 from syncer.run.identity import resolve
+from syncer.run.recheck import hold_stale_hubspot
 from syncer.run.settle import (
     mark_failed,
     record_landed,
@@ -71,13 +72,20 @@ def write_hubspot(ctx: RunContext) -> list[int]:
 
 def _send(ctx: RunContext, action: str, operations: Sequence[Operation]) -> list[Unresolved]:
     rows = {op.id: ctx.store.contact(op.contact_id) for op in operations}
-    inputs = []
+    sending: list[tuple[Operation, ContactRow]] = []
     for op in operations:
         row = rows[op.id]
         if row is None or (action == "update" and not row.hubspot_id):
             ctx.store.set_operation_state(op.id, "superseded", "no HubSpot contact to update")
             continue
-        inputs.append(WriteInput(str(op.id), dict(op.payload["properties"]), row.hubspot_id))
+        sending.append((op, row))
+    if action == "update" and sending:
+        held = hold_stale_hubspot(ctx, sending)  # a value edited since it was read stays
+        sending = [(op, row) for op, row in sending if op.id not in held]
+    inputs = [
+        WriteInput(str(op.id), dict(op.payload["properties"]), row.hubspot_id)
+        for op, row in sending
+    ]
     if not inputs:
         return []
     with ctx.store.transaction():

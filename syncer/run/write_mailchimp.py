@@ -22,6 +22,7 @@ from syncer.core.identity import subscriber_hash
 from syncer.core.records import Operation
 from syncer.errors import AuthError, RemoteError, RetriableError
 from syncer.run.context import Failure, RunContext
+from syncer.run.recheck import hold_stale_mailchimp
 from syncer.run.settle import mark_failed, settle_mailchimp
 
 log = logging.getLogger("syncer.run")
@@ -47,6 +48,10 @@ def submit_mailchimp(ctx: RunContext) -> list[str]:
     queued = ctx.store.queued_count("mailchimp")
     if queued <= ctx.config.sync.direct_threshold or ctx.should_stop():
         return []
+    hold_stale_mailchimp(ctx)
+    queued = ctx.store.queued_count("mailchimp")
+    if queued <= ctx.config.sync.direct_threshold:
+        return []
     return _submit_batches(ctx, queued)
 
 
@@ -57,6 +62,9 @@ def write_mailchimp(ctx: RunContext, submitted: Sequence[str] = ()) -> None:
         if ctx.should_stop():
             return
         queued = ctx.store.queued_count("mailchimp")
+        if queued:
+            hold_stale_mailchimp(ctx)  # a value edited since it was read stays
+            queued = ctx.store.queued_count("mailchimp")
         if not queued and not waiting:
             return
         if 0 < queued <= ctx.config.sync.direct_threshold:

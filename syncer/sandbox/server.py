@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from syncer.sandbox.clock import SimClock
 from syncer.sandbox.faults import REFUSING_KINDS, FaultPlan
+from syncer.sandbox.triggers import TriggerPlan
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -112,6 +113,7 @@ class Simulator:
         self.clock = clock or SimClock()
         self.lock = threading.RLock()
         self.faults = FaultPlan()
+        self.triggers = TriggerPlan()
         self.config: dict[str, Any] = dict(self.default_config)
         self.counts: Counter[str] = Counter()
         self._routes: list[Route] = []
@@ -122,6 +124,10 @@ class Simulator:
             ("POST", "/_sim/faults"): self._admin_faults,
             ("POST", "/_sim/config"): self._admin_config,
             ("GET", "/_sim/requests"): self._admin_requests,
+            ("POST", "/_sim/triggers"): lambda r: Response.json(
+                self.triggers.configure(r.json() or {})
+            ),
+            ("GET", "/_sim/triggers"): lambda r: Response.json(self.triggers.describe()),
         }
         self.register_routes()
         self.reset()
@@ -240,11 +246,23 @@ class Simulator:
             if fault == "slow":
                 time.sleep(float(self.config.get("slow_s", 2.0)))
             response = self._guarded(matched.handler, request)
+            self._pull_triggers(f"{request.method} {matched.template}")
             if fault == "late":
                 time.sleep(float(self.config.get("slow_s", 2.0)))
             return response, fault if fault in {"drop", "malformed", "truncated_archive"} else None
         finally:
             self.release(request)
+
+    def _pull_triggers(self, endpoint: str) -> None:
+        """Make the requests scripted to follow this answer (:mod:`syncer.sandbox.triggers`)."""
+        for trigger in self.triggers.due(endpoint):
+            body = b"" if trigger.body is None else json.dumps(trigger.body).encode()
+            scripted = Request(trigger.method, trigger.path, {}, {}, body)
+            admin = {**self._admin, **self.extra_admin()}.get((scripted.method, scripted.path))
+            route = None if admin else self.match(scripted)
+            handler = admin or (route.handler if route else None)
+            answer = self._guarded(handler, scripted) if handler else Response(404)
+            self.triggers.record(trigger, answer.status)
 
     def _guarded(self, handler: Handler, request: Request) -> Response:
         try:
@@ -267,6 +285,7 @@ class Simulator:
     def _admin_reset(self, request: Request) -> Response:
         with self.lock:
             self.counts.clear()
+            self.triggers.configure({})
             self.reset()
         return Response.json({"ok": True})
 

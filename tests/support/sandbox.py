@@ -117,6 +117,19 @@ class SandboxDriver:
             f"the {side} simulator was never asked {key}",
         )
 
+    def trigger_after(
+        self, side: str, endpoint: str, request: dict[str, Any], nth: int = 1
+    ) -> None:
+        """Make ``request`` in the simulator right after it answers the nth ``endpoint`` call
+        from now: an outside edit at an exact point of a run (syncer.sandbox.triggers)."""
+        trigger = {"after": endpoint, "nth": nth, **request}
+        self._post(f"{self._root(side)}/_sim/triggers", {"triggers": [trigger]})
+
+    def triggered(self, side: str) -> list[dict[str, Any]]:
+        """The scripted requests made so far, each with the status it was answered."""
+        answer = self.http.get(f"{self._root(side)}/_sim/triggers", timeout=10).json()
+        return list(answer["fired"])
+
     def transitions(self) -> list[dict[str, Any]]:
         return list(
             self.http.get(f"{self.mc_root}/_sim/transitions", timeout=10).json()["transitions"]

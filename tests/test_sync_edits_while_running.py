@@ -1,0 +1,164 @@
+"""Issue 11.7: an edit made between syncer's fetch and its write is never written over, and the
+next run merges it.
+
+The edit is made by the simulator itself right after it answers syncer's last read of that side
+(``syncer.sandbox.triggers``), so it lands between the read and the write on every machine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from syncer.cli import cli
+from syncer.core.identity import subscriber_hash
+from tests.support.people import InitialWorld, email
+from tests.support.sandbox import SandboxDriver
+
+SEARCH = "POST /crm/v3/objects/contacts/search"
+MEMBERS = "GET /3.0/lists/{list_id}/members"
+PROPERTIES = ["email", "firstname", "lastname"]
+
+
+def run(config: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["--config", str(config), "run", "--json"])
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def show(config: Path, address: str) -> str:
+    result = CliRunner().invoke(cli, ["--config", str(config), "show", address])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def synced(sim: SandboxDriver, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    world = InitialWorld(shared=6, hubspot_only=0, mailchimp_only=0, conflicts=0)
+    ids = sim.seed_world(world)
+    config = sim.write_config(tmp_path)
+    run(config)
+    sim.advance(60)
+    emails = [contact["properties"]["email"] for contact in world.hubspot_contacts()]
+    return config, dict(zip(emails, ids, strict=True))
+
+
+def both_sides(sim: SandboxDriver, address: str) -> tuple[dict[str, str], dict[str, Any]]:
+    return sim.hubspot_by_email(PROPERTIES)[address], sim.mailchimp_by_email()[address]
+
+
+def test_a_hubspot_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    config, hubspot_id = synced(sim, tmp_path)
+    person, other = email("shared", 1), email("shared", 2)
+    sim.mailchimp_edit(person, {"merge_fields": {"LNAME": "Mailchimp-Name"}})
+    sim.mailchimp_edit(other, {"merge_fields": {"LNAME": "Other-Name"}})
+    sim.advance(60)
+    edit = {"id": hubspot_id[person], "properties": {"lastname": "HubSpot-Edit"}}
+    sim.trigger_after("hubspot", SEARCH, {"method": "POST", "path": "/_sim/edit", "body": edit})
+
+    report = run(config)
+    assert [t["status"] for t in sim.triggered("hubspot")] == [200]
+    contact, member = both_sides(sim, person)
+    assert contact["lastname"] == "HubSpot-Edit", "the edit made after the fetch was overwritten"
+    assert member["merge_fields"]["LNAME"] == "Mailchimp-Name"
+    assert sim.hubspot_by_email(PROPERTIES)[other]["lastname"] == "Other-Name", "others go on"
+    calls = report["api_calls"]["hubspot"]["by_endpoint"]
+    assert calls.get("POST /crm/v3/objects/contacts/batch/read") == 1, calls
+    assert "HubSpot changed lastname after syncer read it" in show(config, person)
+
+    sim.advance(60)
+    run(config)  # both changed since they agreed: HubSpot's edit is the newer
+    contact, member = both_sides(sim, person)
+    assert (contact["lastname"], member["merge_fields"]["LNAME"]) == ("HubSpot-Edit",) * 2
+    sim.advance(60)
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    run(config)
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
+
+
+def test_a_mailchimp_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    config, hubspot_id = synced(sim, tmp_path)
+    person, other = email("shared", 1), email("shared", 2)
+    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
+    sim.hubspot_edit(hubspot_id[other], {"firstname": "Other-Name"})
+    sim.advance(60)
+    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
+    edit = {"method": "PATCH", "path": path, "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}}}
+    # The fetch lists current members, then archived ones: the edit follows the second listing.
+    sim.trigger_after("mailchimp", MEMBERS, edit, nth=2)
+
+    report = run(config)
+    assert [t["status"] for t in sim.triggered("mailchimp")] == [200]
+    contact, member = both_sides(sim, person)
+    assert member["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the edit was overwritten"
+    assert contact["firstname"] == "HubSpot-Name"
+    assert sim.mailchimp_by_email()[other]["merge_fields"]["FNAME"] == "Other-Name"
+    calls = report["api_calls"]["mailchimp"]["by_endpoint"]
+    assert calls.get("GET /lists/{list_id}/members") == 4, calls  # 2 to fetch, 2 to check
+    assert "Mailchimp changed FNAME after syncer read it" in show(config, person)
+
+    sim.advance(60)
+    run(config)
+    contact, member = both_sides(sim, person)
+    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+    sim.advance(60)
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    run(config)
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
+
+
+@pytest.mark.parametrize("after_listing", [2, 4])
+def test_an_unsubscribe_while_the_run_decides_reaches_hubspot_next_run(
+    sim: SandboxDriver, tmp_path: Path, after_listing: int
+) -> None:
+    """A HubSpot name change for a member who unsubscribes while the run decides. After the
+    fetch (the 2nd listing), the write to that member is held; after the check (the 4th), the
+    name is written, and its answer shows the new status: neither hides the opt-out, which
+    reaches HubSpot next run."""
+    config, hubspot_id = synced(sim, tmp_path)
+    person = email("shared", 3)
+    sim.hubspot_edit(hubspot_id[person], {"firstname": "Renamed"})
+    sim.advance(60)
+    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
+    edit = {"method": "PATCH", "path": path, "body": {"status": "unsubscribed"}}
+    sim.trigger_after("mailchimp", MEMBERS, edit, nth=after_listing)
+    run(config)
+    assert [t["status"] for t in sim.triggered("mailchimp")] == [200]
+    assert sim.mailchimp_by_email()[person]["status"] == "unsubscribed"
+    sim.advance(60)
+    run(config)
+    contact = sim.hubspot_by_email([*PROPERTIES, "newsletter"])[person]
+    member = sim.mailchimp_by_email()[person]
+    assert contact["newsletter"] == "false"
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("unsubscribed", "Renamed")
+
+
+def test_a_hubspot_edit_after_the_check_is_taken_in_by_the_next_run(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """An edit of another property between the check and the write: the write's answer shows
+    it, and the next run sends it on instead of taking it for what syncer already knew."""
+    config, hubspot_id = synced(sim, tmp_path)
+    person = email("shared", 4)
+    sim.mailchimp_edit(person, {"merge_fields": {"LNAME": "Mailchimp-Name"}})
+    sim.advance(60)
+    edit = {"id": hubspot_id[person], "properties": {"firstname": "Late-Edit"}}
+    sim.trigger_after(
+        "hubspot",
+        "POST /crm/v3/objects/contacts/batch/read",
+        {"method": "POST", "path": "/_sim/edit", "body": edit},
+    )
+    run(config)
+    assert [t["status"] for t in sim.triggered("hubspot")] == [200]
+    sim.advance(60)
+    run(config)
+    contact, member = both_sides(sim, person)
+    assert (contact["firstname"], contact["lastname"]) == ("Late-Edit", "Mailchimp-Name")
+    assert member["merge_fields"]["FNAME"] == "Late-Edit"
