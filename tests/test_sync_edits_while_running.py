@@ -21,6 +21,7 @@ from tests.support.sandbox import SandboxDriver
 
 SEARCH = "POST /crm/v3/objects/contacts/search"
 MEMBERS = "GET /3.0/lists/{list_id}/members"
+MEMBER = "/3.0/lists/{list_id}/members/{subscriber_hash}"
 PROPERTIES = ["email", "firstname", "lastname"]
 
 
@@ -36,10 +37,10 @@ def show(config: Path, address: str) -> str:
     return result.stdout
 
 
-def synced(sim: SandboxDriver, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+def synced(sim: SandboxDriver, tmp_path: Path, **settings: Any) -> tuple[Path, dict[str, str]]:
     world = InitialWorld(shared=6, hubspot_only=0, mailchimp_only=0, conflicts=0)
     ids = sim.seed_world(world)
-    config = sim.write_config(tmp_path)
+    config = sim.write_config(tmp_path, **settings)
     run(config)
     sim.advance(60)
     emails = [contact["properties"]["email"] for contact in world.hubspot_contacts()]
@@ -81,10 +82,14 @@ def test_a_hubspot_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
     assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
 
 
+@pytest.mark.parametrize(("threshold", "listings", "reads"), [(10, 2, 2), (0, 4, 0)])
 def test_a_mailchimp_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
-    sim: SandboxDriver, tmp_path: Path
+    sim: SandboxDriver, tmp_path: Path, threshold: int, listings: int, reads: int
 ) -> None:
-    config, hubspot_id = synced(sim, tmp_path)
+    """Direct writes (the default for a few) read each member just before writing it; a round
+    of batches lists the members changed since the fetch once, before submitting."""
+    quick = {"batch_wait_seconds": 10, "batch_poll_seconds": 0.05, "overlap_seconds": 120}
+    config, hubspot_id = synced(sim, tmp_path, sync={**quick, "direct_threshold": threshold})
     person, other = email("shared", 1), email("shared", 2)
     sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
     sim.hubspot_edit(hubspot_id[other], {"firstname": "Other-Name"})
@@ -101,7 +106,8 @@ def test_a_mailchimp_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
     assert contact["firstname"] == "HubSpot-Name"
     assert sim.mailchimp_by_email()[other]["merge_fields"]["FNAME"] == "Other-Name"
     calls = report["api_calls"]["mailchimp"]["by_endpoint"]
-    assert calls.get("GET /lists/{list_id}/members") == 4, calls  # 2 to fetch, 2 to check
+    assert calls.get("GET /lists/{list_id}/members") == listings, calls  # 2 fetch the changes
+    assert calls.get("GET /lists/{list_id}/members/{subscriber_hash}", 0) == reads, calls
     assert "Mailchimp changed FNAME after syncer read it" in show(config, person)
 
     sim.advance(60)
@@ -114,21 +120,21 @@ def test_a_mailchimp_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
     assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
 
 
-@pytest.mark.parametrize("after_listing", [2, 4])
+@pytest.mark.parametrize(("after", "nth"), [(MEMBERS, 2), (f"GET {MEMBER}", 1)])
 def test_an_unsubscribe_while_the_run_decides_reaches_hubspot_next_run(
-    sim: SandboxDriver, tmp_path: Path, after_listing: int
+    sim: SandboxDriver, tmp_path: Path, after: str, nth: int
 ) -> None:
     """A HubSpot name change for a member who unsubscribes while the run decides. After the
-    fetch (the 2nd listing), the write to that member is held; after the check (the 4th), the
-    name is written, and its answer shows the new status: neither hides the opt-out, which
-    reaches HubSpot next run."""
+    fetch (the 2nd listing), the write to that member is held; after the read just before the
+    write, the name is written, and its answer shows the new status: neither hides the opt-out,
+    which reaches HubSpot next run."""
     config, hubspot_id = synced(sim, tmp_path)
     person = email("shared", 3)
     sim.hubspot_edit(hubspot_id[person], {"firstname": "Renamed"})
     sim.advance(60)
     path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
     edit = {"method": "PATCH", "path": path, "body": {"status": "unsubscribed"}}
-    sim.trigger_after("mailchimp", MEMBERS, edit, nth=after_listing)
+    sim.trigger_after("mailchimp", after, edit, nth=nth)
     run(config)
     assert [t["status"] for t in sim.triggered("mailchimp")] == [200]
     assert sim.mailchimp_by_email()[person]["status"] == "unsubscribed"
@@ -162,3 +168,32 @@ def test_a_hubspot_edit_after_the_check_is_taken_in_by_the_next_run(
     contact, member = both_sides(sim, person)
     assert (contact["firstname"], contact["lastname"]) == ("Late-Edit", "Mailchimp-Name")
     assert member["merge_fields"]["FNAME"] == "Late-Edit"
+
+
+def test_a_mailchimp_edit_while_direct_writes_go_out_is_not_overwritten(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """Direct writes go one call after another, seconds apart in a large round: an edit made to
+    a member after the round's first write, before its own, is seen just before its write."""
+    config, hubspot_id = synced(sim, tmp_path)
+    first, second = email("shared", 1), email("shared", 2)
+    sim.hubspot_edit(hubspot_id[first], {"firstname": "HubSpot-One"})
+    sim.hubspot_edit(hubspot_id[second], {"firstname": "HubSpot-Two"})
+    sim.advance(60)
+    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(second)}"
+    edit = {"method": "PATCH", "path": path, "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}}}
+    sim.trigger_after("mailchimp", f"PUT {MEMBER}", edit)
+
+    report = run(config)
+    assert [t["status"] for t in sim.triggered("mailchimp")] == [200]
+    members = sim.mailchimp_by_email()
+    assert members[first]["merge_fields"]["FNAME"] == "HubSpot-One"
+    assert members[second]["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the edit was overwritten"
+    calls = report["api_calls"]["mailchimp"]["by_endpoint"]
+    assert calls.get("GET /lists/{list_id}/members/{subscriber_hash}") == 2, calls
+    assert "Mailchimp changed FNAME after syncer read it" in show(config, second)
+
+    sim.advance(60)
+    run(config)  # both changed since they agreed: Mailchimp's edit is the newer
+    contact, member = both_sides(sim, second)
+    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2

@@ -9,9 +9,11 @@ so each write is checked against the record as it stands just before it is sent:
   each batch update of 100. Search cannot do it alone: its index lags writes by seconds to
   minutes (reference §12.4). Creates need no check: a contact created meanwhile makes HubSpot
   refuse the create, and the person is linked to it.
-- Mailchimp: before each round of member writes, one listing of the members changed since the
-  last look (``since_last_changed``: the run's fetch, then the previous check), current and
-  archived ones: two calls, one more per 1,000 changed members.
+- Mailchimp: before each round of batched member writes, one listing of the members changed
+  since the last look (``since_last_changed``: the run's fetch, then the previous check),
+  current and archived ones: two calls, one more per 1,000 changed members. Direct writes go
+  one call after another, seconds apart in a large round, so each is preceded by a read of its
+  member instead (one call per write, ``sync.direct_threshold`` of them at most).
 
 A write that would overwrite a value changed since it was read (now neither the cached value nor
 the one the write sends) is held back: superseded, with an event naming the fields, and the record
@@ -19,7 +21,8 @@ as it stands goes into the cache, so the next run decides for that person again,
 whatever its cursors say. A member whose status or address changed is not written at all (a
 write to the old address would add a member back). Every other write goes as decided. What is
 left is the moment between the check and the write, and the time a batch waits in Mailchimp's
-queue, which only a conditional write could close.
+queue, which only a conditional write could close. Tag and archive writes (segments) carry
+HubSpot's decisions, not values read from Mailchimp, and are never held.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from datetime import timedelta
 from typing import Any
 
 from syncer.cache.contacts import member_record
+from syncer.connectors.mailchimp.records import parse_member
 from syncer.core.models import HubSpotContact, MailchimpMember
 from syncer.core.records import ContactRow, Operation
+from syncer.core.segments import SEGMENT_ACTIONS
+from syncer.errors import MalformedRecord
 from syncer.run.context import RunContext
 
 log = logging.getLogger("syncer.run")
@@ -80,8 +86,7 @@ def hold_stale_hubspot(
 
 def hold_stale_mailchimp(ctx: RunContext) -> None:
     """List the members changed since the last look; hold back the queued member writes that
-    would overwrite what changed. Tag and archive writes (segments) carry HubSpot's decisions
-    and are not held."""
+    would overwrite what changed."""
     since = ctx.members_checked_since or ctx.mailchimp.api.walk_started()
     if since is None:
         return
@@ -95,13 +100,36 @@ def hold_stale_mailchimp(ctx: RunContext) -> None:
                 if row is None:
                     continue
                 for operation in ctx.store.queued_writes_of(row.id):
-                    if operation.target != "mailchimp":
+                    if operation.target != "mailchimp" or operation.action in SEGMENT_ACTIONS:
                         continue
                     edited = member_overwritten(operation.payload["body"], row.mc, member)
                     if edited:
                         _hold(ctx, operation, row, "Mailchimp", edited)
             ctx.store.save_mailchimp_page(page)
     ctx.members_checked_since = ctx.mailchimp.api.walk_started() or since
+
+
+def hold_stale_member(ctx: RunContext, operation: Operation) -> bool:
+    """Read the member a direct write goes to, just before it; hold the write back (True) if
+    it would overwrite what changed. No member at its address is left to the write's answer."""
+    row = ctx.store.contact(operation.contact_id)
+    if row is None or operation.action in SEGMENT_ACTIONS:
+        return False
+    raw = ctx.mailchimp.member_at(str(operation.payload["hash"]))
+    ctx.counts["rechecked_mailchimp"] += 1
+    try:
+        member = None if raw is None else parse_member(raw)
+    except MalformedRecord as error:  # the write goes as decided; its answer is checked too
+        log.warning("%s (read before a write)", error)
+        return False
+    if member is None:
+        return False
+    edited = member_overwritten(operation.payload["body"], row.mc, member)
+    with ctx.store.transaction():
+        if edited:
+            _hold(ctx, operation, row, "Mailchimp", edited)
+        ctx.store.save_mailchimp_page([member])
+    return bool(edited)
 
 
 def overwritten(

@@ -22,7 +22,7 @@ from syncer.core.identity import subscriber_hash
 from syncer.core.records import Operation
 from syncer.errors import AuthError, RemoteError, RetriableError
 from syncer.run.context import Failure, RunContext
-from syncer.run.recheck import hold_stale_mailchimp
+from syncer.run.recheck import hold_stale_mailchimp, hold_stale_member
 from syncer.run.settle import mark_failed, settle_mailchimp
 
 log = logging.getLogger("syncer.run")
@@ -62,7 +62,7 @@ def write_mailchimp(ctx: RunContext, submitted: Sequence[str] = ()) -> None:
         if ctx.should_stop():
             return
         queued = ctx.store.queued_count("mailchimp")
-        if queued:
+        if queued > ctx.config.sync.direct_threshold:
             hold_stale_mailchimp(ctx)  # a value edited since it was read stays
             queued = ctx.store.queued_count("mailchimp")
         if not queued and not waiting:
@@ -89,6 +89,15 @@ def collect_batches(ctx: RunContext) -> None:
 def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
     ctx.progress.phase("writing to Mailchimp", len(operations))
     for operation in operations:
+        try:
+            if hold_stale_member(ctx, operation):  # a value edited since it was read stays
+                ctx.progress.advance()
+                continue
+        except AuthError:
+            raise
+        except RemoteError as error:  # not sent: it stays queued as it is
+            _stop_writing(ctx, error)
+            return
         with ctx.store.transaction():
             ctx.store.mark_sent([operation.id])
         try:
@@ -99,14 +108,18 @@ def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
             # Sent, answer unknown: it stays queued (a repeat is a harmless upsert), marked as
             # sent, so a next decision that finds its values knows that it landed.
             ctx.store.note_unanswered(operation.id, f"sent, no answer: {error}")
-            ctx.counts["mailchimp_write_errors"] += 1
-            ctx.failures.append(Failure(f"Mailchimp write: {error}"))
-            log.error("%s; the remaining writes stay queued for the next run", error)
+            _stop_writing(ctx, error)
             return
         answer = _rename_answer(ctx, operation, result)
         with ctx.store.transaction():
             _settle(ctx, operation, answer)
         ctx.progress.advance()
+
+
+def _stop_writing(ctx: RunContext, error: RemoteError) -> None:
+    ctx.counts["mailchimp_write_errors"] += 1
+    ctx.failures.append(Failure(f"Mailchimp write: {error}"))
+    log.error("%s; the remaining writes stay queued for the next run", error)
 
 
 def _submit_batches(ctx: RunContext, queued: int) -> list[str]:

@@ -247,11 +247,13 @@ class MailchimpClient:
 
     def member_body(self, email: str) -> dict[str, Any] | None:
         """The member holding ``email`` as Mailchimp answers for it, or ``None``."""
+        return self.member_at(subscriber_hash(email))
+
+    def member_at(self, member_hash: str) -> dict[str, Any] | None:
+        """The member with this subscriber hash as Mailchimp answers for it, or ``None``."""
         try:
             response = self.api.request(
-                "GET",
-                MEMBER_PATH,
-                path={"list_id": self.list_id, "subscriber_hash": subscriber_hash(email)},
+                "GET", MEMBER_PATH, path={"list_id": self.list_id, "subscriber_hash": member_hash}
             )
         except RemoteError as error:
             if error.status == 404:
