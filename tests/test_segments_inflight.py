@@ -98,3 +98,36 @@ def test_a_tag_add_in_an_open_batch_is_taken_back_after_it_lands(
     assert tags_of(sim) == {"person0@real.org": []}
     shown = invoke(config, "show", "person0@real.org").output
     assert "remove tag 'MQL': no longer in HubSpot list 'MQLs'" in shown
+
+
+def test_a_tag_write_after_a_rename_still_in_an_open_batch_reaches_the_renamed_member(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """An earlier run's rename waits in an open batch when the next run decides a tag: the tag
+    write must not go to the old address, where nobody is once the rename has run."""
+    contact = {"email": "old@real.org", "firstname": "N", "newsletter": "true"}
+    (cid,) = sim.seed_hubspot([{"properties": contact}])
+    sim.seed_mailchimp([{"email_address": "old@real.org", "status": "subscribed"}])
+    hubspot_list(sim, "MQLs", [cid])
+    config = config_for(sim, tmp_path, BATCHED)
+    run(config)
+    assert tags_of(sim) == {"old@real.org": ["MQL"]}
+    sim.advance(60)
+    sim.hubspot_edit(cid, {"email": "new@real.org"})
+    sim.advance(60)
+    sim.configure("mailchimp", {"batch_paused": True})
+    run(config)  # the rename is submitted; its batch stays open
+
+    stage(sim, cid, "customer")
+    run(config)
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    sim.advance(60)
+    run(config)
+    sim.settle_batches()
+    sim.advance(60)
+    run(config)
+    assert tags_of(sim) == {"new@real.org": ["Customer", "MQL"]}
+    quiet(sim, config)
+    problems = invoke(config, "errors").output
+    assert "Resource Not Found" not in problems, problems

@@ -93,9 +93,13 @@ class SegmentStore(StoreBase):
         self.db.execute("INSERT OR IGNORE INTO segment_todo SELECT id FROM contacts")
 
     def segment_todo(self, after_id: int, limit: int) -> list[ContactRow]:
+        """People to decide, but not those whose writes wait in an open Mailchimp batch
+        (``pending``): like the contact sync, they are decided once its results are in, so a
+        tags write is judged by the member the batch made and addressed where it put it (an
+        earlier run's rename in the batch moves the member)."""
         query = self.select(
             """SELECT contacts.* FROM segment_todo JOIN contacts ON contacts.id = contact_id
-               WHERE contacts.id > ? AND state NOT IN ('duplicate', 'detached')
+               WHERE contacts.id > ? AND state NOT IN ('pending', 'duplicate', 'detached')
                ORDER BY contacts.id LIMIT ?""",
             [after_id, limit],
         )
