@@ -96,18 +96,31 @@ def test_leaving_the_scope_gets_the_configured_action_once(
     assert sim.writes("mailchimp") == writes, "the leave action was repeated"
 
 
-def test_an_emptied_scope_list_trips_the_guard_instead_of_archiving_everyone(
-    sim: SandboxDriver, tmp_path: Path
+@pytest.mark.parametrize("on_leave", ["archive", "untag", "unsubscribe"])
+def test_an_emptied_scope_list_trips_the_guard_instead_of_acting_on_everyone(
+    sim: SandboxDriver, tmp_path: Path, on_leave: str
 ) -> None:
+    """Every leave action but ``keep`` is held to the blast-radius guard: archives and untags
+    as people leaving the scope, unsubscribes as unsubscribes."""
     ids = people(sim, 30)
     canary = hubspot_list(sim, "Canary", ids)
-    config = scoped(sim, tmp_path, "archive", safety={"min_guarded": 5})
+    hubspot_list(sim, "MQLs", ids)
+    config = scoped(
+        sim,
+        tmp_path,
+        on_leave,
+        safety={"min_guarded": 5},
+        tags=[{"hubspot_list": "MQLs", "mailchimp_tag": "MQL"}],
+    )
     assert invoke(config, "run").exit_code == 0
+    writes = sim.writes("mailchimp")
     change_list(sim, canary, remove=ids)
     guarded = invoke(config, "run")
     assert guarded.exit_code == 5, guarded.output + guarded.stderr
-    assert "leaving the scope" in guarded.stderr
+    assert ("leaving the scope" if on_leave != "unsubscribe" else "unsubscribe") in guarded.stderr
+    assert sim.writes("mailchimp") == writes
     assert all(m["status"] == "subscribed" for m in sim.mailchimp_members())
+    assert all(tags == ["MQL"] for tags in tags_of(sim).values())
 
 
 def test_a_scope_tag_that_does_not_exist_is_a_config_error(
@@ -121,6 +134,10 @@ def test_a_scope_tag_that_does_not_exist_is_a_config_error(
     assert "no tag 'beta'" in result.stderr
     assert "'Beta'" in result.stderr
     assert sim.writes("mailchimp") == 0
+    checked = invoke(config, "check")
+    assert checked.exit_code == 2, checked.output
+    assert "[PROBLEM] Mailchimp tag 'beta'" in checked.output
+    assert "did you mean 'Beta'?" in checked.output
 
 
 def test_a_mailchimp_tag_scope_syncs_only_members_carrying_it(
@@ -168,3 +185,42 @@ def test_a_scope_added_to_a_running_sync_makes_people_outside_it_leave(
     assert json.loads(left.stdout)["counts"]["scope_left"] == 2
     statuses = {m["email_address"]: m["status"] for m in sim.mailchimp_members()}
     assert statuses == {"person0@real.org": "subscribed"}, "the two outside were archived"
+
+
+def test_a_property_filter_scope_follows_the_property_out_and_back_in(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """``scope.hubspot_filter``: a contact whose property stops matching leaves (``untag``),
+    its edits stay unsynced while it is out, and it comes back as a link when it matches again."""
+    ids = people(sim, 2, lifecyclestage="customer")
+    hubspot_list(sim, "MQLs", ids)
+    config = sim.write_config(
+        tmp_path,
+        scope={
+            "hubspot_filter": {"property": "lifecyclestage", "value": "customer"},
+            "on_leave": "untag",
+        },
+        tags=[{"hubspot_list": "MQLs", "mailchimp_tag": "MQL"}],
+        segments={"list_read_minutes": 0},
+    )
+    assert invoke(config, "run").exit_code == 0
+    assert tags_of(sim) == {"person0@real.org": ["MQL"], "person1@real.org": ["MQL"]}
+
+    sim.hubspot_edit(ids[0], {"lifecyclestage": "lead", "firstname": "Out"})
+    sim.advance(60)
+    planned = json.loads(invoke(config, "run", "--dry-run", "--json").stdout)
+    assert [(w["email"], w["action"]) for w in planned["writes"]] == [("person0@real.org", "untag")]
+    left = invoke(config, "run")
+    assert left.exit_code == 0, left.output + left.stderr
+    members = sim.mailchimp_by_email()
+    assert tags_of(sim) == {"person0@real.org": [], "person1@real.org": ["MQL"]}
+    assert members["person0@real.org"]["merge_fields"]["FNAME"] == "P", "synced while out"
+    assert members["person0@real.org"]["status"] == "subscribed"
+
+    sim.hubspot_edit(ids[0], {"lifecyclestage": "customer"})
+    sim.advance(60)
+    assert invoke(config, "run").exit_code == 0
+    sim.advance(60)
+    assert invoke(config, "run").exit_code == 0
+    assert tags_of(sim) == {"person0@real.org": ["MQL"], "person1@real.org": ["MQL"]}
+    assert sim.mailchimp_by_email()["person0@real.org"]["merge_fields"]["FNAME"] == "Out"
