@@ -96,7 +96,9 @@ def test_many_withdrawals_go_in_a_batch_and_all_land(sim: SandboxDriver, tmp_pat
 
 
 def test_a_one_way_permission_never_writes_its_source(sim: SandboxDriver, tmp_path: Path) -> None:
-    ids = seed(sim, 1)
+    """Into HubSpot only: a member who never answered leaves HubSpot blank (or as HubSpot has
+    it), never "false"; Mailchimp's grants and withdrawals are mirrored."""
+    ids = seed(sim, 2)
     path = config(
         sim,
         tmp_path,
@@ -107,17 +109,25 @@ def test_a_one_way_permission_never_writes_its_source(sim: SandboxDriver, tmp_pa
     sim.advance(60)
     run(path)
     assert not permission(sim, "person0@real.org"), "HubSpot is not a source here"
-    email_id = permission_ids(sim, "person0@real.org")["Email"]
-    sim.mailchimp_edit(
-        "person0@real.org",
-        {"marketing_permissions": [{"marketing_permission_id": email_id, "enabled": True}]},
-    )
+    assert hubspot(sim, "person0@real.org")["gdpr_email"] == "true", "no withdrawal invented"
+    assert not hubspot(sim, "person1@real.org").get("gdpr_email"), "never answered: blank"
+    email_id = permission_ids(sim, "person1@real.org")["Email"]
+    for enabled in (True, False):
+        sim.mailchimp_edit(
+            "person1@real.org",
+            {"marketing_permissions": [{"marketing_permission_id": email_id, "enabled": enabled}]},
+        )
+        run(path)
+        assert hubspot(sim, "person1@real.org")["gdpr_email"] == str(enabled).lower()
+    shown = " ".join(invoke(path, "show", "person1@real.org").output.split())
+    for value in ("true", "false"):
+        assert (
+            f"HubSpot gdpr_email set to '{value}' (from Mailchimp marketing permission 'Email')"
+            in shown
+        )
+    before = sim.writes("mailchimp"), sim.writes("hubspot")
     run(path)
-    assert hubspot(sim, "person0@real.org")["gdpr_email"] == "true"
-    shown = " ".join(invoke(path, "show", "person0@real.org").output.split())
-    assert "HubSpot gdpr_email set to 'true' (from Mailchimp marketing permission 'Email')" in (
-        shown
-    )
+    assert (sim.writes("mailchimp"), sim.writes("hubspot")) == before
 
 
 def test_a_refused_name_never_takes_a_withdrawal_with_it(

@@ -267,3 +267,36 @@ def test_a_withdrawal_since_the_base_is_never_overwritten_by_a_side_that_did_not
             assert decision.hubspot.get(prop) is None
         if mailchimp_withdrew and h == base[0]:
             assert decision.mailchimp_fields.get(key) is None
+
+
+# -- a one-way permission into HubSpot -------------------------------------------------------------
+
+ONE_WAY = [
+    pytest.param("", "false", None, None, id="never-answered-stays-blank"),
+    pytest.param("true", "false", None, None, id="first-link-off-is-no-withdrawal"),
+    pytest.param("true", "false", ("", "false"), None, id="never-said-yes-is-no-withdrawal"),
+    pytest.param("true", "false", ("false", "false"), None, id="hubspot-grant-kept"),
+    pytest.param("", "true", None, "true", id="mailchimp-grant-fills-blank"),
+    pytest.param("false", "true", ("false", "false"), "true", id="mailchimp-grant-mirrored"),
+    pytest.param("true", "false", ("true", "true"), "false", id="mailchimp-withdrawal-mirrored"),
+]
+
+
+@pytest.mark.parametrize(("h", "m", "base", "to_hs"), ONE_WAY)
+def test_a_one_way_permission_mirrors_answers_never_mailchimps_default_off(
+    h: str, m: str, base: Pair | None, to_hs: str | None
+) -> None:
+    """Mailchimp shows every permission of a member who never answered as ``enabled: false``
+    (mailchimp/APIv3-examples #46): mirrored into HubSpot only once Mailchimp said yes."""
+    config = make()
+    (permission,) = config.preferences.permissions
+    one_way = replace(
+        config.preferences, permissions=(replace(permission, direction="to_hubspot"),)
+    )
+    decision = reconcile(
+        view({"gdpr_email": h}, {EMAIL_P: m}, {"gdpr_email": base} if base else {}),
+        replace(config, preferences=one_way),
+    )
+    hs_writes, mc_writes = writes(decision)
+    assert hs_writes.get("gdpr_email") == to_hs
+    assert EMAIL_P not in mc_writes

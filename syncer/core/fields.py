@@ -145,11 +145,18 @@ def _consent_settled(draft: Draft, rule: Rule, h: str, m: str, base: Pair | None
     A blank HubSpot value is "unknown", never a withdrawal sent to Mailchimp: only a grant
     Mailchimp made since the base reaches HubSpot. With no base, Mailchimp's ``false`` is no
     answer either (every member of a GDPR audience starts with every permission off), so an
-    explicit HubSpot grant goes to Mailchimp.
+    explicit HubSpot grant goes to Mailchimp. One way into HubSpot, Mailchimp's ``false`` is
+    mirrored only as a withdrawal (Mailchimp said yes at the last agreement): a member who never
+    answered shows every permission off (mailchimp/APIv3-examples #46), and writing that as a
+    "no" would record a withdrawal nobody made.
     """
     if not h:
         mailchimp_changed = base is None or m != base[1]
         if flag(m) == "true" and mailchimp_changed and rule.flows_to_hubspot:
+            _take(draft, rule, "mailchimp", h, m)
+        return True
+    if not rule.flows_to_mailchimp and flag(m) == "false":
+        if base is not None and flag(base[1]) == "true":
             _take(draft, rule, "mailchimp", h, m)
         return True
     if base is None and flag(h) == "true" and flag(m) == "false" and rule.flows_to_mailchimp:

@@ -17,16 +17,16 @@ Sources (reference §3-§5, §12.6; SDK ``mailchimp-marketing`` ``lists_api.py``
   ``400 Invalid Resource``, detail "Invalid interest ID: 'c06bb4b529'." (drewm/mailchimp-api #294),
   and an array instead of an object is "Schema describes object, array found instead" (#98).
 - Marketing permissions exist only in an audience with GDPR fields enabled (the list's
-  ``marketing_permissions: true``). There is no endpoint listing them: integrators read them
-  from a member (spatie/laravel-newsletter #174: "look at the successful response of an existing
-  subscriber"; brandonseydel/MailChimp.Net #639 reads one member for them). Every member lists
-  every permission, ``{marketing_permission_id, text, enabled}``, ``enabled`` false until the
-  person (or a write) grants it; elsewhere the member's list is empty. A write sends an array of
-  ``{marketing_permission_id, enabled}``: an object instead is "Schema describes array, object
-  found instead" (drewm/mailchimp-api #264). An id this audience does not have (another
-  audience's, or any id in an audience without GDPR fields) is refused whole, worded like the
-  interest refusal above: Mailchimp's own wording for it is not on record, and syncer reads only
-  the status and title.
+  ``marketing_permissions: true``). There is no endpoint listing them: integrators read them from a
+  member (spatie/laravel-newsletter #174: "look at the successful response of an existing
+  subscriber"; brandonseydel/MailChimp.Net #639 reads one member for them). Every member lists every
+  permission, ``{marketing_permission_id, text, enabled}``, ``enabled`` false until the person (or a
+  write) grants it (a new member's default, mailchimp/APIv3-examples #46, so "never answered" and
+  "off" read alike); elsewhere the member's list is empty. A write sends an array of
+  ``{marketing_permission_id, enabled}``: an object instead is "Schema describes array, object found
+  instead" (drewm/mailchimp-api #264). An id this audience does not have (another audience's, or any
+  id in an audience without GDPR fields) is refused whole, worded like the interest refusal above:
+  Mailchimp's own wording for it is not on record, and syncer reads only the status and title.
 
 Ids are 10 hex characters derived from the audience and the name, so another audience (another
 simulator) has other ids for the same names, as in Mailchimp.
