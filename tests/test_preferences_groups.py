@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.sandbox import SandboxDriver
-from tests.test_preferences_sync import PROPERTIES, config, interest_ids, run, seed
+from tests.test_preferences_sync import (
+    PROPERTIES,
+    config,
+    interest_ids,
+    interests_by_name,
+    permission,
+    run,
+    seed,
+)
 from tests.test_segments_tags import invoke
 
 pytestmark = pytest.mark.timeout(120)
@@ -79,3 +87,45 @@ def test_check_names_an_interest_the_audience_lacks(sim: SandboxDriver, tmp_path
     result = invoke(path, "check")
     assert result.exit_code == 2
     assert "interests[0].mailchimp: group 'Invites' has no interest 'Parties'" in result.output
+
+
+def test_a_hubspot_choice_that_is_no_interest_is_reported_and_withdraws_nothing(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """A HubSpot option that is no interest of the group (a typo, an interest deleted since):
+    that person is listed by `syncer errors` with the nearest name, everything else of theirs
+    and everyone else syncs, nothing is withdrawn for it, and the value stays in HubSpot."""
+    ids = seed(sim, 2, topics="News")
+    (topics,) = [p for p in PROPERTIES if p["name"] == "topics"]
+    typo = {"label": "Offrs", "value": "Offrs", "displayOrder": 9, "hidden": False}
+    widened = sim.http.patch(
+        f"{sim.hs_url}/crm/v3/properties/contacts/topics",
+        json={"options": [*topics["options"], typo]},
+        headers=sim.hs_headers,
+        timeout=10,
+    )
+    assert widened.status_code == 200, widened.text
+    path = config(sim, tmp_path)
+    run(path)
+    sim.hubspot_edit(ids[0], {"topics": "News;Offrs", "gdpr_email": "true"})
+    sim.hubspot_edit(ids[1], {"topics": "Offers"})
+    sim.advance(60)
+    result = invoke(path, "run")
+    assert result.exit_code == 1, result.output + result.stderr  # partial: one person's value
+    assert interests_by_name(sim, "person0@real.org") == {"News"}, "nothing withdrawn"
+    assert permission(sim, "person0@real.org"), "the person's other changes synced"
+    assert interests_by_name(sim, "person1@real.org") == {"Offers"}, "everyone else synced"
+    errors = " ".join(invoke(path, "errors").output.split())
+    assert "person0@real.org" in errors
+    assert "HubSpot topics holds 'Offrs', which is no interest of Mailchimp group 'Topics'" in (
+        errors
+    )
+    assert "did you mean 'Offers'?" in errors
+    sim.mailchimp_edit("person0@real.org", {"interests": {interest_ids(sim)["Offers"]: True}})
+    invoke(path, "run")
+    contact = sim.hubspot_by_email(["email", "topics"])["person0@real.org"]
+    assert set(contact["topics"].split(";")) == {"News", "Offers", "Offrs"}, "HubSpot's kept"
+    sim.hubspot_edit(ids[0], {"topics": "News;Offers"})
+    sim.advance(60)
+    run(path)
+    assert "person0@real.org" not in invoke(path, "errors").output, "fixed: no longer listed"

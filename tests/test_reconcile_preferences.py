@@ -21,7 +21,7 @@ from syncer.core.models import (
     Decision,
     Pair,
 )
-from syncer.core.preferences import flag, member_preferences
+from syncer.core.preferences import flag, member_preferences, unknown_choices
 from syncer.core.reconcile import reconcile
 from tests.reconcile_support import apply, at, hubspot, mailchimp, with_history
 
@@ -144,6 +144,26 @@ def test_a_group_compares_as_a_set_of_known_names() -> None:
         view({"topics": "Offers;News;Gone"}, {topics[0]: "true", topics[1]: "true"}), make()
     )
     assert writes(decision) == ({}, {})
+
+
+def test_a_group_written_to_hubspot_keeps_its_names_that_are_no_interest() -> None:
+    topics = f"{INTEREST_KEY}{NEWS}", f"{INTEREST_KEY}{OFFERS}"
+    config = make()
+    decision = reconcile(
+        view(
+            {"topics": "News;Gone"},
+            {topics[0]: "true", topics[1]: "true"},
+            {"topics": ("News;Gone", "News")},
+        ),
+        config,
+    )
+    assert writes(decision) == ({"topics": "Gone;News;Offers"}, {})
+    assert unknown_choices({"topics": "News;Gone;Ofers"}, config.preferences) == [
+        "HubSpot topics holds 'Gone', which is no interest of Mailchimp group 'Topics' "
+        "(its interests: News, Offers)",
+        "HubSpot topics holds 'Ofers', which is no interest of Mailchimp group 'Topics' "
+        "(did you mean 'Offers'?)",
+    ]
 
 
 # -- consent: permissions and opt-in interests -----------------------------------------------------

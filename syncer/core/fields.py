@@ -171,7 +171,7 @@ def _take(draft: Draft, rule: Rule, source: Side, h: str, m: str) -> None:
         new = rule.to_mailchimp(h)
         draft.write_mailchimp(rule.key, rule.mailchimp_name, m, new, (h, new))
     else:
-        new = rule.to_hubspot(m)
+        new = rule.to_hubspot(m) if rule.over_hubspot is None else rule.over_hubspot(m, h)
         draft.write_hubspot(rule.key, rule.hubspot_name, h, new, (new, m))
 
 

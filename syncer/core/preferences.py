@@ -14,6 +14,7 @@ sent to Mailchimp, and on equal timestamps the withdrawal wins.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 
 from syncer.config_preferences import InterestMapping, PreferencesConfig
@@ -76,8 +77,10 @@ def _category_rule(mapping: InterestMapping) -> Rule:
     names = frozenset(name for _, name in mapping.resolved)
 
     def chosen(text: str) -> str:
-        picked = {part.strip() for part in text.split(";")} & names
-        return ";".join(sorted(picked))
+        return ";".join(sorted(_parts(text) & names))
+
+    def over_hubspot(mailchimp_value: str, hubspot_value: str) -> str:
+        return ";".join(sorted(_parts(mailchimp_value) | (_parts(hubspot_value) - names)))
 
     def read(values: Mapping[str, str]) -> str:
         return ";".join(
@@ -95,7 +98,35 @@ def _category_rule(mapping: InterestMapping) -> Rule:
         flows_to_hubspot=mapping.to_hubspot,
         winner=mapping.winner,
         read_mailchimp=read,
+        over_hubspot=over_hubspot,
     )
+
+
+def _parts(text: str) -> set[str]:
+    return {part.strip() for part in text.split(";")} - {""}
+
+
+def unknown_choices(hubspot_values: Mapping[str, str], preferences: PreferencesConfig) -> list[str]:
+    """What is wrong with a person's whole-group HubSpot values: each name that is no interest
+    of its group (a typo'd option, an interest deleted since), with the nearest one. Such a name
+    is left out of what goes to Mailchimp (so it withdraws nothing) and kept in HubSpot."""
+    problems = []
+    for mapping in preferences.interests:
+        if not (mapping.whole_category and mapping.resolved and mapping.to_mailchimp):
+            continue
+        names = [name for _, name in mapping.resolved]
+        for value in sorted(_parts(hubspot_values.get(mapping.hubspot, "")) - set(names)):
+            near = difflib.get_close_matches(value, names, n=1)
+            problems.append(
+                f"HubSpot {mapping.hubspot} holds {value!r}, which is no interest of Mailchimp "
+                f"group {mapping.category!r} "
+                + (
+                    f"(did you mean {near[0]!r}?)"
+                    if near
+                    else f"(its interests: {', '.join(names)})"
+                )
+            )
+    return problems
 
 
 def member_preferences(

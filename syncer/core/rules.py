@@ -28,3 +28,6 @@ class Rule:
     consent: bool = False
     #: How to read the Mailchimp value from the member's values, when it is not one key's.
     read_mailchimp: Callable[[Mapping[str, str]], str] | None = None
+    #: How a Mailchimp value is written over HubSpot's current one, when part of that must stay
+    #: (a group's HubSpot names that are no interest of it: reported, never dropped).
+    over_hubspot: Callable[[str, str], str] | None = None

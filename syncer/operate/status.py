@@ -64,6 +64,10 @@ HINTS: dict[str, str] = {
     "`syncer retry EMAIL`",
     causes.MAILCHIMP_REFUSED: "Mailchimp refused the write: fix what the reason names, then "
     "`syncer retry EMAIL`",
+    causes.PREFERENCE_UNKNOWN_CHOICE: "a HubSpot value names no interest of the Mailchimp "
+    "group (a typo'd option, or an interest deleted in Mailchimp): it is kept in HubSpot, sent "
+    "nowhere and withdraws nothing, and the rest of the person is synced; correct the value in "
+    "HubSpot (or add the interest in Mailchimp)",
     causes.HUBSPOT_MISSING_PROPERTY: "a mapped property does not exist in HubSpot: `syncer check` "
     "names it; fix the mapping, then `syncer retry --all`",
     causes.HUBSPOT_INVALID_VALUE: "HubSpot refused the value: fix it at its source (or the "

@@ -42,7 +42,12 @@ from syncer.run.mirror import (
     missing_options,
     redecide_on_change,
 )
-from syncer.run.preferences import add_group_options, journal_preferences, with_preferences
+from syncer.run.preferences import (
+    add_group_options,
+    journal_preferences,
+    report_unknown_choices,
+    with_preferences,
+)
 from syncer.run.preflight import verify_fields
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import (
@@ -342,6 +347,7 @@ def _record(
             ctx.store.add_event(ctx.run_id, row.id, "skipped", decision.note)
             ctx.counts["skipped"] += 1
         row.state, row.reason = "ok", decision.note
+    report_unknown_choices(ctx, row)
     if operations:
         ctx.counts["changed"] += 1
     row.dirty = 0

@@ -18,11 +18,13 @@ from syncer.config_preferences import InterestMapping, PermissionMapping
 from syncer.connectors.hubspot.properties import HubSpotProperties
 from syncer.connectors.mailchimp.client import MailchimpClient
 from syncer.connectors.mailchimp.groups import Group, interest_groups, marketing_permissions
+from syncer.core import causes
 from syncer.core.models import CATEGORY_KEY, INTEREST_KEY, PERMISSION_KEY, Decision
+from syncer.core.preferences import unknown_choices
 from syncer.core.records import ContactRow
 from syncer.core.segments import checkbox_values
 from syncer.errors import ConfigError
-from syncer.run.context import RunContext
+from syncer.run.context import Failure, RunContext
 
 log = logging.getLogger("syncer.run")
 
@@ -129,6 +131,23 @@ def add_group_options(ctx: RunContext) -> None:
                 mapping.hubspot,
                 ", ".join(repr(name) for name in missing),
             )
+
+
+def report_unknown_choices(ctx: RunContext, row: ContactRow) -> None:
+    """After a decision: a person whose HubSpot group value names no interest of the group is
+    marked failed with each such name (listed by `syncer errors`, the run partial). Their
+    decision stands: the name was left out of it, so it withdrew nothing and held nothing up."""
+    if row.state not in ("ok", "todo") or row.hs is None:
+        return
+    problems = unknown_choices(row.hs, ctx.config.preferences)
+    if not problems:
+        return
+    reason = "; ".join(problems)
+    if row.reason != reason:
+        ctx.store.add_event(ctx.run_id, row.id, "failed", reason)
+    row.state, row.reason, row.cause = "failed", reason, causes.PREFERENCE_UNKNOWN_CHOICE
+    ctx.counts["failed"] += 1
+    ctx.failures.append(Failure(reason, row.email))
 
 
 def journal_preferences(ctx: RunContext, row: ContactRow, decision: Decision) -> None:
