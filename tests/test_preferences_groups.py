@@ -89,6 +89,19 @@ def test_check_names_an_interest_the_audience_lacks(sim: SandboxDriver, tmp_path
     assert "interests[0].mailchimp: group 'Invites' has no interest 'Parties'" in result.output
 
 
+def add_topic_option(sim: SandboxDriver, value: str) -> None:
+    """An option of the HubSpot ``topics`` property that is no interest of the group."""
+    (topics,) = [p for p in PROPERTIES if p["name"] == "topics"]
+    option = {"label": value, "value": value, "displayOrder": 9, "hidden": False}
+    widened = sim.http.patch(
+        f"{sim.hs_url}/crm/v3/properties/contacts/topics",
+        json={"options": [*topics["options"], option]},
+        headers=sim.hs_headers,
+        timeout=10,
+    )
+    assert widened.status_code == 200, widened.text
+
+
 def test_a_hubspot_choice_that_is_no_interest_is_reported_and_withdraws_nothing(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:
@@ -96,15 +109,7 @@ def test_a_hubspot_choice_that_is_no_interest_is_reported_and_withdraws_nothing(
     that person is listed by `syncer errors` with the nearest name, everything else of theirs
     and everyone else syncs, nothing is withdrawn for it, and the value stays in HubSpot."""
     ids = seed(sim, 2, topics="News")
-    (topics,) = [p for p in PROPERTIES if p["name"] == "topics"]
-    typo = {"label": "Offrs", "value": "Offrs", "displayOrder": 9, "hidden": False}
-    widened = sim.http.patch(
-        f"{sim.hs_url}/crm/v3/properties/contacts/topics",
-        json={"options": [*topics["options"], typo]},
-        headers=sim.hs_headers,
-        timeout=10,
-    )
-    assert widened.status_code == 200, widened.text
+    add_topic_option(sim, "Offrs")
     path = config(sim, tmp_path)
     run(path)
     sim.hubspot_edit(ids[0], {"topics": "News;Offrs", "gdpr_email": "true"})

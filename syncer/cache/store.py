@@ -26,6 +26,7 @@ from syncer.cache.engagement import EngagementStore
 from syncer.cache.failures import cache_failure
 from syncer.cache.identity import IdentityStore
 from syncer.cache.outbox import OutboxStore
+from syncer.cache.preferences import PreferenceStore
 from syncer.cache.schema import KNOWN, migrations
 from syncer.cache.segments import SegmentStore
 from syncer.core.records import ContactRow
@@ -42,7 +43,7 @@ CACHE_KIB = 32 * 1024
 CHECKPOINT_PAGES = 10_000
 
 
-class Store(IdentityStore, OutboxStore, SegmentStore, EngagementStore):
+class Store(IdentityStore, OutboxStore, SegmentStore, EngagementStore, PreferenceStore):
     """An open cache file, migrated to the current schema."""
 
     def __init__(self, path: Path, *, create: bool = True, why: str = "created directly") -> None:

@@ -22,6 +22,7 @@ from syncer.operate.status_engagement import (
     engagement_status,
     engagement_story,
 )
+from syncer.operate.status_preferences import preferences_status
 from syncer.operate.status_segments import segments_status
 from syncer.run.report import api_calls_json
 
@@ -145,6 +146,7 @@ def status_report(store: Store, config: Config, now: datetime | None = None) -> 
         "problems": problems,
         "segments": segments_status(store, config, now),
         "engagement": engagement_status(store, config, now),
+        "preferences": preferences_status(store, config),
         "state_path": str(config.state_path),
     }
 

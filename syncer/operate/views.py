@@ -8,6 +8,7 @@ from syncer.core.wording import plural
 from syncer.operate.check import Finding
 from syncer.operate.console import Output
 from syncer.operate.status_engagement import render_engagement
+from syncer.operate.status_preferences import render_preferences
 from syncer.operate.status_segments import render_segments
 
 
@@ -73,6 +74,7 @@ def render_status(out: Output, report: dict[str, Any]) -> None:
         out.line("none")
     render_segments(out, report["segments"])
     render_engagement(out, report["engagement"])
+    render_preferences(out, report["preferences"])
 
 
 #: Every column of the runs table; on a terminal narrower than WIDE, only the narrow set.

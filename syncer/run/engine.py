@@ -46,7 +46,7 @@ from syncer.run.preferences import (
     add_group_options,
     journal_preferences,
     report_unknown_choices,
-    with_preferences,
+    resolve_preferences,
 )
 from syncer.run.preflight import verify_fields
 from syncer.run.report import Plan, build_plan
@@ -187,7 +187,7 @@ def _add_options(ctx: RunContext) -> None:
 def _prepare(ctx: RunContext, options: RunOptions) -> None:
     """Everything before the first remote write; a dry run stops here."""
     verify_fields(ctx)
-    ctx.config = with_preferences(ctx.config, ctx.mailchimp)
+    resolve_preferences(ctx)
     collect_batches(ctx)
     first_sync = not ctx.store.has_completed_run()
     fetch(ctx, options.full)

@@ -10,11 +10,14 @@ key path, because a write naming it would be refused whole, the person's other c
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 from syncer.config import Config
-from syncer.config_preferences import InterestMapping, PermissionMapping
+from syncer.config_preferences import InterestMapping, PermissionMapping, PreferencesConfig
 from syncer.connectors.hubspot.properties import HubSpotProperties
 from syncer.connectors.mailchimp.client import MailchimpClient
 from syncer.connectors.mailchimp.groups import Group, interest_groups, marketing_permissions
@@ -32,6 +35,38 @@ HINT = (
     "Name each group, interest and permission as Mailchimp shows it (or by id); "
     "`syncer check` lists what the audience has."
 )
+
+
+#: The cache's meta key for what the last run resolved the mappings to (`syncer status`).
+RESOLVED = "preferences_resolved"
+
+
+def resolve_preferences(ctx: RunContext) -> None:
+    """Fill the run's configuration with the audience's ids, and keep what they were (by name
+    and member value key, per HubSpot property) for `syncer status`, which makes no calls."""
+    ctx.config = with_preferences(ctx.config, ctx.mailchimp)
+    preferences = ctx.config.preferences
+    if preferences.active:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        ctx.store.set_meta(RESOLVED, json.dumps({"at": stamp, "mappings": _resolved(preferences)}))
+
+
+def _resolved(preferences: PreferencesConfig) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        m.hubspot: {
+            "names": [name for _, name in m.resolved],
+            "keys": [INTEREST_KEY + interest_id for interest_id, _ in m.resolved],
+        }
+        for m in preferences.interests
+        if m.resolved
+    }
+    for permission in preferences.permissions:
+        if permission.permission_id:
+            found[permission.hubspot] = {
+                "names": [permission.text or permission.mailchimp],
+                "keys": [PERMISSION_KEY + permission.permission_id],
+            }
+    return found
 
 
 def with_preferences(config: Config, mailchimp: MailchimpClient) -> Config:
