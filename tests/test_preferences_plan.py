@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from syncer.core.identity import subscriber_hash
 from syncer.core.models import Decision, FieldChange
-from syncer.core.plan import landed, operations_for
+from syncer.core.plan import landed, operations_for, without_preferences
 from syncer.core.records import ContactRow, Operation
 from tests.test_reconcile_preferences import EMAIL, EVENTS, NEWS, OFFERS, make
 
@@ -77,8 +78,21 @@ def test_beside_a_status_or_a_merge_field_they_go_apart(extra: dict[str, Any]) -
     ],
 )
 def test_a_create_or_a_rename_keeps_them_in_its_one_write(extra: dict[str, Any]) -> None:
-    ((_, body),) = bodies(decision(fields=GRANT, **extra))
+    ((operation),) = operations_for(ROW, decision(fields=GRANT, **extra), make())
+    body = operation.payload["body"]
     assert body["marketing_permissions"] == [{"marketing_permission_id": EMAIL, "enabled": True}]
+    alone = without_preferences(operation.payload)
+    assert alone is not None, "refused, it goes again without them"
+    assert "marketing_permissions" not in alone["body"]
+    assert alone["body"]["email_address"] == body["email_address"]
+    assert alone["body"].get("status", alone["body"].get("status_if_new"))
+    assert not alone["changes"]
+
+
+def test_a_refused_write_of_preferences_alone_is_not_sent_again() -> None:
+    row = ContactRow(1, "ann@real.org", mailchimp_id=subscriber_hash("ann@real.org"), mc=ROW.mc)
+    ((operation),) = operations_for(row, decision(fields=GRANT), make())
+    assert without_preferences(operation.payload) is None
 
 
 def test_a_write_whose_answer_was_lost_has_landed_only_if_the_member_holds_its_values() -> None:

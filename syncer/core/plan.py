@@ -240,6 +240,29 @@ def without_values(
     return {**payload, "body": body, "changes": changes}
 
 
+def without_preferences(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A refused member write that carried groups or permissions beside a status, merge fields
+    or an address (a create, a rename), again without them; ``None`` for any other write.
+
+    Mailchimp refuses a write naming an interest or permission id it does not have as a whole
+    (one deleted after the run read the audience's ids), and says so only in words: so any such
+    refusal is sent once more without them, and a subscription never waits on a group.
+    """
+    body = dict(payload["body"])
+    carried = [body.pop(key, None) for key in ("interests", "marketing_permissions")]
+    rest = ("status", "status_if_new", "merge_fields")
+    if not any(carried) or not (
+        any(body.get(key) for key in rest) or _renames(payload, str(body.get("email_address", "")))
+    ):
+        return None
+    changes = [
+        c
+        for c in payload.get("changes") or []
+        if not str(c.get("field", "")).startswith(PREFERENCE_KEYS)
+    ]
+    return {**payload, "body": body, "changes": changes}
+
+
 def _renames(payload: Mapping[str, Any], email: str) -> bool:
     return bool(email) and subscriber_hash(email) != payload["hash"]
 

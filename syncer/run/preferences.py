@@ -10,6 +10,7 @@ key path, because a write naming it would be refused whole, the person's other c
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 from dataclasses import replace
@@ -97,20 +98,20 @@ def _interest(
 ) -> InterestMapping:
     group = next((g for g in groups if mapping.category in (g.id, g.title)), None)
     if group is None:
-        titles = ", ".join(repr(g.title) for g in groups) or "none"
+        titles = [g.title for g in groups]
         problems.append(
             f"{where}.category: the audience has no group {mapping.category!r} "
-            f"(its groups: {titles})"
+            f"({_nearest(mapping.category, titles, 'its groups')})"
         )
         return mapping
     if mapping.whole_category:
         return replace(mapping, category_id=group.id, resolved=group.interests)
     chosen = [pair for pair in group.interests if mapping.mailchimp in pair]
     if not chosen:
-        names = ", ".join(repr(name) for _, name in group.interests) or "none"
+        names = [name for _, name in group.interests]
         problems.append(
             f"{where}.mailchimp: group {group.title!r} has no interest {mapping.mailchimp!r} "
-            f"(its interests: {names})"
+            f"({_nearest(str(mapping.mailchimp), names, 'its interests')})"
         )
         return mapping
     return replace(mapping, category_id=group.id, resolved=(chosen[0],))
@@ -126,13 +127,24 @@ def _permission(
         return mapping  # an empty audience: nothing to read them from, nobody to write them to
     chosen = [pair for pair in known if mapping.mailchimp in pair]
     if not chosen:
-        texts = ", ".join(repr(text) for _, text in known)
+        texts = [text for _, text in known]
         problems.append(
             f"{where}.mailchimp: the audience has no marketing permission {mapping.mailchimp!r} "
-            + (f"(its permissions: {texts})" if texts else "(its GDPR fields are not enabled)")
+            + (
+                f"({_nearest(mapping.mailchimp, texts, 'its permissions')})"
+                if texts
+                else "(its GDPR fields are not enabled)"
+            )
         )
         return mapping
     return replace(mapping, permission_id=chosen[0][0], text=chosen[0][1])
+
+
+def _nearest(asked: str, names: list[str], what: str) -> str:
+    """What the audience has instead, the closest names first (a typo, a renamed interest)."""
+    listed = f"{what}: {', '.join(map(repr, names)) or 'none'}"
+    near = difflib.get_close_matches(asked, names, n=2, cutoff=0.6)
+    return f"did you mean {' or '.join(map(repr, near))}? {listed}" if near else listed
 
 
 def add_group_options(ctx: RunContext) -> None:

@@ -9,6 +9,7 @@ causes nothing further. Failures are kept with their reason; the one compliance 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from syncer.cache.contacts import apply_member, iso
@@ -26,6 +27,7 @@ from syncer.core.plan import (
     pending_retry,
     refused_values,
     requested_status,
+    without_preferences,
     without_values,
 )
 from syncer.core.records import ContactRow, NewOperation, Operation
@@ -83,6 +85,9 @@ def settle_mailchimp(ctx: RunContext, operation: Operation, result: OperationRes
         mark_failed(ctx, operation, "blocked", verdict.reason, verdict.cause)
     elif refused := refused_values(operation.payload, result.body):
         _refused_values(ctx, operation, refused)
+    elif (alone := without_preferences(operation.payload)) is not None:
+        mark_failed(ctx, operation, "failed", f"Mailchimp: {verdict.reason}", verdict.cause)
+        _resend(ctx, operation, alone, lambda key: key not in ctx.config.preferences.properties)
     else:
         mark_failed(ctx, operation, "failed", f"Mailchimp: {verdict.reason}", verdict.cause)
 
@@ -102,16 +107,20 @@ def _refused_values(ctx: RunContext, operation: Operation, refused: dict[str, st
     )
     if payload is None:
         return
-    agreed = {
-        key: pair for key, pair in operation.agreed.items() if _sent_as(ctx, key) not in refused
-    }
+    _resend(ctx, operation, payload, lambda key: _sent_as(ctx, key) not in refused)
+
+
+def _resend(
+    ctx: RunContext, operation: Operation, payload: dict[str, Any], keeps: Callable[[str], bool]
+) -> None:
+    """Queue what is left of a refused write, agreeing only on the base keys it ``keeps``."""
+    agreed = {key: pair for key, pair in operation.agreed.items() if keeps(key)}
     retry = NewOperation("mailchimp", operation.action, payload, agreed)
     ctx.store.queue_operations(operation.contact_id, [retry], ctx.run_id, supersede=False)
     ctx.counts["resent_without_refused"] += 1
     log.info(
-        "contact %d: Mailchimp refused %s; the rest of the write is sent again without it",
+        "contact %d: Mailchimp refused a write; the rest of it is sent again on its own",
         operation.contact_id,
-        ", ".join(sorted(refused)),
     )
 
 
