@@ -320,3 +320,30 @@ def test_a_one_way_permission_mirrors_answers_never_mailchimps_default_off(
     hs_writes, mc_writes = writes(decision)
     assert hs_writes.get("gdpr_email") == to_hs
     assert EMAIL_P not in mc_writes
+
+
+@pytest.mark.parametrize(
+    ("then_h", "then_m", "to_hs", "to_mc"),
+    [
+        pytest.param("true", "false", None, "true", id="hubspot-grants-again"),
+        pytest.param("", "true", "true", None, id="mailchimp-grants-again"),
+    ],
+)
+def test_a_withdrawal_while_hubspot_is_blank_is_the_base_for_what_comes_next(
+    then_h: str, then_m: str, to_hs: str | None, to_mc: str | None
+) -> None:
+    """Both agreed on a grant; HubSpot was cleared (unknown), then Mailchimp withdrew: nothing
+    to write, but that is where both now stand. A later grant on either side is a change since
+    then and reaches the other side; the older withdrawal must not overwrite it."""
+    config = make()
+    first = reconcile(
+        view({"gdpr_email": ""}, {EMAIL_P: "false"}, {"gdpr_email": ("true", "true")}), config
+    )
+    assert writes(first) == ({}, {})
+    base = dict(first.agreed_now).get("gdpr_email", ("true", "true"))
+    decision = reconcile(
+        view({"gdpr_email": then_h}, {EMAIL_P: then_m}, {"gdpr_email": base}, hs_time=9), config
+    )
+    hs_writes, mc_writes = writes(decision)
+    assert hs_writes.get("gdpr_email") == to_hs
+    assert mc_writes.get(EMAIL_P) == to_mc

@@ -73,6 +73,7 @@ def final_checks(soak: Soak, sim: SandboxDriver) -> None:
         ("consent: a bare subscribe asked", checks.consent_requested(sim.status_requests())),
         ("consent broken", checks.consent_transitions(soak.world, sim.transitions())),
         ("outside edits refused mid-soak", soak.refused),
+        ("preferences differ", soak.preferences.check(sides, soak.events.duplicates)),
     ):
         assert not problems, f"{check} ({len(problems)}):\n" + "\n".join(problems[:15])
 

@@ -20,6 +20,7 @@ from tests.support.soak import EARLY, LATE, MIDDLE, Person, World
 from tests.support.soak_events import Events
 from tests.support.soak_live import LiveEditor
 from tests.support.soak_plan import Planner, RoundPlan
+from tests.support.soak_preferences import Preferences
 from tests.support.soak_runs import COLLECTING, DONE, KILL_PHASES, RESULTS, Runner, kill_schedule
 from tests.support.soak_segments import SCOPE_ROUNDS, Segments
 from tests.support.soak_sides import Sides
@@ -83,6 +84,7 @@ class Soak:
         self.events = Events(sim, self.world, rng)
         self.live = LiveEditor(sim, self.world, rng)
         self.segments = Segments(sim, self.world, rng)
+        self.preferences = Preferences(sim, self.world, rng)
         self.people = people
         self.runner = Runner(rng, timeout=60 + people / 40)
         #: Round 0 is the first sync; each killed round names the phase its kill aims at.
@@ -105,6 +107,7 @@ class Soak:
         for side in FAULTS:
             self.sim.configure(side, {"slow_s": SLOW_S})
         self.sim.configure("hubspot", {"index_lag_ms": INDEX_LAG_MS})
+        self.preferences.start()
         self.sim.advance(PHASE_GAP)
         if 0 in self.kills:
             self._sync("first sync", 0)
@@ -135,6 +138,7 @@ class Soak:
         self.sim.advance(PHASE_GAP)
         self._hubspot_phase(plan, LATE, label)
         self.events.deal(plan.spare, EVENTS_PER_ROUND, label)
+        self.preferences.edit(plan.spare, sides, self.events.duplicates, round_no, label)
         self.segments.move()
         self._touch()
         self.sim.advance(PHASE_GAP)
@@ -264,6 +268,7 @@ class Soak:
             sync={**SYNC, **sync},
             http={"max_tries": 6, "max_time": 30, "connect_timeout": 2, "read_timeout": 10},
             **self.segments.sections(self.people),
+            **self.preferences.sections(),
         )
 
     def _sync(self, label: str, round_no: int, *, kill: bool = True, full: bool = False) -> None:
@@ -295,6 +300,7 @@ class Soak:
                 "read_timeout": read_timeout,
             },
             **self.segments.sections(self.people),
+            **self.preferences.sections(),
         )
         self.sim.configure("mailchimp", {"batch_delay_s": delay})
         for side, kinds in FAULTS.items():
@@ -353,6 +359,7 @@ class Soak:
             f"kills by phase: {self.runner.kill_spread()}",
             self.live.summary(),
             f"segments: {self.segments.moves} list moves",
+            self.preferences.summary(),
         ]
         return "\n".join(lines + [record.line() for record in self.runner.runs])
 
