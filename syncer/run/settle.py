@@ -18,6 +18,7 @@ from syncer.connectors.hubspot.parse import WriteResult
 from syncer.connectors.mailchimp.batches import OperationResult, Outcome, classify
 from syncer.connectors.mailchimp.records import parse_member
 from syncer.core import causes
+from syncer.core.fields import field_rules
 from syncer.core.identity import normalise_email
 from syncer.core.models import EMAIL_KEY, SUBSCRIBED_STATUSES, SUBSCRIPTION_KEY, HubSpotContact
 from syncer.core.plan import (
@@ -179,12 +180,19 @@ def _changed_elsewhere(
 
 
 def _member_value(ctx: RunContext, mc: dict[str, Any], key: str, intended: str) -> str:
+    """The member's value for a base key, as the merge reads it next time: a group or a
+    permission is no merge tag (it was once taken for the address, so a HubSpot value cleared
+    before the next decision looked like a Mailchimp change and was written over)."""
     if key == SUBSCRIPTION_KEY:
         return str(mc.get("status", intended))
-    tag = ctx.mailchimp_name(key)
-    if tag is None:
+    if key == EMAIL_KEY:
         return str(mc.get("email", intended))
-    return str(mc.get("fields", {}).get(tag, intended))
+    fields = mc.get("fields", {})
+    rule = next((r for r in field_rules(ctx.config) if r.key == key), None)
+    if rule is not None and rule.read_mailchimp is not None:
+        return rule.read_mailchimp(fields)
+    tag = rule.mailchimp_name if rule is not None else ctx.mailchimp_name(key)
+    return str(fields.get(tag, intended)) if tag else intended
 
 
 def _compliance_refusal(ctx: RunContext, operation: Operation, reason: str) -> None:

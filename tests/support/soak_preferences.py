@@ -11,8 +11,8 @@ Each round some settled people nobody else edits this round (taken out of the ro
 no mid-run edit and no event touches them) get one preference edit on one side:
 
 * HubSpot: a grant or a withdrawal (``"true"``/``"false"``) of ``gdpr_email`` or
-  ``wants_events``, or a new set of ``topics`` (a clear, ``""``: unknown, so Mailchimp keeps its
-  value and HubSpot stays blank, is modelled but off, see :data:`CLEAR`);
+  ``wants_events``, a clear (``""``: unknown, so Mailchimp keeps its value and HubSpot stays
+  blank), or a new set of ``topics``;
 * Mailchimp: the permission or the interest turned on or off, or a new choice of topics. A
   Mailchimp grant fills a blank HubSpot value; a Mailchimp withdrawal leaves a blank one blank.
 
@@ -64,10 +64,9 @@ SECTIONS: dict[str, Any] = {
 SHARE, AT_LEAST = 0.01, 4
 CONSENT = ("gdpr_email", "wants_events")
 ANSWERS = ("true", "false")
-#: HubSpot clears of a consent value (``""``), off: in about one soak in five (seed 2 at 2,000
-#: people) a value granted in HubSpot and cleared two rounds later came back as "true" in
-#: HubSpot, a cause not found yet (see /work/notes/prefs.md); ``("",)`` turns them on.
-CLEAR: tuple[str, ...] = ()
+#: HubSpot clears of a consent value (``""``); ``()`` turns them off. They found a base bug: a
+#: group or permission write left the address as its Mailchimp value in the base.
+CLEAR: tuple[str, ...] = ("",)
 
 
 @dataclass
