@@ -17,7 +17,8 @@ no mid-run edit and no event touches them) get one preference edit on one side:
   Mailchimp grant fills a blank HubSpot value; a Mailchimp withdrawal leaves a blank one blank.
 
 The model keeps both sides' expected values per person. The checks: every linked person's
-values on both sides as the model says (a member created since the last edit, after a bounced
+values on both sides as the model says (people an event took part of excepted: a HubSpot merge
+keeps the newer of two people's values) (a member created since the last edit, after a bounced
 address was fixed, carries HubSpot's values only), and no member anywhere holds the ``Email``
 permission at an address of someone never granted it (a grant is never invented).
 """
@@ -230,15 +231,15 @@ class Preferences:
         problems += [
             f"{address}: Email permission granted, never by anyone"
             for address, member in sorted(sides.mailchimp.items())
-            if _enabled(member) and address not in granted
+            if _enabled(member) and address not in granted | self._events_addresses()
         ]
         return problems
 
     def mismatches(
         self, person: Person, contacts: dict[str, dict[str, Any]], sides: Sides
     ) -> list[str]:
-        if person.apart or not person.in_hubspot:
-            return []
+        if person.apart or person.frozen or not person.in_hubspot:
+            return []  # an event's people: a HubSpot merge, say, keeps the newer of two values
         state = self.expected.get(person.key, Expected())
         wrong = []
         contact = contacts.get(person.email)
@@ -263,6 +264,10 @@ class Preferences:
         if chosen != state.topics:
             wrong.append(f"Mailchimp topics {sorted(chosen)}")
         return wrong
+
+    def _events_addresses(self) -> set[str]:
+        """Addresses of people an event took part of (a merge may carry another's grant)."""
+        return {address for p in self.world if p.frozen or p.apart for address in p.emails}
 
     def summary(self) -> str:
         return f"preferences: {self.edits} edits, {len(self.granted)} people granted Email"
