@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from syncer.cache.base import StoreBase, dumps, loads, utc_now
@@ -36,17 +37,29 @@ _COLUMNS = (
 
 #: What deciding about a person changes; the fetched sides stay as the fetch saved them.
 _DECISION_COLUMNS = ("hs_times", "base", "state", "reason", "dirty", "cause")
+#: The columns an index holds (schema.py). Setting one rewrites its index entry even when the
+#: value is the same, and these keys are in random order: the entry's page is one more page
+#: written per person. So an update sets only those that changed since the row was read.
+_INDEXED = ("email", "hubspot_id", "mailchimp_id", "unique_email_id", "state", "dirty")
 
 
-def _update_of(columns: Sequence[str]) -> str:
+@cache
+def _update_of(columns: tuple[str, ...]) -> str:
     return "UPDATE contacts SET {} WHERE id = :id".format(  # noqa: S608 - fixed column names
         ", ".join(f"{name} = :{name}" for name in (*columns, "updated_at"))
     )
 
 
-_UPDATES: dict[tuple[str, ...], str] = {
-    columns: _update_of(columns) for columns in (_COLUMNS, _DECISION_COLUMNS)
-}
+@cache
+def _repair_of(columns: tuple[str, ...]) -> str:
+    """Set ``columns`` where the stored row differs after all (another statement changed it
+    since the row was read): the row as saved is then exactly the row in memory, as ever."""
+    return "UPDATE contacts SET {} WHERE id = :id AND NOT ({})".format(  # noqa: S608 - fixed names
+        ", ".join(f"{name} = :{name}" for name in columns),
+        " AND ".join(f"{name} IS :{name}" for name in columns),
+    )
+
+
 _INSERT = "INSERT INTO contacts ({}) VALUES ({})".format(  # noqa: S608 - fixed column names
     ", ".join((*_COLUMNS, "updated_at")),
     ", ".join(f":{name}" for name in (*_COLUMNS, "updated_at")),
@@ -136,16 +149,23 @@ class ContactStore(StoreBase):
 
     def _update(self, row: ContactRow, columns: tuple[str, ...]) -> None:
         values = {**_to_columns(row, columns), "updated_at": utc_now(), "id": row.id}
-        self.db.execute(_UPDATES[columns], values)
+        stored = row.stored or {}
+        same = tuple(c for c in columns if c in _INDEXED and c in stored and stored[c] == values[c])
+        self.db.execute(_update_of(tuple(c for c in columns if c not in same)), values)
+        if same:
+            self.db.execute(_repair_of(same), values)
+        row.stored = {**stored, **{c: values[c] for c in columns if c in _INDEXED}}
 
     def insert_contact(self, row: ContactRow) -> ContactRow:
-        cursor = self.db.execute(_INSERT, {**_to_columns(row), "updated_at": utc_now()})
+        values = {**_to_columns(row), "updated_at": utc_now()}
+        cursor = self.db.execute(_INSERT, values)
         row.id = int(cursor.lastrowid or 0)
+        row.stored = {c: values[c] for c in _INDEXED}
         return row
 
     def save_mailchimp_page(self, members: Sequence[MailchimpMember]) -> PageStats:
         stats = PageStats()
-        with self.db.atomic():
+        with self.joined():
             known = self.member_rows(members)
             for member in members:
                 stats.fetched += 1
@@ -272,4 +292,4 @@ def contact_row(raw: dict[str, Any]) -> ContactRow:
     for name in _JSON_COLUMNS:
         values[name] = loads(values[name])
     values["base"] = values["base"] or {}
-    return ContactRow(**values)
+    return ContactRow(**values, stored={name: raw[name] for name in _INDEXED})

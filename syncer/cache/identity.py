@@ -41,7 +41,7 @@ class IdentityStore(ContactStore):
         member (see :func:`~syncer.core.identity.base_after_merge`).
         """
         stats = PageStats()
-        with self.db.atomic():
+        with self.joined():
             for contact in contacts:
                 stats.fetched += 1
                 email = normalise_email(contact.email)

@@ -29,6 +29,9 @@ class ContactRow:
     reason: str | None = None
     dirty: int = 1
     cause: str | None = None  # the kind of problem ``reason`` describes (syncer.core.causes)
+    #: The cache's indexed columns as last read or written, for the cache to rewrite only those
+    #: that changed (an index entry is rewritten whenever its column is set, even to itself).
+    stored: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def view(self) -> ContactView:
         return ContactView(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,8 @@ REREAD = "hubspot_reread"
 QUEUE_PAGES = 4
 #: Seconds a reader keeps offering its end after a stop, while the saving thread drains.
 HAND_OVER_AFTER_STOP = 10.0
+#: Seconds of fetched pages saved in one transaction.
+COMMIT_SECONDS = 5.0
 
 
 @dataclass
@@ -101,7 +104,24 @@ def fetch(ctx: RunContext, full: bool) -> None:
 def _save_pages(
     ctx: RunContext, pages: queue.Queue[tuple[_Walk, object]], stop: threading.Event, readers: int
 ) -> None:
+    """Save pages as they arrive, a few seconds' worth to a transaction.
+
+    A transaction per page writes its people's rows, and the pages of the random-order indexes
+    they touch, once per page, most of them again with the next page; a transaction of many
+    pages writes each once. Committing less often risks nothing: the cursors move only after
+    the whole walk is committed, so pages lost with a killed run are fetched again.
+    """
     while readers:
+        with ctx.store.transaction():
+            readers = _save_for_a_while(ctx, pages, stop, readers)
+
+
+def _save_for_a_while(
+    ctx: RunContext, pages: queue.Queue[tuple[_Walk, object]], stop: threading.Event, readers: int
+) -> int:
+    """Save pages for up to ``COMMIT_SECONDS``; returns the readers still reading."""
+    until = time.monotonic() + COMMIT_SECONDS
+    while readers and time.monotonic() < until:
         walk, item = pages.get()
         if isinstance(item, _Done):
             readers -= 1
@@ -123,6 +143,7 @@ def _save_pages(
         if not stop.is_set() and ctx.should_stop():
             stop.set()
             log.warning("stopped fetching early; the next run resumes")
+    return readers
 
 
 NO_EMAIL_REASON = "the HubSpot contact has no email address: nothing about it is synced"
