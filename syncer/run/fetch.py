@@ -14,13 +14,19 @@ crash) fetches the same window again; the cache de-duplicates what it already ho
 HubSpot's search indexes most changes within seconds, which ``sync.overlap_seconds`` covers, but
 some only after minutes (reference §12.4): a change indexed later than the run interval plus the
 overlap would fall behind the cursor for good. So every ``sync.reread_every_minutes`` (measured
-on HubSpot's own cursor) one run reads from ``sync.reread_window_minutes`` back instead, which
-catches any change indexed up to the window less the period late, at the cost of one search of
-that window's changes.
+on HubSpot's own cursor) one run also re-reads an older slice of time: the changes stamped from
+the window less the period before the last re-read's cursor up to as far before this one's
+(``sync.reread_window_minutes`` less ``sync.reread_every_minutes``). The slices follow each
+other without a gap or an overlap, so every change is re-read exactly once (a burst of 10,000
+edits costs its search calls once, not once per re-read whose window holds it), and when it is
+re-read it is at least the window less the period old: any change indexed up to that late is
+caught. After a pause longer than a period, a re-read reads no further back than the window
+and a period.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -214,10 +220,11 @@ def _hubspot_walk(ctx: RunContext, full: bool) -> _Walk:
         reread_from = "*"
     else:
         since = cursor - timedelta(seconds=ctx.config.sync.overlap_seconds)
-        if _reread_due(ctx, cursor):
-            window = timedelta(minutes=ctx.config.sync.reread_window_minutes)
-            since, reread_from = min(since, cursor - window), cursor.isoformat()
         pages = client.changed_contacts(since, ctx.hubspot_properties)
+        if _reread_due(ctx, cursor):
+            lower, upper = _reread_slice(ctx, cursor, since)
+            older = client.changed_contacts(lower, ctx.hubspot_properties, until=upper)
+            pages, reread_from = itertools.chain(older, pages), cursor.isoformat()
     return _Walk(
         "hubspot",
         client.api,
@@ -236,6 +243,21 @@ def _reread_due(ctx: RunContext, cursor: datetime) -> bool:
     every = ctx.config.sync.reread_every_minutes
     last = parse_time(ctx.store.get_meta(REREAD))
     return bool(every) and (last is None or cursor - last >= timedelta(minutes=every))
+
+
+def _reread_slice(ctx: RunContext, cursor: datetime, since: datetime) -> tuple[datetime, datetime]:
+    """The slice of time a wider re-read reads (module docstring): from where the last one
+    stopped, up to the window less the period before ``cursor``, never into the run's own
+    read (from ``since``). A re-read is due a period after the last one, found by the first
+    run after that: it reads from where the last stopped even a period late, and after a
+    longer pause from a period more than the window back, no further."""
+    window = timedelta(minutes=ctx.config.sync.reread_window_minutes)
+    every = timedelta(minutes=ctx.config.sync.reread_every_minutes)
+    lag = max(window - every, timedelta(0))
+    last = parse_time(ctx.store.get_meta(REREAD))
+    upper = min(cursor - lag, since)
+    lower = cursor - window if last is None else max(last - lag, cursor - window - every)
+    return min(lower, upper), upper
 
 
 def _mailchimp_walk(ctx: RunContext, full: bool) -> _Walk:

@@ -155,9 +155,10 @@ class HubSpotClient:
     # -- reading contacts --------------------------------------------------------------------------
 
     def changed_contacts(
-        self, since: datetime, properties: Iterable[str]
+        self, since: datetime, properties: Iterable[str], until: datetime | None = None
     ) -> Iterator[list[HubSpotContact]]:
-        """Pages of contacts modified at or after ``since``, each once, through the search cap."""
+        """Pages of contacts modified at or after ``since`` (and before ``until``, if given),
+        each once, through the search cap."""
         names = sorted({*properties, *ALWAYS})
 
         def search(body: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +171,7 @@ class HubSpotClient:
             )
             return dict(response.data or {})
 
-        for page in changed_contact_pages(search, since, cap=self.search_cap):
+        for page in changed_contact_pages(search, since, cap=self.search_cap, until=until):
             yield self._contacts(page)
 
     def all_contacts(self, properties: Iterable[str]) -> Iterator[list[HubSpotContact]]:

@@ -34,18 +34,21 @@ def changed_contact_pages(
     limit: int = SEARCH_LIMIT,
     cap: int = SEARCH_CAP,
     overlap: int = PAGE_OVERLAP,
+    until: datetime | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Raw contacts modified at or after ``since``, oldest first, each version once."""
+    """Raw contacts modified at or after ``since`` (and before ``until``, when given), oldest
+    first, each version once."""
     yielded: dict[str, int] = {}
     guard = LoopGuard(1_000_000, "hubspot: reading changed contacts")
     lower, operator = to_ms(since), "GTE"
+    upper = None if until is None else to_ms(until)
     while True:
         newest: int | None = None
         offset: int | None = 0
         seen: set[str] = set()
         while offset is not None and offset + limit <= cap:
             guard.tick()
-            data = search(_window_query(lower, operator, limit, offset))
+            data = search(_window_query(lower, operator, limit, offset, upper))
             results = list(data.get("results") or [])
             ids = [record_id(raw) or f"#{offset + i}" for i, raw in enumerate(results)]
             following = next_offset(offset, ids, limit, overlap, seen)
@@ -135,15 +138,16 @@ def search_answer_lacks(data: Any, query: dict[str, Any]) -> str | None:
     return None
 
 
-def _window_query(lower: int, operator: str, limit: int, offset: int) -> dict[str, Any]:
+def _window_query(
+    lower: int, operator: str, limit: int, offset: int, upper: int | None
+) -> dict[str, Any]:
+    filters = [{"propertyName": "lastmodifieddate", "operator": operator, "value": str(lower)}]
+    if upper is not None:
+        # Search filters take LT on a date (reference hubspot-crm-api.md, search operators;
+        # developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm).
+        filters.append({"propertyName": "lastmodifieddate", "operator": "LT", "value": str(upper)})
     return {
-        "filterGroups": [
-            {
-                "filters": [
-                    {"propertyName": "lastmodifieddate", "operator": operator, "value": str(lower)}
-                ]
-            }
-        ],
+        "filterGroups": [{"filters": filters}],
         "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
         "limit": limit,
         "after": str(offset),
