@@ -52,7 +52,7 @@ QUEUE_PAGES = 4
 #: Seconds a reader keeps offering its end after a stop, while the saving thread drains.
 HAND_OVER_AFTER_STOP = 10.0
 #: Seconds of fetched pages saved in one transaction.
-COMMIT_SECONDS = 5.0
+COMMIT_SECONDS = 15.0
 
 
 @dataclass
