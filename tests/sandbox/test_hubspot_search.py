@@ -352,3 +352,42 @@ def test_ties_come_in_a_new_order_on_every_request_when_unstable(hub: Hub) -> No
     hub.configure(unstable_ties=True)
     walks = [paged() for _ in range(3)]
     assert any(sorted(walk) != sorted(ids) for walk in walks), "some id seen twice, some never"
+
+
+def test_a_keyset_walk_down_the_ids_scans_the_store_once_and_misses_no_one(hub: Hub) -> None:
+    size = 1200
+    hub.seed(*({"properties": {"email": f"k{i}@example.org"}} for i in range(size)))
+    work = hub.simulator.searches.work
+    work.clear()
+    seen: list[int] = []
+    below: int | None = None
+    for _ in range(size // 200 + 2):
+        filters = [] if below is None else [where("hs_object_id", "LT", str(below))]
+        body = {
+            "filterGroups": [{"filters": filters}] if filters else [],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+            "limit": 200,
+        }
+        results = hub.ok("POST", SEARCH, body)["results"]
+        if not results:
+            break
+        ids = [int(r["id"]) for r in results]
+        assert ids == sorted(ids, reverse=True)
+        seen += ids
+        below = ids[-1]
+    assert len(seen) == len(set(seen)) == size
+    assert work["scanned"] == size, "one pass over the store for the whole walk"
+    bounded = {
+        "filterGroups": [
+            {
+                "filters": [
+                    where("lastmodifieddate", "GTE", "0"),
+                    where("lastmodifieddate", "LT", "99999999999999"),
+                    where("hs_object_id", "GT", "0"),
+                ]
+            }
+        ],
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+        "limit": 5,
+    }
+    assert hub.ok("POST", SEARCH, bounded)["total"] == size  # another property: filtered as ever

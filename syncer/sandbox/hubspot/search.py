@@ -22,12 +22,17 @@ Where HubSpot's docs are silent or disagree, the simulator chooses (reference §
 
 Speed: the ordered, filtered list for one query shape is cached until the store changes (or, with
 an index lag, until a pending write becomes visible), so paging through 100,000 contacts scans
-them once, not once per page. ``SearchIndex.work`` counts what was scanned, sorted and rendered,
-so a test bounds the work instead of timing it.
+them once, not once per page. A query whose filters only bound the intrinsic property it sorts by
+(``hs_object_id LT x`` sorted by id, a ``lastmodifieddate`` range sorted by it) answers a slice of
+the cached list sorted by that property, found by bisection: a keyset walk, whose bound changes
+with every page, scans the store once too (the same records in the same order as filtering).
+``SearchIndex.work`` counts what was scanned, sorted and rendered, so a test bounds the work
+instead of timing it.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import operator
 import random
@@ -102,6 +107,9 @@ class Search:
     names: list[str] | None
     limit: int
     after: int
+    #: ``(operator, value)`` pairs that are all the filters, each on the sorted-by intrinsic
+    #: property: the results are then a slice of the unfiltered order (``shape`` has no filters).
+    bounds: tuple[tuple[str, Any], ...] = ()
 
 
 def parse(body: Any, properties: Mapping[str, PropertyDef], cap: int) -> Search:
@@ -134,15 +142,53 @@ def parse(body: Any, properties: Mapping[str, PropertyDef], cap: int) -> Search:
         for group in groups
     ]
     sort_key, descending = _sort(sorts[0] if sorts else None, properties)
+    bounds = _bounds_on_sort(groups, sorts, query, properties)
     return Search(
-        shape=json.dumps([groups, sorts, query], sort_keys=True, default=str),
-        match=_combine(compiled, query.lower().split()),
+        shape=json.dumps([[] if bounds else groups, sorts, query], sort_keys=True, default=str),
+        match=None if bounds else _combine(compiled, query.lower().split()),
         sort_key=sort_key,
         descending=descending,
         names=names_param(body.get("properties")),
         limit=limit,
         after=after,
+        bounds=bounds,
     )
+
+
+_RANGES = ("LT", "LTE", "GT", "GTE")
+
+
+def _bounds_on_sort(
+    groups: list[Any], sorts: list[Any], query: str, properties: Mapping[str, PropertyDef]
+) -> tuple[tuple[str, Any], ...]:
+    """The filters as bounds on the sorted-by property, when that is all they are."""
+    sort = sorts[0] if sorts else None
+    name = sort.get("propertyName") if isinstance(sort, dict) else None
+    if query or len(groups) != 1 or name not in _INTRINSIC:
+        return ()
+    filters = (groups[0] or {}).get("filters") or []
+    if not filters or any(
+        not isinstance(f, dict) or f.get("propertyName") != name or f.get("operator") not in _RANGES
+        for f in filters
+    ):
+        return ()
+    prop = properties.get(name)
+    kind = prop.type if prop else "string"
+    return tuple((f["operator"], _operand(kind, f.get("value"))) for f in filters)
+
+
+def _bounded(records: list[Record], keys: list[Any], search: Search) -> list[Record]:
+    """The records (sorted, with their keys ascending) inside every bound of ``search``."""
+    start, end = 0, len(records)
+    for op, target in search.bounds:
+        value = -target if search.descending else target
+        if (op in ("GT", "GTE")) != search.descending:  # a lower bound in the list's order
+            strict = op in ("GT", "LT")
+            start = max(start, (bisect.bisect_right if strict else bisect.bisect_left)(keys, value))
+        else:
+            strict = op in ("GT", "LT")
+            end = min(end, (bisect.bisect_left if strict else bisect.bisect_right)(keys, value))
+    return records[start:end] if start < end else []
 
 
 def _number(raw: Any, name: str) -> int:
@@ -286,6 +332,8 @@ class _Entry:
     version: int
     valid_until: float
     records: list[Record]
+    #: The sort key of each record, ascending (negated when descending), for ``bounds``.
+    keys: list[Any] | None = None
 
 
 class SearchIndex:
@@ -328,11 +376,20 @@ class SearchIndex:
         return body
 
     def _results(self, store: ContactStore, search: Search, lagging: bool) -> list[Record]:
+        entry = self._entry(store, search, lagging)
+        if not search.bounds:
+            return entry.records
+        if entry.keys is None:
+            sign = -1 if search.descending else 1
+            entry.keys = [sign * search.sort_key(record) for record in entry.records]
+        return _bounded(entry.records, entry.keys, search)
+
+    def _entry(self, store: ContactStore, search: Search, lagging: bool) -> _Entry:
         now = store.now_ms()
         key = (search.shape, lagging)
         entry = self._cache.get(key)
         if entry and entry.version == store.version and now < entry.valid_until:
-            return entry.records
+            return entry
         valid_until = float("inf")
         self.work["scanned"] += len(store.contacts)
         if not lagging:
@@ -352,5 +409,5 @@ class SearchIndex:
         records.sort(key=search.sort_key, reverse=search.descending)
         if len(self._cache) >= _CACHE_SIZE:
             del self._cache[next(iter(self._cache))]
-        self._cache[key] = _Entry(store.version, valid_until, records)
-        return records
+        self._cache[key] = entry = _Entry(store.version, valid_until, records)
+        return entry
