@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from syncer.sandbox.mailchimp.views import MemberQuery
 from tests.sandbox.test_mailchimp_support import LIST_ID, Mailchimp
 
 pytestmark = pytest.mark.timeout(60)
@@ -181,3 +182,27 @@ def test_a_page_deep_in_100000_members_holds_exactly_the_filtered_sorted_slice(
     ordered = sorted(m["last_changed"] for m in recent)
     assert stamps[0][:10] == ordered[20_000][:10]
     assert set(page["members"][0]) == {"id", "email_address", "last_changed"}
+
+
+def test_paging_a_large_audience_filters_it_once_and_a_change_is_seen(
+    mc: Mailchimp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The simulator serves the 1,000,000-member benchmark: a walk must not filter the whole
+    audience once per page (counted, not timed)."""
+    mc.seed(*({"email_address": f"w{n:04d}@real.org"} for n in range(3000)))
+    filtered = [0]
+    tests = MemberQuery.tests
+
+    def counted(self: MemberQuery) -> list[Any]:
+        filtered[0] += 1
+        return tests(self)
+
+    monkeypatch.setattr(MemberQuery, "tests", counted)
+    params = {"count": 1000, "sort_field": "last_changed", "sort_dir": "ASC"}
+    for offset in (0, 980, 1960, 2940):
+        page = mc.ok("GET", MEMBERS, params={**params, "offset": offset})
+        assert page["total_items"] == 3000
+    assert filtered[0] == 1, "one selection for the whole walk"
+    mc.ok("PATCH", mc.member_path("w0001@real.org"), json={"status": "unsubscribed"})
+    page = mc.ok("GET", MEMBERS, params={**params, "status": "unsubscribed", "offset": 0})
+    assert emails(page) == ["w0001@real.org"]

@@ -129,6 +129,7 @@ class Audience:
         self._seq = 0
         self._version = 0
         self._order: tuple[tuple[str, int], list[Member]] | None = None
+        self._selection: tuple[tuple[Any, int], list[Member]] | None = None
 
     def now(self) -> int:
         return int(self.clock.now().timestamp())
@@ -163,6 +164,13 @@ class Audience:
                 members.sort(key=lambda member: getattr(member, sort_field) or 0)
             self._order = (key, members)
         return self._order[1]
+
+    def selection(self, key: Any, build: Callable[[], list[Member]]) -> list[Member]:
+        """The members one query shape selects (``key``, paging aside), built once per store
+        version: a walk of a large audience filters it once, not once per page."""
+        if self._selection is None or self._selection[0] != (key, self._version):
+            self._selection = ((key, self._version), build())
+        return self._selection[1]
 
     # -- member writes ---------------------------------------------------------------------------
 
@@ -338,6 +346,7 @@ class Audience:
         if status == "pending":
             self.emails.append({"email": member.email, "type": "confirmation", "at": stamp(at)})
         member.status = status
+        self._version += 1  # a listing filtered by status is selected anew
         self.log(member.email, before, status, via, at)
 
     def log(self, email: str, before: str | None, after: str | None, via: str, at: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -162,15 +162,20 @@ class MemberQuery:
 
     def select(self, audience: Audience) -> tuple[int, list[Member]]:
         """``(total_items, this page)``; in ``last_changed`` order the bounds are a bisection."""
-        chosen = audience.ordered(self.sort_field)
-        if self.sort_field == "last_changed" and self.since_changed is not None:
-            since = bisect_right(chosen, self.since_changed, key=attrgetter("last_changed"))
-            chosen = chosen[since:]
-        for test in self.tests():
-            chosen = [member for member in chosen if test(member)]
-        if self.descending:
-            chosen = chosen[::-1]
+        chosen = audience.selection(replace(self, count=0, offset=0), self._select_all(audience))
         return len(chosen), chosen[self.offset : self.offset + self.count]
+
+    def _select_all(self, audience: Audience) -> Callable[[], list[Member]]:
+        def select() -> list[Member]:
+            chosen = audience.ordered(self.sort_field)
+            if self.sort_field == "last_changed" and self.since_changed is not None:
+                since = bisect_right(chosen, self.since_changed, key=attrgetter("last_changed"))
+                chosen = chosen[since:]
+            for test in self.tests():
+                chosen = [member for member in chosen if test(member)]
+            return chosen[::-1] if self.descending else chosen
+
+        return select
 
 
 def paging(request: Request) -> tuple[int, int]:
