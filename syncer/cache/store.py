@@ -39,8 +39,8 @@ log = logging.getLogger("syncer.cache")
 
 #: SQLite's page cache, in KiB.
 CACHE_KIB = 32 * 1024
-#: WAL pages between automatic checkpoints (160 MB).
-CHECKPOINT_PAGES = 40_000
+#: WAL pages between automatic checkpoints (400 MB).
+CHECKPOINT_PAGES = 100_000
 
 
 class Store(IdentityStore, OutboxStore, SegmentStore, EngagementStore, PreferenceStore):
@@ -336,7 +336,7 @@ def _connect(path: Path) -> Database:
     # A page cache that holds a run's working set (SQLite's default is 2 MB): a transaction
     # larger than the cache spills pages into the WAL and writes them again.
     db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    # Checkpoint every 160 MB of WAL, not 4: a page rewritten by many commits is copied into
+    # Checkpoint every 400 MB of WAL, not 4: a page rewritten by many commits is copied into
     # the file once per checkpoint, and a first sync rewrites each person's page several times
     # (saved from one side, then the other, decided, settled). The WAL is emptied into the file
     # when the run closes the cache.
