@@ -33,7 +33,6 @@ from syncer.sandbox.world import NEWSLETTER
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-SYNCER = Path(sys.executable).parent / "syncer"
 MB = 2**20
 
 
@@ -48,11 +47,14 @@ class SandboxProcess:
     def __init__(self, log_path: Path, startup_timeout: float = 30.0) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("w")
+        # The sandbox of this checkout, like syncer (``run_syncer``): the ``syncer`` script
+        # would import whichever checkout the virtual environment was installed from.
         self.proc = subprocess.Popen(
-            [str(SYNCER), "sandbox"],
+            [sys.executable, "-m", "syncer", "sandbox"],
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
+            env=checkout_env(),
         )
         assert self.proc.stdout is not None
         ready, _, _ = select.select([self.proc.stdout], [], [], startup_timeout)
@@ -260,6 +262,14 @@ class SyncerRun:
         return data
 
 
+def checkout_env() -> dict[str, str]:
+    """The environment for a child that must import this checkout's ``syncer``."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
 def peak_rss_kib(pid: int) -> int | None:
     """The process's own high-water RSS (``VmHWM``), or ``None`` once it has gone."""
     try:
@@ -286,10 +296,7 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
     command += ["--config", str(config), "run", "--json", "-v", *args]
     if profile is not None:
         command = ["-m", "cProfile", "-o", str(profile), *command]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = checkout_env()
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, *command],
