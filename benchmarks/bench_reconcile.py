@@ -15,7 +15,7 @@ transform, the status mirror). Target: >= 50,000 contacts/s.
 
 **Engine** (what a real run pays): ``--rows`` people a side (the sync benchmark's world) are
 saved into a fresh SQLite cache page by page as the fetch does (``save_hubspot_page``,
-``save_mailchimp_page``), then ``syncer.run.engine.reconcile_dirty`` reads every dirty row, decides
+``save_mailchimp_page``), then ``syncer.run.decide.reconcile_dirty`` reads every dirty row, decides
 and writes decisions, base and outbox rows. HubSpot history is answered empty by a stand-in
 client, so no network is involved (its would-be calls are counted). ``--profile`` adds a cProfile
 of that phase. Results go to ``benchmarks/results/bench_reconcile-<UTC time>.json``.
@@ -58,7 +58,7 @@ from syncer.core.models import (
 )
 from syncer.core.reconcile import reconcile
 from syncer.run.context import RunContext
-from syncer.run.engine import reconcile_dirty
+from syncer.run.decide import reconcile_dirty
 
 TARGET_PER_SECOND = 50_000
 CHUNK = 10_000

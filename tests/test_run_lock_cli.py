@@ -20,7 +20,7 @@ from syncer.connectors.mailchimp.records import BatchStatus
 from syncer.core.records import ContactRow
 from syncer.errors import ExitCode
 from syncer.operate.stopping import REPEAT_WINDOW
-from syncer.run import engine
+from syncer.run import decide as deciding
 from syncer.run.context import RunContext
 from tests.support.people import InitialWorld, email
 from tests.support.sandbox import SandboxDriver
@@ -184,14 +184,14 @@ def test_a_stop_while_reconciling_leaves_the_rest_for_the_next_run(
 ) -> None:
     sim.seed_world(InitialWorld(shared=600, hubspot_only=400, mailchimp_only=200, conflicts=0))
     config = sim.write_config(tmp_path)
-    decide = engine._decide
+    decide = deciding.decide_chunk
 
     def decide_then_get_a_signal(ctx: RunContext, rows: list[ContactRow]) -> list[ContactRow]:
         waiting = decide(ctx, rows)
         ctx.deadline.interrupt()
         return waiting
 
-    monkeypatch.setattr(engine, "_decide", decide_then_get_a_signal)
+    monkeypatch.setattr(deciding, "decide_chunk", decide_then_get_a_signal)
     stopped = CliRunner().invoke(cli, ["--config", str(config), "run"])
     assert stopped.exit_code == ExitCode.INTERRUPTED, stopped.output
     assert sim.writes("hubspot") == sim.writes("mailchimp") == 0
@@ -200,7 +200,7 @@ def test_a_stop_while_reconciling_leaves_the_rest_for_the_next_run(
         left = len(store.dirty_contacts(0, 10_000))
     finally:
         store.close()
-    assert left == 1200 - engine.RECONCILE_CHUNK
+    assert left == 1200 - deciding.RECONCILE_CHUNK
 
     monkeypatch.undo()
     assert CliRunner().invoke(cli, ["--config", str(config), "run"]).exit_code == ExitCode.OK

@@ -21,7 +21,7 @@ from syncer.core.reconcile import CLEANED_UNLINKED
 from syncer.core.records import ContactRow, NewOperation
 from syncer.operate.service import open_clients
 from syncer.run.context import RunContext
-from syncer.run.engine import reconcile_contacts
+from syncer.run.decide import reconcile_contacts
 from syncer.run.fetch import NO_EMAIL_REASON
 from syncer.run.settle import LANDED_NOTE
 from tests.support.people import email, iso_ago

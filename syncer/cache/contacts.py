@@ -77,6 +77,10 @@ class PageStats:
     merged: int = 0
     #: HubSpot contacts left out because they have no email address (their ids), to report.
     no_email: list[str] = field(default_factory=list)
+    #: The people whose HubSpot contact this page saved (cache ids), to decide for.
+    saved: list[int] = field(default_factory=list)
+    #: People whose link moved to an older HubSpot contact with their email (cache ids).
+    relinked: list[int] = field(default_factory=list)
 
 
 def iso(moment: datetime) -> str:
@@ -118,6 +122,16 @@ class ContactStore(StoreBase):
             """SELECT * FROM contacts WHERE dirty = 1 AND id > ?
                AND state NOT IN ('pending', 'duplicate', 'detached') ORDER BY id LIMIT ?""",
             [after_id, limit],
+        )
+
+    def dirty_among(self, contact_ids: Sequence[int]) -> list[ContactRow]:
+        """Those of these people with a HubSpot contact who wait for a decision, by id (as
+        :meth:`dirty_contacts` has them)."""
+        return self._rows(
+            """SELECT * FROM contacts WHERE id IN (SELECT value FROM json_each(?))
+               AND dirty = 1 AND hubspot_id IS NOT NULL
+               AND state NOT IN ('pending', 'duplicate', 'detached') ORDER BY id""",
+            [dumps(list(contact_ids))],
         )
 
     def linked_count(self) -> int:

@@ -24,7 +24,9 @@ from syncer.core.causes import HUBSPOT_DUPLICATE, HUBSPOT_MERGED
 from syncer.core.identity import base_after_merge, merge_survivor, normalise_email
 from syncer.core.models import HubSpotContact
 from syncer.core.records import ContactRow
+from syncer.core.segments import SEGMENT_ACTIONS
 
+RELINKED_REASON = "the older HubSpot contact {} with this email is linked instead"
 MERGED_REASON = (
     "merged in HubSpot into contact {}, which is synced with another Mailchimp member; "
     "this member is left as it is"
@@ -70,6 +72,7 @@ class IdentityStore(ContactStore):
                 else:
                     self.insert_contact(row)  # a new person, written once with their values
                 stats.changed += 1
+                stats.saved.append(row.id)
         return stats
 
     def _link_hubspot(
@@ -103,6 +106,14 @@ class IdentityStore(ContactStore):
         row.hubspot_id = None
         self.save_contact(row)
         self._park(parked, parked.hubspot_id, contact.id, run_id)
+        # Writes decided with the newer contact must not reach the older one: the person is
+        # decided again with it.
+        self.db.execute(
+            "UPDATE operations SET state = 'superseded', error = ? "
+            "WHERE contact_id = ? AND state = 'queued' AND action NOT IN (?, ?, ?)",
+            [RELINKED_REASON.format(contact.id), row.id, *SEGMENT_ACTIONS],
+        )
+        stats.relinked.append(row.id)
         return row
 
     def _park(

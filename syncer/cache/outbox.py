@@ -26,6 +26,13 @@ class BatchRow:
     progress_at: str
 
 
+#: Queued writes to a target after an id, but the actions given and consent withdrawals.
+_UNGUARDED = (
+    "state = 'queued' AND target = ? AND id > ? "
+    "AND action NOT IN (SELECT value FROM json_each(?)) "
+    "AND coalesce(json_extract(payload, '$.withdraws'), 0) = 0"
+)
+
 SUPERSEDED_REASON = "superseded by a newer decision before it was sent"
 
 
@@ -79,6 +86,24 @@ class OutboxStore(StoreBase):
             f"{kinds}ORDER BY id LIMIT ?",
             [target, after, limit],
         )
+
+    def unguarded_operations(
+        self, target: str, held: Sequence[str], *, after: int, limit: int
+    ) -> list[Operation]:
+        """Like :meth:`queued_operations`, without the writes the blast-radius guard counts:
+        the ``held`` actions and those withdrawing consent (``withdraws``, from the plan)."""
+        return self._operations(
+            f"SELECT * FROM operations WHERE {_UNGUARDED} ORDER BY id LIMIT ?",  # noqa: S608 - fixed text
+            [target, after, dumps(list(held)), limit],
+        )
+
+    def unguarded_count(self, target: str, held: Sequence[str], *, after: int) -> int:
+        """How many :meth:`unguarded_operations` there are after id ``after``."""
+        row = self.db.execute(
+            f"SELECT count(*) FROM operations WHERE {_UNGUARDED}",  # noqa: S608 - fixed text
+            [target, after, dumps(list(held))],
+        ).fetchone()
+        return int(row[0])
 
     def queued_count(self, target: str) -> int:
         row = self.db.execute(

@@ -4,7 +4,9 @@ The order is the crash-safety argument. Results of earlier batches are settled f
 decided before is decided again blindly. Fetched pages are committed before their cursor moves.
 Each decision is stored with its outbox rows in one transaction. Writes are idempotent upserts
 whose success updates the base, so a write repeated after a crash changes nothing. A dry run does
-all of it up to the writes inside one transaction that is then rolled back.
+all of it up to the writes inside one transaction that is then rolled back. A first sync
+decides, and sends the writes the guard does not count, while it reads (``pipeline``); the
+order holds for each person and each write.
 """
 
 from __future__ import annotations
@@ -15,14 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from syncer.cache.failures import cache_failure
-from syncer.connectors.hubspot.client import HISTORY_LIMIT
-from syncer.core import causes
 from syncer.core.guard import guard_checks, guard_verdict
-from syncer.core.models import Decision
-from syncer.core.plan import operations_for
 from syncer.core.preferences import consent_keys
-from syncer.core.reconcile import reconcile
-from syncer.core.records import ContactRow
 from syncer.errors import (
     GuardTripped,
     Interrupted,
@@ -31,23 +27,18 @@ from syncer.errors import (
     UnexpectedError,
 )
 from syncer.run.context import Failure, RunContext
+from syncer.run.decide import reconcile_contacts, reconcile_dirty
 from syncer.run.deletions import check_hubspot_deletions
 from syncer.run.engagement import sync_engagement
 from syncer.run.fetch import fetch
-from syncer.run.identity import resolve
 from syncer.run.merge_formats import with_date_formats
 from syncer.run.mirror import (
     add_missing_options,
-    journal_mirror,
     missing_options,
     redecide_on_change,
 )
-from syncer.run.preferences import (
-    add_group_options,
-    journal_preferences,
-    report_unknown_choices,
-    resolve_preferences,
-)
+from syncer.run.pipeline import Pipeline
+from syncer.run.preferences import add_group_options, resolve_preferences
 from syncer.run.preflight import verify_fields
 from syncer.run.report import Plan, build_plan
 from syncer.run.segments import (
@@ -57,14 +48,10 @@ from syncer.run.segments import (
     read_lists,
     segments_verdict,
 )
-from syncer.run.settle import settle_landed
 from syncer.run.write_hubspot import write_hubspot
 from syncer.run.write_mailchimp import collect_batches, submit_mailchimp, write_mailchimp
 
 log = logging.getLogger("syncer.run")
-
-RECONCILE_CHUNK = 500
-HISTORY_FLUSH = 1000
 
 
 @dataclass(frozen=True)
@@ -152,12 +139,12 @@ def _dry_run(ctx: RunContext, options: RunOptions) -> RunReport:
 
 
 def _sync(ctx: RunContext, options: RunOptions) -> None:
-    _prepare(ctx, options)
+    early = _prepare(ctx, options)
     if ctx.should_stop():
         return
     deleted = ctx.counts["hubspot_deleted"]
     # Mailchimp runs its batches on its side while HubSpot is written; they are waited for after.
-    submitted = submit_mailchimp(ctx)
+    submitted = early + submit_mailchimp(ctx)
     _add_options(ctx)
     relinked = write_hubspot(ctx)
     if relinked:
@@ -184,27 +171,36 @@ def _add_options(ctx: RunContext) -> None:
     add_group_options(ctx)
 
 
-def _prepare(ctx: RunContext, options: RunOptions) -> None:
-    """Everything before the first remote write; a dry run stops here."""
+def _prepare(ctx: RunContext, options: RunOptions) -> list[str]:
+    """Everything before the writes, but those a first sync makes while reading (``pipeline``),
+    whose Mailchimp batches it returns; a dry run stops here."""
     verify_fields(ctx)
     resolve_preferences(ctx)
     collect_batches(ctx)
     first_sync = not ctx.store.has_completed_run()
-    fetch(ctx, options.full)
+    pipeline = None
+    if Pipeline.wanted(ctx, first_sync=first_sync, dry_run=options.dry_run):
+        # Deciding while reading needs the date formats first (one call a run anyway).
+        ctx.config = with_date_formats(ctx.config, ctx.read_merge_fields)
+        exempt = ctx.store.created_on_purpose()  # the guard's exemption for creates
+        pipeline = Pipeline(ctx, creates_exempt=exempt)
+    fetch(ctx, options.full, pipeline)
+    early = pipeline.batches if pipeline is not None else []
     if ctx.should_stop():
-        return
+        return early
     check_hubspot_deletions(ctx, first_sync=first_sync)
     redecide_on_change(ctx)  # before the scope, which keeps people outside it out of reconcile
     read_all_tags(ctx)
     list_ids = read_lists(ctx, full=options.full)
     apply_scope(ctx, list_ids)
-    if ctx.store.dirty_contacts(0, 1):  # a quiet run decides nothing, and needs no formats
+    if pipeline is None and ctx.store.dirty_contacts(0, 1):  # a quiet run needs no formats
         ctx.config = with_date_formats(ctx.config, ctx.read_merge_fields)
     reconcile_dirty(ctx)
     queue_tags(ctx, list_ids)
     missing_options(ctx)  # a mirror property that cannot take the values stops the run here
     # Only a cache created on purpose (syncer.cache.creation) has a first sync exempt.
     _guard(ctx, options, first_sync=first_sync and ctx.store.created_on_purpose())
+    return early
 
 
 def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
@@ -223,135 +219,6 @@ def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
         raise GuardTripped(f"the blast-radius guard stopped the run before writing: {verdict}")
     if verdict:
         log.warning("blast-radius guard overridden by --force: %s", verdict)
-
-
-def reconcile_dirty(ctx: RunContext) -> None:
-    """Decide for every contact fetched since its last decision, in chunks.
-
-    Contacts that need HubSpot's property history wait across chunks, so history is read in
-    full batches of 50 rather than a few ids per chunk (only the last call may be short). A stop
-    leaves the rest dirty for the next run.
-    """
-    ctx.progress.phase("reconciling")
-    after = 0
-    waiting: list[ContactRow] = []
-    while not ctx.should_stop() and (rows := ctx.store.dirty_contacts(after, RECONCILE_CHUNK)):
-        waiting.extend(_decide(ctx, rows))
-        if len(waiting) >= HISTORY_FLUSH:
-            # Whole calls only (HISTORY_LIMIT ids each); the rest waits for the next flush.
-            whole = len(waiting) - len(waiting) % HISTORY_LIMIT
-            _decide_with_history(ctx, waiting[:whole])
-            waiting = waiting[whole:]
-        after = rows[-1].id
-        ctx.progress.advance(len(rows))
-    _decide_with_history(ctx, waiting)
-
-
-def reconcile_contacts(ctx: RunContext, rows: list[ContactRow]) -> None:
-    """Decide for each row, reading HubSpot history once for those that need it."""
-    _decide_with_history(ctx, _decide(ctx, rows))
-
-
-def _decide(ctx: RunContext, rows: list[ContactRow]) -> list[ContactRow]:
-    """Record every decision that needs no history; return the rows that wait for it."""
-    waiting: list[ContactRow] = []
-    with ctx.store.transaction():
-        # One query for the chunk instead of three a person: most people have no write open,
-        # so none can have landed, none is superseded, and none keeps them from being ``ok``.
-        open_writes = ctx.store.with_open_operations([row.id for row in rows])
-        for row in rows:
-            if row.state != "ok" and row.id in open_writes:  # only queued writes can have landed
-                settle_landed(ctx, row)
-            decision = reconcile(row.view(), ctx.config)
-            if decision.detach_member:
-                ctx.store.detach_member(row, ctx.run_id)
-                decision = reconcile(row.view(), ctx.config)
-            if decision.needs_history:
-                waiting.append(row)
-            else:
-                _record(ctx, row, decision, open_writes=row.id in open_writes)
-    return waiting
-
-
-def _decide_with_history(ctx: RunContext, waiting: list[ContactRow]) -> None:
-    """Read the waiting people's contacts with history, then decide for each.
-
-    A contact answered by another id was merged, and one not answered is gone (``identity``):
-    those people are relinked or detached, and the relinked decided again.
-    """
-    if not waiting:
-        return
-    found = ctx.hubspot.read(
-        [row.hubspot_id or "" for row in waiting],
-        ctx.hubspot_properties,
-        history=ctx.history_properties,
-    )
-    ctx.counts["history_reads"] += len(waiting)
-    answered = {
-        row.id: contact
-        for row in waiting
-        if (contact := found.get(row.hubspot_id or "")) is not None and contact.id == row.hubspot_id
-    }
-    moved = [row for row in waiting if row.id not in answered]
-    relinked = resolve(ctx, moved, found, by_email=True).relinked if moved else []
-    with ctx.store.transaction():
-        for row in waiting:
-            if row.id not in answered:
-                continue
-            row.hs_times = {
-                "at": row.hs_modified,
-                "values": {
-                    name: [value, moment.isoformat()]
-                    for name, (value, moment) in answered[row.id].stamps.items()
-                },
-            }
-            _record(ctx, row, reconcile(row.view(), ctx.config))
-    if relinked:
-        reconcile_contacts(ctx, [person for i in relinked if (person := ctx.store.contact(i))])
-
-
-def _record(
-    ctx: RunContext, row: ContactRow, decision: Decision, *, open_writes: bool = True
-) -> None:
-    """Store a decision: its outbox rows, the base pairs that hold now, conflicts and blocks.
-
-    ``open_writes`` False says the person had no write queued or submitted when the decision
-    began (looked up for the whole chunk), so there is nothing to supersede or wait for.
-    """
-    operations = operations_for(row, decision, ctx.config)
-    ctx.store.queue_operations(row.id, operations, ctx.run_id, supersede=open_writes)
-    journal_mirror(ctx, row, decision)
-    journal_preferences(ctx, row, decision)
-    for key, pair in decision.agreed_now.items():
-        row.base[key] = list(pair)
-    for conflict in decision.conflicts:
-        ctx.store.add_event(
-            ctx.run_id,
-            row.id,
-            "conflict",
-            f"HubSpot {conflict.hubspot_value!r} vs Mailchimp {conflict.mailchimp_value!r}: "
-            f"{conflict.winner} kept ({conflict.reason})",
-            field=conflict.key,
-        )
-    ctx.counts["conflicts"] += len(decision.conflicts)
-    if decision.blocked:
-        if row.reason != decision.blocked:
-            ctx.store.add_event(ctx.run_id, row.id, "blocked", decision.blocked)
-        row.state, row.reason = "blocked", decision.blocked
-        row.cause = causes.of_block(decision.blocked, str((row.mc or {}).get("status", "")))
-        ctx.counts["blocked"] += 1
-    elif operations:
-        row.state, row.reason = "todo", None
-    elif not open_writes or ctx.store.open_operation_count(row.id) == 0:
-        if decision.note and row.reason != decision.note:
-            ctx.store.add_event(ctx.run_id, row.id, "skipped", decision.note)
-            ctx.counts["skipped"] += 1
-        row.state, row.reason = "ok", decision.note
-    report_unknown_choices(ctx, row)
-    if operations:
-        ctx.counts["changed"] += 1
-    row.dirty = 0
-    ctx.store.save_decision(row)
 
 
 def _finish_failed(ctx: RunContext, outcome: str, error: SyncerError) -> None:

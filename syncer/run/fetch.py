@@ -41,6 +41,7 @@ from syncer.connectors.http import ApiSession
 from syncer.core import causes
 from syncer.core.models import parse_time
 from syncer.run.context import RunContext
+from syncer.run.pipeline import Pipeline
 from syncer.run.properties import load_property_kinds
 
 log = logging.getLogger("syncer.run")
@@ -49,6 +50,8 @@ log = logging.getLogger("syncer.run")
 REREAD = "hubspot_reread"
 #: Pages waiting to be saved; a full queue holds the readers back (memory stays bounded).
 QUEUE_PAGES = 4
+#: Seconds between looks at the pipeline's calls while no page comes.
+POLL_SECONDS = 0.05
 #: Seconds a reader keeps offering its end after a stop, while the saving thread drains.
 HAND_OVER_AFTER_STOP = 10.0
 #: Seconds of fetched pages saved in one transaction.
@@ -75,8 +78,9 @@ class _Done:
     """Put on the queue by a reader when its walk has ended."""
 
 
-def fetch(ctx: RunContext, full: bool) -> None:
-    """Read both sides' changes (everything with ``full`` or before a first cursor)."""
+def fetch(ctx: RunContext, full: bool, pipeline: Pipeline | None = None) -> None:
+    """Read both sides' changes (everything with ``full`` or before a first cursor); with a
+    ``pipeline``, people are decided as their pages are saved (``pipeline``)."""
     load_property_kinds(ctx)
     walks = [_hubspot_walk(ctx, full), _mailchimp_walk(ctx, full)]
     everything = full or any(ctx.store.cursor(walk.source) is None for walk in walks)
@@ -90,9 +94,13 @@ def fetch(ctx: RunContext, full: bool) -> None:
             target=_read, args=(walk, pages, stop), name=f"fetch-{walk.source}", daemon=True
         ).start()
     try:
-        _save_pages(ctx, pages, stop, len(walks))
+        _save_pages(ctx, pages, stop, len(walks), pipeline)
+        if pipeline is not None:
+            pipeline.finish()
     finally:
         stop.set()
+        if pipeline is not None:
+            pipeline.close()
     for walk in walks:
         started = walk.api.walk_started()
         reached = max((m for m in (walk.newest, started) if m is not None), default=None)
@@ -108,7 +116,11 @@ def fetch(ctx: RunContext, full: bool) -> None:
 
 
 def _save_pages(
-    ctx: RunContext, pages: queue.Queue[tuple[_Walk, object]], stop: threading.Event, readers: int
+    ctx: RunContext,
+    pages: queue.Queue[tuple[_Walk, object]],
+    stop: threading.Event,
+    readers: int,
+    pipeline: Pipeline | None,
 ) -> None:
     """Save pages as they arrive, a few seconds' worth to a transaction.
 
@@ -119,19 +131,25 @@ def _save_pages(
     """
     while readers:
         with ctx.store.transaction():
-            readers = _save_for_a_while(ctx, pages, stop, readers)
+            readers = _save_for_a_while(ctx, pages, stop, readers, pipeline)
 
 
 def _save_for_a_while(
-    ctx: RunContext, pages: queue.Queue[tuple[_Walk, object]], stop: threading.Event, readers: int
+    ctx: RunContext,
+    pages: queue.Queue[tuple[_Walk, object]],
+    stop: threading.Event,
+    readers: int,
+    pipeline: Pipeline | None,
 ) -> int:
     """Save pages for up to ``COMMIT_SECONDS``; returns the readers still reading."""
     until = time.monotonic() + COMMIT_SECONDS
     while readers and time.monotonic() < until:
-        walk, item = pages.get()
+        walk, item = _next_page(pages, pipeline)
         if isinstance(item, _Done):
             readers -= 1
             walk.finished = not stop.is_set()
+            if walk.finished and pipeline is not None:
+                pipeline.walk_finished(walk.source)
             continue
         if isinstance(item, BaseException):
             raise item
@@ -143,6 +161,8 @@ def _save_for_a_while(
         for contact_id in stats.no_email:
             _report_no_email(ctx, contact_id)
         ctx.progress.advance(stats.fetched)
+        if pipeline is not None:
+            pipeline.page_saved(walk.source, stats)
         if page:
             newest = max(walk.stamp(record) for record in page)
             walk.newest = newest if walk.newest is None else max(walk.newest, newest)
@@ -150,6 +170,18 @@ def _save_for_a_while(
             stop.set()
             log.warning("stopped fetching early; the next run resumes")
     return readers
+
+
+def _next_page(
+    pages: queue.Queue[tuple[_Walk, object]], pipeline: Pipeline | None
+) -> tuple[_Walk, object]:
+    """The next page; while none comes, the pipeline's calls are looked after."""
+    while pipeline is not None:
+        try:
+            return pages.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            pipeline.poll()
+    return pages.get()
 
 
 NO_EMAIL_REASON = "the HubSpot contact has no email address: nothing about it is synced"

@@ -17,6 +17,7 @@ from math import ceil
 from syncer.cache.outbox import BatchRow
 from syncer.connectors.mailchimp.batches import OperationResult
 from syncer.connectors.mailchimp.client import BATCH_LIMIT, MemberOperation
+from syncer.connectors.mailchimp.records import BatchStatus
 from syncer.core import causes
 from syncer.core.identity import subscriber_hash
 from syncer.core.records import Operation
@@ -141,13 +142,24 @@ def _submit_batches(ctx: RunContext, queued: int) -> list[str]:
         if not group:
             break
         after = group[-1].id
-        batch = ctx.mailchimp.submit_batch([_member_operation(op) for op in group])
-        ctx.store.record_batch(batch.id, batch.status, [op.id for op in group], ctx.run_id)
-        ctx.store.mark_pending([operation.contact_id for operation in group])
+        batch = ctx.mailchimp.submit_batch(member_operations(group))
+        record_submitted(ctx, batch, group)
         submitted.append(batch.id)
-        ctx.counts["batches_submitted"] += 1
         ctx.progress.advance()
     return submitted
+
+
+def member_operations(group: Sequence[Operation]) -> list[MemberOperation]:
+    """A batch's operations as the client sends them (no cache work)."""
+    return [_member_operation(op) for op in group]
+
+
+def record_submitted(ctx: RunContext, batch: BatchStatus, group: Sequence[Operation]) -> None:
+    """Store the batch Mailchimp accepted: its id, its operations submitted, its people pending
+    (not decided again until its results are in)."""
+    ctx.store.record_batch(batch.id, batch.status, [op.id for op in group], ctx.run_id)
+    ctx.store.mark_pending([operation.contact_id for operation in group])
+    ctx.counts["batches_submitted"] += 1
 
 
 def _wait_for(ctx: RunContext, batch_ids: list[str]) -> None:

@@ -1,0 +1,54 @@
+"""One remote call at a time off the thread that owns the cache, and what follows it back on it.
+
+The cache is only ever touched from one thread (``fetch`` saves every page there). A write or a
+history read made while the read goes on must not hold that thread for the call's length (a
+call waiting for HubSpot's window would stop every page behind it), yet what comes before and
+after the call is cache work. So the owning thread prepares the call, a :class:`Lane` makes it
+in a worker thread, and :meth:`Lane.poll`, called by the owning thread between pages, runs the
+continuation with the answer, or raises the call's error there, as if the call had been made
+in line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
+
+
+class Lane:
+    """Calls one after another in one worker thread, each continued by the owning thread."""
+
+    def __init__(self, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._call: Future[Any] | None = None
+        self._then: Callable[[Any], None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._call is not None
+
+    def start(self, call: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        """Make ``call`` in the worker; ``then`` gets its answer from :meth:`poll`."""
+        if self._call is not None:
+            raise RuntimeError("a lane makes one call at a time")
+        self._then = then
+        self._call = self._pool.submit(call)
+
+    def poll(self) -> None:
+        """Continue the call, if it has answered (its error is raised here)."""
+        call, then = self._call, self._then
+        if call is None or then is None or not call.done():
+            return
+        self._call = self._then = None
+        then(call.result())
+
+    def drain(self) -> None:
+        """Wait for the calls, continuing each (a continuation may start another)."""
+        while self._call is not None:
+            wait([self._call])
+            self.poll()
+
+    def close(self) -> None:
+        """Let a call still going finish (calls are bounded by their timeouts), unanswered."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
