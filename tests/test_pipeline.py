@@ -236,3 +236,30 @@ def test_a_first_sync_killed_after_a_batch_sent_during_the_read_is_finished_by_t
         assert contacts[member["email_address"]]["firstname"] == member["merge_fields"]["FNAME"]
     flips = Counter(t["email"] for t in sim.transitions() if t["via"] != "seed")
     assert all(n == 1 for n in flips.values()), "a member's status was written more than once"
+
+
+@pytest.mark.usefixtures("decide_in_hundreds")
+def test_a_member_edited_after_its_read_is_not_overwritten_by_a_batch_sent_during_the_read(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """Before each batch sent during the read, the members changed since the read are listed
+    (``recheck``): a write that would overwrite an edit made meanwhile is held back."""
+    world = InitialWorld(shared=300, hubspot_only=CRM, mailchimp_only=100)
+    person = email("shared", 50)
+    members = world.mailchimp_members()
+    for member in members:  # a blank first name, filled from HubSpot without history
+        if member["email_address"] == person:
+            member["merge_fields"]["FNAME"] = ""
+    sim.seed_hubspot(world.hubspot_contacts())
+    sim.seed_mailchimp(members)
+    sim.configure("hubspot", SLOW_HUBSPOT)
+    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
+    edit = {"method": "PATCH", "path": path, "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}}}
+    # The fetch lists current members, then archived ones: the edit follows the second listing.
+    sim.trigger_after("mailchimp", "GET /3.0/lists/{list_id}/members", edit, nth=2)
+    counts = first_sync(sim.write_config(tmp_path))
+    assert [t["status"] for t in sim.triggered("mailchimp")] == [200]
+    assert counts["batches_while_reading"] == 1
+    assert counts["held_changed_remotely"] == 1
+    sim.settle_batches()
+    assert sim.mailchimp_by_email()[person]["merge_fields"]["FNAME"] == "Mailchimp-Edit"

@@ -21,10 +21,11 @@ whole read still waits for its end, in the reconcile after it:
 What the decisions queue goes out during the read too, each call off the saving thread
 (``lane``): HubSpot's property history, for the people whose conflict needs it, in whole calls of
 50 (those left over wait for the reconcile after the read), and Mailchimp's batches, each as
-soon as 1,000 member writes are queued. Writes the blast-radius guard counts (unsubscribes,
-consent withdrawals, and creates unless the first sync is exempt) stay queued until the guard has
-seen the whole run, after the read; a guard that stops the run has let through only what it does
-not count.
+soon as 1,000 member writes are queued, after a look at the members changed since the read
+(``recheck``, as before every round of member writes). Writes the blast-radius guard counts
+(unsubscribes, consent withdrawals, and creates unless the first sync is exempt) stay queued
+until the guard has seen the whole run, after the read; a guard that stops the run has let
+through only what it does not count.
 
 Only a first sync without segments decides while reading: it decides for everyone, which is
 where the time goes. A run with cursors reads a few changes, decided in a moment after the read.
@@ -48,6 +49,7 @@ from syncer.core.records import ContactRow, Operation
 from syncer.run import decide
 from syncer.run.context import RunContext
 from syncer.run.lane import Lane
+from syncer.run.recheck import Changed, hold_for_members, members_changed
 from syncer.run.write_mailchimp import member_operations, record_submitted
 
 log = logging.getLogger("syncer.run")
@@ -170,9 +172,18 @@ class Pipeline:
         return queued >= BATCH_LIMIT and room
 
     def _submit(self) -> None:
+        """First the members changed since the last look (``recheck``: a write that would
+        overwrite an edit made since the read is held back), then the batch."""
+        since = self.ctx.members_checked_since
+        self._mailchimp.start(lambda: members_changed(self.ctx, since), self._rechecked)
+
+    def _rechecked(self, changed: Changed) -> None:
+        hold_for_members(self.ctx, changed)
         group = self.ctx.store.unguarded_operations(
             "mailchimp", self._held, after=self._queued_after, limit=BATCH_LIMIT
         )
+        if len(group) < BATCH_LIMIT or self.ctx.should_stop():
+            return  # some were held: the batch waits for more
         self._queued_after = group[-1].id
         self._sending = {operation.contact_id for operation in group}
         operations = member_operations(group)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from syncer.cache.contacts import member_record
@@ -87,11 +87,32 @@ def hold_stale_hubspot(
 def hold_stale_mailchimp(ctx: RunContext) -> None:
     """List the members changed since the last look; hold back the queued member writes that
     would overwrite what changed."""
-    since = ctx.members_checked_since or ctx.mailchimp.api.walk_started()
+    hold_for_members(ctx, members_changed(ctx, ctx.members_checked_since))
+
+
+#: What :func:`members_changed` read: the pages, and when the listing began (``None``: nothing
+#: was looked at).
+Changed = tuple[list[list[MailchimpMember]], datetime | None]
+
+
+def members_changed(ctx: RunContext, checked_since: datetime | None) -> Changed:
+    """The members changed since ``checked_since`` (else since the fetch began): remote calls
+    only, no cache work, so a first sync can make them off the saving thread (``pipeline``)."""
+    since = checked_since or ctx.mailchimp.api.walk_started()
     if since is None:
-        return
+        return [], None
     ctx.mailchimp.api.begin_walk()
-    for page in ctx.mailchimp.changed_members(since - SECOND, ctx.merge_tags):
+    pages = list(ctx.mailchimp.changed_members(since - SECOND, ctx.merge_tags))
+    return pages, ctx.mailchimp.api.walk_started() or since
+
+
+def hold_for_members(ctx: RunContext, changed: Changed) -> None:
+    """Hold back the queued member writes that would overwrite what :func:`members_changed`
+    found, and save the members as they are now."""
+    pages, started = changed
+    if started is None:
+        return
+    for page in pages:
         ctx.counts["rechecked_mailchimp"] += len(page)
         with ctx.store.transaction():
             found = ctx.store.member_rows(page)
@@ -106,7 +127,7 @@ def hold_stale_mailchimp(ctx: RunContext) -> None:
                     if edited:
                         _hold(ctx, operation, row, "Mailchimp", edited)
             ctx.store.save_mailchimp_page(page)
-    ctx.members_checked_since = ctx.mailchimp.api.walk_started() or since
+    ctx.members_checked_since = started
 
 
 def hold_stale_member(ctx: RunContext, operation: Operation) -> bool:
