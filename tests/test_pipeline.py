@@ -167,15 +167,20 @@ CRM = 2400  # HubSpot-only people; half of them want the newsletter: 1,200 membe
 
 
 @pytest.mark.usefixtures("decide_in_hundreds")
-def test_a_first_sync_decides_and_sends_batches_while_hubspot_is_read(
+def test_a_first_sync_decides_and_writes_both_sides_while_hubspot_is_read(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:
-    world = InitialWorld(shared=300, hubspot_only=CRM, mailchimp_only=100)
+    """220 conflicts Mailchimp wins, decided from history read during the read, make HubSpot
+    updates sent during the read, 100 a call (each after its re-read); the creates of members
+    for HubSpot-only people go in a batch during the read."""
+    world = InitialWorld(shared=300, hubspot_only=CRM, mailchimp_only=100, conflicts=240)
     sim.seed_world(world)
     sim.configure("hubspot", SLOW_HUBSPOT)
     counts = first_sync(sim.write_config(tmp_path))
     assert counts["decided_while_reading"] >= CRM
     assert counts["batches_while_reading"] == 1
+    assert counts["hubspot_updates_while_reading"] >= 1
+    assert counts["rechecked_hubspot"] == counts["written_hubspot"] - world.mailchimp_only
     sim.settle_batches()
     members = {m["email_address"]: m for m in sim.mailchimp_members()}
     assert len(members) == world.shared + world.mailchimp_only + CRM // 2

@@ -124,6 +124,14 @@ class ContactStore(StoreBase):
             [after_id, limit],
         )
 
+    def contacts_of(self, contact_ids: Sequence[int]) -> dict[int, ContactRow]:
+        """These people by id, in one query (those that exist)."""
+        rows = self._rows(
+            "SELECT * FROM contacts WHERE id IN (SELECT value FROM json_each(?))",
+            [dumps(list(contact_ids))],
+        )
+        return {row.id: row for row in rows}
+
     def dirty_among(self, contact_ids: Sequence[int]) -> list[ContactRow]:
         """Those of these people with a HubSpot contact who wait for a decision, by id (as
         :meth:`dirty_contacts` has them)."""

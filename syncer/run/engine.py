@@ -48,7 +48,7 @@ from syncer.run.segments import (
     read_lists,
     segments_verdict,
 )
-from syncer.run.write_hubspot import write_hubspot
+from syncer.run.write_hubspot import relink, write_hubspot
 from syncer.run.write_mailchimp import collect_batches, submit_mailchimp, write_mailchimp
 
 log = logging.getLogger("syncer.run")
@@ -139,14 +139,16 @@ def _dry_run(ctx: RunContext, options: RunOptions) -> RunReport:
 
 
 def _sync(ctx: RunContext, options: RunOptions) -> None:
-    early = _prepare(ctx, options)
+    pipeline = _prepare(ctx, options)
     if ctx.should_stop():
         return
     deleted = ctx.counts["hubspot_deleted"]
     # Mailchimp runs its batches on its side while HubSpot is written; they are waited for after.
-    submitted = early + submit_mailchimp(ctx)
+    submitted = (pipeline.batches if pipeline else []) + submit_mailchimp(ctx)
     _add_options(ctx)
-    relinked = write_hubspot(ctx)
+    # HubSpot updates sent during a first sync's read that need a look at their contact.
+    relinked = relink(ctx, pipeline.unresolved) if pipeline else []
+    relinked += write_hubspot(ctx)
     if relinked:
         reconcile_contacts(ctx, [row for i in relinked if (row := ctx.store.contact(i))])
         _add_options(ctx)
@@ -171,9 +173,9 @@ def _add_options(ctx: RunContext) -> None:
     add_group_options(ctx)
 
 
-def _prepare(ctx: RunContext, options: RunOptions) -> list[str]:
-    """Everything before the writes, but those a first sync makes while reading (``pipeline``),
-    whose Mailchimp batches it returns; a dry run stops here."""
+def _prepare(ctx: RunContext, options: RunOptions) -> Pipeline | None:
+    """Everything before the writes, but those a first sync makes while reading (the pipeline
+    it returns); a dry run stops here."""
     verify_fields(ctx)
     resolve_preferences(ctx)
     collect_batches(ctx)
@@ -185,9 +187,8 @@ def _prepare(ctx: RunContext, options: RunOptions) -> list[str]:
         exempt = ctx.store.created_on_purpose()  # the guard's exemption for creates
         pipeline = Pipeline(ctx, creates_exempt=exempt)
     fetch(ctx, options.full, pipeline)
-    early = pipeline.batches if pipeline is not None else []
     if ctx.should_stop():
-        return early
+        return pipeline
     check_hubspot_deletions(ctx, first_sync=first_sync)
     redecide_on_change(ctx)  # before the scope, which keeps people outside it out of reconcile
     read_all_tags(ctx)
@@ -200,7 +201,7 @@ def _prepare(ctx: RunContext, options: RunOptions) -> list[str]:
     missing_options(ctx)  # a mirror property that cannot take the values stops the run here
     # Only a cache created on purpose (syncer.cache.creation) has a first sync exempt.
     _guard(ctx, options, first_sync=first_sync and ctx.store.created_on_purpose())
-    return early
+    return pipeline
 
 
 def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:

@@ -6,14 +6,35 @@ call waiting for HubSpot's window would stop every page behind it), yet what com
 after the call is cache work. So the owning thread prepares the call, a :class:`Lane` makes it
 in a worker thread, and :meth:`Lane.poll`, called by the owning thread between pages, runs the
 continuation with the answer, or raises the call's error there, as if the call had been made
-in line.
+in line. Work with more than one call is a generator of :data:`Steps`: it yields each call and
+is resumed with its answer, so the same code runs in line (:func:`run_now`) or in a lane
+(:meth:`Lane.run`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+#: Cache work with remote calls between: yields each call, is sent its answer, returns a T.
+Steps = Generator[Callable[[], Any], Any, T]
+
+
+def run_now(steps: Steps[T]) -> T:
+    """Run ``steps`` in this thread, each call in line."""
+    try:
+        call = next(steps)
+        while True:
+            try:
+                answer = call()
+            except BaseException as error:  # noqa: BLE001 - raised inside the steps, at the yield
+                call = steps.throw(error)
+            else:
+                call = steps.send(answer)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
 
 
 class Lane:
@@ -35,6 +56,21 @@ class Lane:
         self._then = then
         self._call = self._pool.submit(call)
 
+    def run(self, steps: Steps[T], done: Callable[[T], None]) -> None:
+        """Run ``steps``, each call in the worker (its error raised inside the steps, as
+        :func:`run_now` does); ``done`` gets what they return."""
+
+        def resume(outcome: tuple[bool, Any]) -> None:
+            answered, value = outcome
+            try:
+                call = steps.send(value) if answered else steps.throw(value)
+            except StopIteration as end:
+                done(end.value)
+                return
+            self.start(lambda: _outcome(call), resume)
+
+        resume((True, None))
+
     def poll(self) -> None:
         """Continue the call, if it has answered (its error is raised here)."""
         call, then = self._call, self._then
@@ -52,3 +88,11 @@ class Lane:
     def close(self) -> None:
         """Let a call still going finish (calls are bounded by their timeouts), unanswered."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
+    """A call's answer, or its error, to hand to the steps waiting for it."""
+    try:
+        return True, call()
+    except Exception as error:  # noqa: BLE001 - raised inside the steps, at their yield
+        return False, error

@@ -20,7 +20,8 @@ whole read still waits for its end, in the reconcile after it:
 
 What the decisions queue goes out during the read too, each call off the saving thread
 (``lane``): HubSpot's property history, for the people whose conflict needs it, in whole calls of
-50 (those left over wait for the reconcile after the read), and Mailchimp's batches, each as
+50 (those left over wait for the reconcile after the read), HubSpot's updates 100 a call, each
+after its re-read (``recheck``), and Mailchimp's batches, each as
 soon as 1,000 member writes are queued, after a look at the members changed since the read
 (``recheck``, as before every round of member writes). Writes the blast-radius guard counts
 (unsubscribes, consent withdrawals, and creates unless the first sync is exempt) stay queued
@@ -41,15 +42,18 @@ import logging
 from array import array
 
 from syncer.cache.contacts import PageStats
+from syncer.connectors.hubspot.client import BATCH_LIMIT as HUBSPOT_BATCH
 from syncer.connectors.hubspot.client import HISTORY_LIMIT
 from syncer.connectors.mailchimp.client import BATCH_LIMIT
 from syncer.connectors.mailchimp.records import BatchStatus
 from syncer.core.models import HubSpotContact
 from syncer.core.records import ContactRow, Operation
+from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run import decide
 from syncer.run.context import RunContext
-from syncer.run.lane import Lane
+from syncer.run.lane import Lane, Steps
 from syncer.run.recheck import Changed, hold_for_members, members_changed
+from syncer.run.write_hubspot import Unresolved, note_write_error, send_steps
 from syncer.run.write_mailchimp import member_operations, record_submitted
 
 log = logging.getLogger("syncer.run")
@@ -78,7 +82,11 @@ class Pipeline:
         self._queued_after = 0  # the outbox id up to which member writes went in a batch
         self._sending: set[int] = set()  # the people in the batch being submitted
         self._new_writes = False
-        self._hubspot = Lane("hubspot-history")
+        #: HubSpot updates sent during the read whose answer needs a look after it.
+        self.unresolved: list[Unresolved] = []
+        self._updated_after = 0  # the outbox id up to which HubSpot updates were sent
+        self._writing: set[int] = set()  # the people in the HubSpot update being sent
+        self._hubspot = Lane("hubspot-calls")
         self._mailchimp = Lane("mailchimp-batches")
 
     @staticmethod
@@ -109,13 +117,16 @@ class Pipeline:
         self._mailchimp.poll()
         if self.ctx.should_stop():
             return
+        due = self._writes_due() if not (self._hubspot.busy and self._mailchimp.busy) else {}
         if not self._hubspot.busy and len(self.waiting) >= HISTORY_LIMIT:
             rows, self.waiting = self.waiting[:HISTORY_LIMIT], self.waiting[HISTORY_LIMIT:]
             self._hubspot.start(
                 lambda: decide.read_history(self.ctx, rows),
                 lambda found: self._history_read(rows, found),
             )
-        if not self._mailchimp.busy and self._batch_due():
+        elif due.get("hubspot"):
+            self._update()
+        if due.get("mailchimp"):
             self._submit()
 
     def finish(self) -> None:
@@ -135,7 +146,7 @@ class Pipeline:
             del self.todo[: decide.RECONCILE_CHUNK]
             rows = []
             for row in self.ctx.store.dirty_among(ids.tolist()):
-                if row.id in self._sending:  # decided again once their batch is recorded
+                if row.id in self._sending or row.id in self._writing:  # once sent, decided
                     self.todo.append(row.id)
                 else:
                     rows.append(row)
@@ -160,16 +171,45 @@ class Pipeline:
         self.ctx.counts["decided_while_reading"] += len(now)
         self._new_writes = True
 
-    def _batch_due(self) -> bool:
-        """A batch's worth of member writes the guard does not count is queued, and there is
-        room for another open batch."""
+    def _writes_due(self) -> dict[str, bool]:
+        """Which side has a call's worth of writes the guard does not count queued (HubSpot:
+        100 updates; Mailchimp: 1,000, with room for another open batch)."""
+        due = {"hubspot": False, "mailchimp": False}
         if not self._new_writes:
-            return False
+            return due
         self._new_writes = False
         store = self.ctx.store
-        queued = store.unguarded_count("mailchimp", self._held, after=self._queued_after)
+        updates = store.unguarded_count("hubspot", GUARDED, after=self._updated_after)
+        members = store.unguarded_count("mailchimp", self._held, after=self._queued_after)
         room = len(store.open_batches()) < self.ctx.config.sync.max_open_batches
-        return queued >= BATCH_LIMIT and room
+        due["hubspot"] = updates >= HUBSPOT_BATCH and not self._hubspot.busy
+        due["mailchimp"] = members >= BATCH_LIMIT and room and not self._mailchimp.busy
+        # Looked at again after the next decisions, or when a lane's call is done.
+        return due
+
+    def _update(self) -> None:
+        """One batch update of HubSpot contacts (``write_hubspot``, recheck and all)."""
+        chunk = self.ctx.store.unguarded_operations(
+            "hubspot", GUARDED, after=self._updated_after, limit=HUBSPOT_BATCH
+        )
+        self._updated_after = chunk[-1].id
+        self._writing = {operation.contact_id for operation in chunk}
+        self._hubspot.run(self._update_steps(chunk), self._updated)
+
+    def _update_steps(self, chunk: list[Operation]) -> Steps[list[Unresolved]]:
+        try:
+            return (yield from send_steps(self.ctx, "update", chunk))
+        except (AuthError, RateLimitExhausted):
+            raise
+        except RemoteError as error:
+            note_write_error(self.ctx, "update", len(chunk), error)
+            return []
+
+    def _updated(self, unresolved: list[Unresolved]) -> None:
+        self.unresolved.extend(unresolved)
+        self._writing = set()
+        self.ctx.counts["hubspot_updates_while_reading"] += 1
+        self._new_writes = True
 
     def _submit(self) -> None:
         """First the members changed since the last look (``recheck``: a write that would

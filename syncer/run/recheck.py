@@ -55,11 +55,26 @@ def hold_stale_hubspot(
     Returns the ids of the operations held. A contact answered by another id, or not at all
     (merged, deleted), is left to the write, whose answer tells.
     """
+    return hold_for_contacts(ctx, updates, contacts_now(ctx, updates))
+
+
+def contacts_now(
+    ctx: RunContext, updates: Sequence[tuple[Operation, ContactRow]]
+) -> dict[str, HubSpotContact | None]:
+    """The contacts these updates go to, as HubSpot has them now (remote calls only)."""
     ids = [row.hubspot_id for _, row in updates if row.hubspot_id]
-    if not ids:
+    return ctx.hubspot.read(ids, ctx.hubspot_properties) if ids else {}
+
+
+def hold_for_contacts(
+    ctx: RunContext,
+    updates: Sequence[tuple[Operation, ContactRow]],
+    current: Mapping[str, HubSpotContact | None],
+) -> set[int]:
+    """Hold back the updates that would overwrite what :func:`contacts_now` found changed."""
+    if not current:
         return set()
-    current = ctx.hubspot.read(ids, ctx.hubspot_properties)
-    ctx.counts["rechecked_hubspot"] += len(ids)
+    ctx.counts["rechecked_hubspot"] += len(current)
     held: set[int] = set()
     fresh: list[HubSpotContact] = []
     with ctx.store.transaction():

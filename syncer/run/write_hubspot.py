@@ -21,7 +21,8 @@ from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run.context import Failure, RunContext
 from syncer.run.identity import resolve
-from syncer.run.recheck import hold_stale_hubspot
+from syncer.run.lane import Steps, run_now
+from syncer.run.recheck import contacts_now, hold_for_contacts
 from syncer.run.settle import (
     mark_failed,
     record_landed,
@@ -47,7 +48,7 @@ def write_hubspot(ctx: RunContext) -> list[int]:
     if not total:
         return []
     ctx.progress.phase("writing to HubSpot", total)
-    relink: list[Unresolved] = []
+    unresolved: list[Unresolved] = []
     for action in ("create", "update"):
         after = 0
         # A call's worth at a time from the outbox, never all of it in memory; a write left
@@ -57,31 +58,49 @@ def write_hubspot(ctx: RunContext) -> list[int]:
         ):
             after = chunk[-1].id
             if ctx.should_stop():
-                return _relink(ctx, relink)
+                return relink(ctx, unresolved)
             try:
-                relink.extend(_send(ctx, action, chunk))
+                unresolved.extend(_send(ctx, action, chunk))
             except (AuthError, RateLimitExhausted):
                 raise
             except RemoteError as error:
-                ctx.counts["hubspot_write_errors"] += 1
-                ctx.failures.append(Failure(f"HubSpot {action} of {len(chunk)} contacts: {error}"))
-                log.error("%s; those writes stay queued for the next run", error)
+                note_write_error(ctx, action, len(chunk), error)
             ctx.progress.advance(len(chunk))
-    return _relink(ctx, relink)
+    return relink(ctx, unresolved)
+
+
+def note_write_error(ctx: RunContext, action: str, count: int, error: RemoteError) -> None:
+    """A batch call that failed: a failure of the run; its writes stay queued."""
+    ctx.counts["hubspot_write_errors"] += 1
+    ctx.failures.append(Failure(f"HubSpot {action} of {count} contacts: {error}"))
+    log.error("%s; those writes stay queued for the next run", error)
 
 
 def _send(ctx: RunContext, action: str, operations: Sequence[Operation]) -> list[Unresolved]:
-    rows = {op.id: ctx.store.contact(op.contact_id) for op in operations}
+    return run_now(send_steps(ctx, action, operations))
+
+
+def send_steps(
+    ctx: RunContext, action: str, operations: Sequence[Operation]
+) -> Steps[list[Unresolved]]:
+    """One batch call of ``operations``, with its recheck first for updates (``recheck``), as
+    :data:`~syncer.run.lane.Steps`: a first sync's read makes the calls off its saving thread.
+
+    The people are read again after each call: one relinked meanwhile (an older duplicate
+    read, ``pipeline``) is not settled with the answer of the contact it left.
+    """
+    rows = ctx.store.contacts_of([op.contact_id for op in operations])
     sending: list[tuple[Operation, ContactRow]] = []
     for op in operations:
-        row = rows[op.id]
+        row = rows.get(op.contact_id)
         if row is None or (action == "update" and not row.hubspot_id):
             ctx.store.set_operation_state(op.id, "superseded", "no HubSpot contact to update")
             continue
         sending.append((op, row))
     if action == "update" and sending:
-        held = hold_stale_hubspot(ctx, sending)  # a value edited since it was read stays
-        sending = [(op, row) for op, row in sending if op.id not in held]
+        current = yield lambda: contacts_now(ctx, sending)
+        held = hold_for_contacts(ctx, _still_linked(ctx, sending), current)
+        sending = [(op, row) for op, row in _still_linked(ctx, sending) if op.id not in held]
     inputs = [
         WriteInput(str(op.id), dict(op.payload["properties"]), row.hubspot_id)
         for op, row in sending
@@ -91,26 +110,44 @@ def _send(ctx: RunContext, action: str, operations: Sequence[Operation]) -> list
     with ctx.store.transaction():
         ctx.store.mark_sent([int(item.trace_id) for item in inputs])
     client = ctx.hubspot
-    results = client.create(inputs) if action == "create" else client.update(inputs)
-    by_trace = {str(op.id): op for op in operations}
+    results = (
+        yield (lambda: client.create(inputs))
+        if action == "create"
+        else (lambda: client.update(inputs))
+    )
+    sent = {str(op.id): (op, row) for op, row in _still_linked(ctx, sending)}
     unresolved: list[Unresolved] = []
     with ctx.store.transaction():
         for result in results:
-            op = by_trace[result.trace_id]
-            row = rows[op.id]
-            if row is not None and action == "update" and result.outcome == "conflict":
+            if result.trace_id not in sent:
+                continue  # relinked while the call went: decided again for the other contact
+            op, row = sent[result.trace_id]
+            if action == "update" and result.outcome == "conflict":
                 # An update HubSpot refuses as a conflict sets a unique value another contact
                 # holds: the email. That contact is someone else; nothing is relinked.
                 email = op.payload["properties"].get("email", "")
                 reason = TAKEN_REASON.format(email=email, id=result.existing_id)
                 mark_failed(ctx, op, "failed", reason, causes.HUBSPOT_ADDRESS_TAKEN)
-            elif row is not None and _unresolved(action, result, row):
+            elif _unresolved(action, result, row):
                 unresolved.append((op, row, result))
             elif result.outcome == "ok" and result.contact is not None:
                 settle_hubspot_success(ctx, op, result.contact)
             else:
                 settle_hubspot_failure(ctx, op, result)
     return unresolved
+
+
+def _still_linked(
+    ctx: RunContext, sending: list[tuple[Operation, ContactRow]]
+) -> list[tuple[Operation, ContactRow]]:
+    """The writes whose person is still linked as when the write was read, each with the
+    person as the cache has them now."""
+    now = ctx.store.contacts_of([op.contact_id for op, _ in sending])
+    return [
+        (op, now[op.contact_id])
+        for op, row in sending
+        if op.contact_id in now and now[op.contact_id].hubspot_id == row.hubspot_id
+    ]
 
 
 def _unresolved(action: str, result: WriteResult, row: ContactRow) -> bool:
@@ -121,8 +158,9 @@ def _unresolved(action: str, result: WriteResult, row: ContactRow) -> bool:
     return action == "update" and result.contact is not None and result.contact.id != row.hubspot_id
 
 
-def _relink(ctx: RunContext, unresolved: list[Unresolved]) -> list[int]:
-    """Find the contact HubSpot has for each person and link to it; returns those relinked."""
+def relink(ctx: RunContext, unresolved: list[Unresolved]) -> list[int]:
+    """Find the contact HubSpot has for each person and link to it; returns those relinked (the
+    engine hands it the writes a first sync made during its read, ``pipeline``)."""
     if not unresolved:
         return []
     creates = [item for item in unresolved if item[0].action == "create"]
