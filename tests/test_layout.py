@@ -34,6 +34,7 @@ TOP = {
     "clikit": {"config", "errors", "operate"},
     "cli_engagement": {"clikit", "config", "errors", "operate", "run"},
     "sandbox.demo": EVERYTHING - {"cli"},
+    "sandbox.demo_engagement": EVERYTHING - {"cli"},
     "__main__": {"cli"},
     "__init__": set(),
 }
@@ -102,8 +103,8 @@ def _syncer_part(name: str) -> str | None:
     rest = name.split(".")[1:]
     if not rest or rest[0].startswith("__"):
         return "syncer"
-    if rest[:2] == ["sandbox", "demo"]:
-        return "sandbox.demo"
+    if rest[:2] in (["sandbox", "demo"], ["sandbox", "demo_engagement"]):
+        return "sandbox.demo"  # the demo's steps, which drive the whole job
     return _layer(rest[0])
 
 

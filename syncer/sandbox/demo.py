@@ -1,7 +1,9 @@
 """`syncer demo`: the whole job against the embedded sandbox, with no account and no network.
 
 It starts both simulators in-process, seeds a few hundred people, writes a throw-away config and
-cache, shows the dry-run plan, runs the real sync with progress, and ends with `syncer status`.
+cache, shows the dry-run plan, runs the real sync with progress and `syncer status`, then maps a
+HubSpot list to a tag, lands a newsletter's opens and clicks on a HubSpot contact
+(:mod:`syncer.sandbox.demo_engagement`), and ends with `syncer errors` and `syncer show`.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from syncer.operate.views import render_errors, render_status
 from syncer.run.engine import RunOptions
 from syncer.run.progress import Progress
 from syncer.run.report import Plan, person_lines, summary_lines, total_lines
-from syncer.sandbox import demo_data, world
+from syncer.sandbox import demo_data, demo_engagement, world
+from syncer.sandbox.demo_engagement import show_engagement
 from syncer.sandbox.runner import Sandbox, SandboxInfo
 
 ORDINARY_SHOWN = 3
 DEMO_LIST_FILTER = {"property": "lifecyclestage", "value": "customer"}
+TAGS = [{"hubspot_list": "Customers", "mailchimp_tag": "Customer"}]
 
 
 def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -> ExitCode:
@@ -69,10 +73,13 @@ def run_demo(out: Output, progress: Callable[[], Progress], keep: Path | None) -
             status = status_report(store, config)
             render_status(out, status)
         _list_becomes_a_tag(out, http, info, folder)
+        out.heading("6. Newsletter engagement lands on the HubSpot contact")
+        engaged = _write_config(folder, info, tags=TAGS, engagement=demo_engagement.SECTION)
+        show_engagement(out, http, info, load_config(engaged))
         with open_store(config) as store:
-            out.heading("6. syncer errors")
+            out.heading("7. syncer errors")
             render_errors(out, error_list(store))
-            out.heading(f"7. syncer show {demo_data.LATE_OPT_OUT}")
+            out.heading(f"8. syncer show {demo_data.LATE_OPT_OUT}")
             dana = person(store, demo_data.LATE_OPT_OUT, config)
         if dana is not None:
             _where_she_stands(out, dana)
@@ -95,9 +102,7 @@ def _list_becomes_a_tag(
     out.heading("5. A HubSpot list becomes a Mailchimp tag")
     spec = {"name": "Customers", "processingType": "DYNAMIC", "filter": DEMO_LIST_FILTER}
     _admin(http, info.hubspot_url, "lists", spec)
-    path = _write_config(
-        folder, info, tags=[{"hubspot_list": "Customers", "mailchimp_tag": "Customer"}]
-    )
+    path = _write_config(folder, info, tags=TAGS)
     out.line("tags: [{hubspot_list: Customers, mailchimp_tag: Customer}]  (an active list)")
     report = sync_once(load_config(path), RunOptions())
     out.line(
