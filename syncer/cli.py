@@ -320,7 +320,7 @@ def errors(app: AppContext, as_json: bool, limit: int) -> None:
 @click.option("--all", "everyone", is_flag=True, help="Retry every failed or blocked contact.")
 @click.pass_obj
 def retry(app: AppContext, emails: tuple[str, ...], everyone: bool) -> int:
-    """Queue failed contacts again; the next `syncer run` decides and writes them anew."""
+    """Queue failed contacts (and refused engagement notes) again for the next `syncer run`."""
     if bool(emails) == everyone:
         raise click.UsageError("give one or more EMAIL addresses, or --all")
     config = app.load_config()

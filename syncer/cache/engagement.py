@@ -310,6 +310,38 @@ class EngagementStore(StoreBase):
                 [dumps(list(keys))],
             )
 
+    def engagement_problem_people(self) -> list[int]:
+        """People with an engagement problem to retry: a reported issue or a refused note."""
+        return [
+            int(row["contact_id"])
+            for row in self.db.query(
+                "SELECT contact_id FROM engagement_issues WHERE contact_id IS NOT NULL "
+                "UNION SELECT contact_id FROM engagement WHERE note_state = 'failed'"
+            )
+        ]
+
+    def retry_engagement(self, contact_ids: Sequence[int]) -> None:
+        """`syncer retry`: these people's refused notes are written again by the next run, their
+        properties computed and written again, and their problems cleared (one that persists
+        is reported again by that run)."""
+        ids = dumps(list(contact_ids))
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE engagement SET note_state = 'todo', updated_at = ? WHERE note_state = "
+                "'failed' AND contact_id IN (SELECT value FROM json_each(?))",
+                [utc_now(), ids],
+            )
+            self.db.execute(
+                "UPDATE engagement_people SET dirty = 1 "
+                "WHERE contact_id IN (SELECT value FROM json_each(?))",
+                [ids],
+            )
+            self.db.execute(
+                "DELETE FROM engagement_issues "
+                "WHERE contact_id IN (SELECT value FROM json_each(?))",
+                [ids],
+            )
+
     def engagement_issues(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM engagement_issues ORDER BY cause, email, key"))
 

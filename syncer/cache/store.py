@@ -281,14 +281,17 @@ class Store(IdentityStore, OutboxStore, SegmentStore, EngagementStore, Preferenc
     def retry_contacts(self, contact_ids: list[int] | None) -> int:
         """`syncer retry`: failed writes go back in the queue and the people are decided again.
 
-        Returns how many people were touched; ``None`` means every failed or blocked person.
+        Returns how many people were touched; ``None`` means every failed or blocked person,
+        and everyone with an engagement problem (a refused note, a contact gone).
         """
         with self.transaction():
             if contact_ids is None:
                 contact_ids = [
                     row["id"] for row in self.problem_contacts() if row["state"] != "duplicate"
                 ]
+                contact_ids += sorted(set(self.engagement_problem_people()) - set(contact_ids))
             self.requeue_failed(contact_ids)
+            self.retry_engagement(contact_ids)
             self.db.execute(
                 "UPDATE contacts SET dirty = 1, state = 'todo', reason = NULL, cause = NULL "
                 "WHERE id IN (SELECT value FROM json_each(?)) "

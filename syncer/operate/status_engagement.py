@@ -22,8 +22,9 @@ HINTS: dict[str, str] = {
     "should be, `syncer run` links them and `syncer engagement --backfill` loads their history",
     causes.ENGAGEMENT_CAMPAIGN_GONE: "the campaign was deleted in Mailchimp: its notes stay in "
     "HubSpot as they were; nothing to do",
-    causes.ENGAGEMENT_NOTE_REFUSED: "HubSpot refused the note: fix what the reason names; the "
-    "note is written again with the person's next activity in that campaign",
+    causes.ENGAGEMENT_NOTE_REFUSED: "HubSpot refused the note: fix what the reason names, then "
+    "`syncer retry EMAIL` (or `--all`); it is also tried again with the person's next activity "
+    "in that campaign",
     causes.ENGAGEMENT_CONTACT_GONE: "the contact was deleted in HubSpot: restore it (then "
     "`syncer retry EMAIL`), or leave it: nothing is written for them",
     causes.ENGAGEMENT_REFUSED: "HubSpot refused the engagement properties: `syncer check` names "
