@@ -8,6 +8,10 @@ Notes, crash-safe without an idempotent create:
    the answer never came) is looked for before anything else: the contact's associated notes
    are read, and the one whose body carries this campaign's marker is the note. Found, its id is
    recorded; not found, it is created. So a SIGKILL at any moment never makes a second note.
+   The run that sent a create whose answer did not come looks for its notes too, but leaves
+   those it does not find to the next run: HubSpot may still be carrying out a request whose
+   answer syncer gave up waiting for (a read timeout), and creating again now would make the
+   note twice (the soak found this).
 3. A note with an id is updated in place when its body changes (more opens, a click).
 
 Contact properties are computed from everything recorded for the person and written through the
@@ -41,8 +45,8 @@ def write_engagement(ctx: RunContext, now: datetime) -> None:
         notes = HubSpotNotes(ctx.hubspot.api)
         ctx.progress.phase("writing engagement notes", ctx.store.note_count("todo"))
         find_sent_notes(ctx, notes)
-        _write_notes(ctx, notes)
-        find_sent_notes(ctx, notes)
+        sent = _write_notes(ctx, notes)
+        find_sent_notes(ctx, notes, sent_now=sent)
     if config.properties:
         _write_properties(ctx, now)
 
@@ -55,8 +59,13 @@ def _body(row: NoteRow) -> str:
     return note_body(row.campaign, summarise(row.events), str(row.rowid))
 
 
-def find_sent_notes(ctx: RunContext, notes: HubSpotNotes) -> None:
-    """Resolve notes whose create may have reached HubSpot: find each on its contact by marker."""
+def find_sent_notes(
+    ctx: RunContext, notes: HubSpotNotes, *, sent_now: frozenset[int] = frozenset()
+) -> None:
+    """Resolve notes whose create may have reached HubSpot: find each on its contact by marker.
+
+    A row in ``sent_now`` (its create left during this run) that is not found stays ``sent``,
+    to be looked for by the next run: its create may still be under way in HubSpot."""
     after = 0
     while not ctx.should_stop() and (rows := ctx.store.notes_in_state("sent", after, BATCH)):
         after = rows[-1].rowid
@@ -72,7 +81,8 @@ def find_sent_notes(ctx: RunContext, notes: HubSpotNotes) -> None:
             )
             match = next((n for n in mine if marked_campaign(bodies[n]) == row.campaign.id), None)
             if match is None:
-                found.append((row.rowid, None, None, "todo"))
+                if row.rowid not in sent_now:
+                    found.append((row.rowid, None, None, "todo"))
                 continue
             held = digest(bodies[match])
             state = "ok" if held == digest(_body(row)) else "todo"
@@ -81,7 +91,9 @@ def find_sent_notes(ctx: RunContext, notes: HubSpotNotes) -> None:
         ctx.store.record_notes(found)
 
 
-def _write_notes(ctx: RunContext, notes: HubSpotNotes) -> None:
+def _write_notes(ctx: RunContext, notes: HubSpotNotes) -> frozenset[int]:
+    """Write the notes to write; returns the rows whose create left, for the look-up after."""
+    sent: set[int] = set()
     after = 0
     while not ctx.should_stop() and (rows := ctx.store.notes_in_state("todo", after, BATCH)):
         after = rows[-1].rowid
@@ -98,8 +110,10 @@ def _write_notes(ctx: RunContext, notes: HubSpotNotes) -> None:
         if updates:
             _update_notes(ctx, notes, updates, bodies)
         if creates:
+            sent.update(row.rowid for row in creates)
             _create_notes(ctx, notes, creates, bodies)
         ctx.progress.advance(len(rows))
+    return frozenset(sent)
 
 
 def _inputs(rows: list[NoteRow], bodies: dict[int, str]) -> list[NoteInput]:
