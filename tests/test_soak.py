@@ -69,6 +69,7 @@ def final_checks(soak: Soak, sim: SandboxDriver) -> None:
         ("events ended wrong", soak.events.check(ends)),
         ("duplicates", checks.no_duplicates(soak.world, sides, soak.events)),
         ("tags differ from the segments", soak.segments.check(sides, stages, apart)),
+        ("engagement differs from the activity", soak.engagement.check(sides.hubspot_ids)),
         ("statuses moved in the scope stage", soak.segments.statuses_held(sides)),
         ("consent: a bare subscribe asked", checks.consent_requested(sim.status_requests())),
         ("consent broken", checks.consent_transitions(soak.world, sim.transitions())),

@@ -17,11 +17,20 @@ from typing import Any
 from syncer.sandbox.world import FIELD_MAPPINGS
 from tests.support.sandbox import SandboxDriver
 from tests.support.soak import EARLY, LATE, MIDDLE, Person, World
+from tests.support.soak_engagement import Engagement
 from tests.support.soak_events import Events
 from tests.support.soak_live import LiveEditor
 from tests.support.soak_plan import Planner, RoundPlan
 from tests.support.soak_preferences import Preferences
-from tests.support.soak_runs import COLLECTING, DONE, KILL_PHASES, RESULTS, Runner, kill_schedule
+from tests.support.soak_runs import (
+    COLLECTING,
+    DONE,
+    ENGAGEMENT,
+    KILL_PHASES,
+    RESULTS,
+    Runner,
+    kill_schedule,
+)
 from tests.support.soak_segments import SCOPE_ROUNDS, Segments
 from tests.support.soak_sides import Sides
 
@@ -85,10 +94,16 @@ class Soak:
         self.live = LiveEditor(sim, self.world, rng)
         self.segments = Segments(sim, self.world, rng)
         self.preferences = Preferences(sim, self.world, rng)
+        # A generator of its own, so the other rounds draw what they drew before engagement.
+        self.engagement = Engagement(sim, self.world, random.Random(hash(rng.getstate())))
         self.people = people
         self.runner = Runner(rng, timeout=60 + people / 40)
         #: Round 0 is the first sync; each killed round names the phase its kill aims at.
         self.kills = kill_schedule(rng, rounds, KILL_SHARE)
+        # Issue 16: one run of every soak is killed inside its engagement pass.
+        killed = [n for n in self.kills if 1 <= n <= rounds]
+        if killed and ENGAGEMENT not in self.kills.values():
+            self.kills[max(killed)] = ENGAGEMENT
         later = list(range(2, rounds + 1))
         self.full_round, self.retry_round = rng.sample(later, 2) if len(later) >= 2 else (0, 0)
         self.refused: list[str] = []
@@ -113,6 +128,8 @@ class Soak:
             self._sync("first sync", 0)
         self._sync("first sync", 0, kill=False)
         self.segments.start()
+        self.engagement.start(self.sides().hubspot_ids)
+        self.runner.check_fix(self.config(), "check --fix (engagement properties)")
 
     # -- rounds --------------------------------------------------------------------------------
 
@@ -141,6 +158,7 @@ class Soak:
         self.preferences.edit(plan.spare, sides, self.events.duplicates, round_no, label)
         self.segments.move()
         self._touch()
+        self.engagement.play(label)
         self.sim.advance(PHASE_GAP)
         full = round_no == self.full_round
         how = f"{' --full' if full else ''} ({plan.edits()} edits, {lagging} people not in sync)"
@@ -269,6 +287,7 @@ class Soak:
             http={"max_tries": 6, "max_time": 30, "connect_timeout": 2, "read_timeout": 10},
             **self.segments.sections(self.people),
             **self.preferences.sections(),
+            **self.engagement.sections(),
         )
 
     def _sync(self, label: str, round_no: int, *, kill: bool = True, full: bool = False) -> None:
@@ -301,6 +320,7 @@ class Soak:
             },
             **self.segments.sections(self.people),
             **self.preferences.sections(),
+            **self.engagement.sections(),
         )
         self.sim.configure("mailchimp", {"batch_delay_s": delay})
         for side, kinds in FAULTS.items():
@@ -360,6 +380,7 @@ class Soak:
             self.live.summary(),
             f"segments: {self.segments.moves} list moves",
             self.preferences.summary(),
+            self.engagement.summary(),
         ]
         return "\n".join(lines + [record.line() for record in self.runner.runs])
 

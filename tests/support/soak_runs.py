@@ -2,10 +2,11 @@
 
 A killed run is killed *inside a chosen phase*: it runs with ``-v``, whose log names each phase
 as it starts (``collecting earlier Mailchimp batches``, ``fetching ...``, ``reconciling``,
-``writing to HubSpot``, ``submitting Mailchimp batches``, ``waiting up to ...``), and a reader
-thread kills it a random few milliseconds after the chosen one begins. The phases are dealt out
-evenly over a soak's killed rounds (:func:`kill_schedule`), and the journal reports where each
-kill really landed (a phase can end before the kill does, or never come).
+``writing to HubSpot``, ``submitting Mailchimp batches``, ``waiting up to ...``, ``reading the
+activity of N campaigns``), and a reader thread kills it a random few milliseconds after the
+chosen one begins. The phases are dealt out evenly over a soak's killed rounds
+(:func:`kill_schedule`), and the journal reports where each kill really landed (a phase can end
+before the kill does, or never come).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from syncer.errors import ExitCode
 
 DONE = (ExitCode.OK, ExitCode.PARTIAL)
 STARTUP, COLLECTING, RESULTS = "start-up", "collecting old batches", "batch results"
+ENGAGEMENT = "engagement"  # reading campaign activity, writing notes and properties (issue 16)
 #: Each phase as its ``-v`` line begins; the first match names the phase a line starts.
 PHASE_LINES = (
     ("collecting earlier Mailchimp batches", COLLECTING),
@@ -39,6 +41,8 @@ PHASE_LINES = (
     ("submitting Mailchimp batches", "Mailchimp submission"),
     ("writing to Mailchimp", "Mailchimp submission"),
     ("waiting up to", RESULTS),
+    ("reading the activity of", ENGAGEMENT),
+    ("writing engagement notes", ENGAGEMENT),
 )
 KILL_PHASES = (
     STARTUP,
@@ -48,6 +52,7 @@ KILL_PHASES = (
     "HubSpot writes",
     "Mailchimp submission",
     RESULTS,
+    ENGAGEMENT,
 )
 #: Once its phase has begun, a kill waits this long (uniformly drawn, seconds).
 KILL_DELAY = (0.0, 0.08)
@@ -141,6 +146,16 @@ class Runner:
         self.runs.append(
             RunRecord(label, done.returncode, time.monotonic() - started, "", {}, [], done.stderr)
         )
+        return self.runs[-1]
+
+    def check_fix(self, config: Path, label: str) -> RunRecord:
+        """`syncer check --fix`: what a newly enabled part of the config needs is created."""
+        started = time.monotonic()
+        done = subprocess.run(
+            command(config, "check", "--fix"), capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+        self.runs.append(RunRecord(label, 0, time.monotonic() - started, "", {}, [], ""))
         return self.runs[-1]
 
     def killed_run(self, config: Path, label: str, target: str, *extra: str) -> RunRecord:
