@@ -282,8 +282,15 @@ def peak_rss_kib(pid: int) -> int | None:
     return None
 
 
-def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = None) -> SyncerRun:
-    """Run `syncer run --json` to completion (SIGTERM at ``timeout``, SIGKILL 30 s later).
+def run_syncer(
+    config: Path,
+    *args: str,
+    timeout: float,
+    profile: Path | None = None,
+    command: str = "run",
+) -> SyncerRun:
+    """Run `syncer run --json` (or another ``command`` taking ``--json``) to completion
+    (SIGTERM at ``timeout``, SIGKILL 30 s later).
 
     ``wait4`` gives this one child's CPU time, without the sandbox (another child of this
     process); peak RSS is ``VmHWM`` sampled every 50 ms until the process exits (a high-water
@@ -292,14 +299,14 @@ def run_syncer(config: Path, *args: str, timeout: float, profile: Path | None = 
     """
     counts = config.parent / "sql-counts.json"
     counts.unlink(missing_ok=True)
-    command = ["-m", "benchmarks.sqlcount", str(counts)]
-    command += ["--config", str(config), "run", "--json", "-v", *args]
+    argv = ["-m", "benchmarks.sqlcount", str(counts)]
+    argv += ["--config", str(config), command, "--json", "-v", *args]
     if profile is not None:
-        command = ["-m", "cProfile", "-o", str(profile), *command]
+        argv = ["-m", "cProfile", "-o", str(profile), *argv]
     env = checkout_env()
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, *command],
+        [sys.executable, *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
