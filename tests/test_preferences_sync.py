@@ -12,26 +12,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.preference_properties import HUBSPOT_PROPERTIES
 from tests.support.sandbox import SandboxDriver
 from tests.test_segments_tags import invoke
 
 pytestmark = pytest.mark.timeout(120)
 
-BOOLEAN = {"type": "bool", "fieldType": "booleancheckbox", "options": []}
-PROPERTIES = [
-    {"name": "wants_events", "label": "Wants events", **BOOLEAN},
-    {"name": "gdpr_email", "label": "GDPR email", **BOOLEAN},
-    {
-        "name": "topics",
-        "label": "Topics",
-        "type": "enumeration",
-        "fieldType": "checkbox",
-        "options": [
-            {"label": name, "value": name, "displayOrder": n, "hidden": False}
-            for n, name in enumerate(["News", "Offers"])
-        ],
-    },
-]
+PROPERTIES = HUBSPOT_PROPERTIES
 PREFERENCES: dict[str, Any] = {
     "interests": [
         {"hubspot": "wants_events", "category": "Invites", "mailchimp": "Events", "consent": True},

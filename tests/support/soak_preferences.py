@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any
 
+from tests.support.preference_properties import HUBSPOT_PROPERTIES, TOPICS
 from tests.support.sandbox import SandboxDriver
 from tests.support.soak import Person, World
 from tests.support.soak_sides import Sides
@@ -37,23 +38,7 @@ GROUPS = [
     {"title": "Invites", "interests": ["Events"]},
     {"title": "Topics", "interests": ["News", "Offers"]},
 ]
-TOPICS = ("News", "Offers")
 PERMISSIONS = ["Email", "Direct Mail"]
-BOOLEAN = {"type": "bool", "fieldType": "booleancheckbox", "options": []}
-HUBSPOT_PROPERTIES = [
-    {"name": "wants_events", "label": "Wants events", **BOOLEAN},
-    {"name": "gdpr_email", "label": "GDPR email", **BOOLEAN},
-    {
-        "name": "topics",
-        "label": "Topics",
-        "type": "enumeration",
-        "fieldType": "checkbox",
-        "options": [
-            {"label": name, "value": name, "displayOrder": n, "hidden": False}
-            for n, name in enumerate(TOPICS)
-        ],
-    },
-]
 SECTIONS: dict[str, Any] = {
     "interests": [
         {"hubspot": "wants_events", "category": "Invites", "mailchimp": "Events", "consent": True},
