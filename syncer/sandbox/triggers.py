@@ -10,6 +10,9 @@ fault or count, and admin endpoints (``/_sim/edit``) work too.
 ``POST /_sim/triggers`` ``{"triggers": [{"after": "POST /template", "nth": 1, "method": "PATCH",
 "path": "/...", "body": {...}}]}`` replaces the plan (``{}`` empties it, as a reset does);
 ``GET /_sim/triggers`` says how many still wait and what each fired one was answered.
+Mailchimp's batch operations count apart, as ``batch PUT /3.0/lists/{list_id}/members/...``, so a
+test can also act between two operations of a running batch (pause it there with
+``/_sim/config``, edit a member).
 """
 
 from __future__ import annotations

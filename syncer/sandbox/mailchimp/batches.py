@@ -189,7 +189,8 @@ class BatchQueue:
         return batch
 
     def delete(self, batch_id: str) -> None:
-        """Stop the batch; like Mailchimp, its results are gone with it."""
+        """Stop the batch between two operations, whatever its status; like Mailchimp, what
+        already ran stays done and its results are gone with it (the record answers 404)."""
         self.require(batch_id).cancelled = True
         del self.batches[batch_id]
 

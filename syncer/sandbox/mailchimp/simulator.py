@@ -238,6 +238,17 @@ class MailchimpSimulator(Simulator):
         return Response.json(project(payload, request))
 
     def _delete_batch(self, request: Request) -> Response:
+        """``DELETE /batches/{batch_id}``: 204, then the batch is gone (404).
+
+        Mailchimp: "Stops a batch request from running. Since only one batch request is run at a
+        time, this can be used to cancel a long running request. The results of any completed
+        operations will not be available after this call." (Marketing API reference, Batches,
+        "Delete batch request"; the SDKs' ``delete_request``: "Delete a batch request and stop it
+        from processing further"; 204 No Content, an unknown id 404 "Resource Not Found"). So a
+        pending batch never runs; a started one keeps the operations it already carried out (no
+        rollback), runs none of the rest, and no one can learn which ran
+        (:meth:`BatchQueue.delete`).
+        """
         with self.lock:
             self.batches.delete(request.params["batch_id"])
         return Response.empty()
@@ -266,9 +277,13 @@ class MailchimpSimulator(Simulator):
                 SimError(404, "Resource Not Found", "The requested resource could not be found.")
             )
         try:
-            return self._guarded(route.handler, request)
+            response = self._guarded(route.handler, request)
         except Exception as error:  # noqa: BLE001 - one broken operation must not stop the worker
             return self.error_response(SimError(500, "Internal Server Error", repr(error)))
+        # A test can act between two operations of a running batch (pause it there, edit a
+        # member): triggers count these answers apart, as ``batch PUT /3.0/lists/...``.
+        self._pull_triggers(f"batch {operation.method} {route.template}")
+        return response
 
 
 def _api_key(request: Request) -> str | None:
