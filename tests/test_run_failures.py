@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from syncer import cli as cli_module
 from syncer.cache.lock import run_lock
 from syncer.cli import cli
+from syncer.cli import commands as cli_commands
 from syncer.errors import ExitCode
 from syncer.run import engine
 from tests.support.people import InitialWorld
@@ -111,7 +111,7 @@ def test_unexpected_errors_outside_a_run_get_the_same_edge(
     sim: SandboxDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = _synced(sim, tmp_path)
-    monkeypatch.setattr(cli_module, "status_report", _a_bug)
+    monkeypatch.setattr(cli_commands, "status_report", _a_bug)
     shown = invoke(config, "status")
     assert shown.exit_code == ExitCode.UNEXPECTED
     assert "Traceback" not in shown.stderr

@@ -17,8 +17,9 @@ import click
 from syncer import __version__
 from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
-from syncer.cli_engagement import engagement
-from syncer.clikit import AppContext, apply_logging, examples, global_options, settings
+from syncer.cli.engagement import engagement
+from syncer.cli.kit import AppContext, apply_logging, examples, global_options, settings
+from syncer.cli.sync import progress_display, sync_and_report
 from syncer.errors import EXIT_CODE_MEANINGS, ConfigError, ExitCode, SyncerError, UnexpectedError
 from syncer.operate.check import check_offline, check_remote
 from syncer.operate.check import exit_code as check_exit_code
@@ -26,12 +27,11 @@ from syncer.operate.check import summary as check_summary
 from syncer.operate.check_engagement import check_engagement
 from syncer.operate.check_preferences import check_preferences
 from syncer.operate.check_segments import check_segments
-from syncer.operate.console import Output, RichProgress
-from syncer.operate.logs import say_error, say_failures, say_summary, terminal_console
-from syncer.operate.service import last_run, open_clients, open_store, sync_once
-from syncer.operate.shapes import batch_json, failed_run_json, run_json
+from syncer.operate.console import Output
+from syncer.operate.logs import say_error
+from syncer.operate.service import open_clients, open_store
+from syncer.operate.shapes import batch_json
 from syncer.operate.status import error_list, person, status_report
-from syncer.operate.stopping import signals_stop
 from syncer.operate.views import (
     render_batches,
     render_check,
@@ -39,10 +39,7 @@ from syncer.operate.views import (
     render_person,
     render_status,
 )
-from syncer.run.context import Deadline
 from syncer.run.engine import RunOptions
-from syncer.run.progress import Progress
-from syncer.run.report import plan_lines, summary_lines
 from syncer.sandbox.demo import run_demo, seed_sandbox
 from syncer.sandbox.runner import Sandbox
 
@@ -184,29 +181,8 @@ def run(
     process group, counts once). Either way the next run carries on. A cache that is empty, or
     missing beside its lock file, stops the run (exit 2) until `--full` starts a first sync.
     """
-    config = app.load_config()
     options = RunOptions(dry_run=dry_run, full=full, force=force)
-    deadline = Deadline(max_time)
-    with signals_stop(deadline):
-        try:
-            report = sync_once(config, options, deadline=deadline, progress=_progress())
-        except SyncerError as error:
-            if as_json and not dry_run:
-                click.echo(json.dumps(failed_run_json(error, last_run(config)), indent=2))
-            raise
-    if report.plan is not None:
-        if as_json:
-            click.echo(json.dumps(report.plan.as_json(), indent=2))
-        else:
-            for line in plan_lines(report.plan):
-                click.echo(line)
-        return ExitCode.GUARD if report.plan.guard_tripped else ExitCode.OK
-    if as_json:
-        click.echo(json.dumps(run_json(report), indent=2))
-    else:
-        say_summary(summary_lines(report.counts, report.api_calls, report.outcome))
-        say_failures(report.failures)
-    return ExitCode.PARTIAL if report.outcome == "partial" else ExitCode.OK
+    return sync_and_report(app.load_config(), options, max_time, as_json)
 
 
 @cli.command(
@@ -383,7 +359,7 @@ def show(app: AppContext, email: str, as_json: bool) -> int:
 )
 def demo(keep: Path | None) -> int:
     """Run the whole job against the built-in sandbox: no account, no network needed."""
-    return run_demo(Output(), _progress, keep)
+    return run_demo(Output(), progress_display, keep)
 
 
 @cli.command(epilog=examples("syncer init", "syncer init ~/.config/syncer/syncer.yaml"))
@@ -405,13 +381,6 @@ def init(path: Path, force: bool) -> int:
 
 
 cli.add_command(engagement)
-
-
-def _progress() -> Progress:
-    """A live display on a terminal; one log line per phase under cron."""
-    if sys.stderr.isatty():
-        return RichProgress(terminal_console())
-    return Progress()
 
 
 def main() -> None:
