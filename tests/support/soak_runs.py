@@ -7,6 +7,9 @@ activity of N campaigns``), and a reader thread kills it a random few millisecon
 chosen one begins. The phases are dealt out evenly over a soak's killed rounds
 (:func:`kill_schedule`), and the journal reports where each kill really landed (a phase can end
 before the kill does, or never come).
+
+Every run goes with ``--debug``: a run that stops on an unexpected error (exit 6) leaves its
+error line and traceback in the journal (:meth:`RunRecord.line`), not only the hint printed last.
 """
 
 from __future__ import annotations
@@ -59,6 +62,11 @@ KILL_DELAY = (0.0, 0.08)
 #: A start-up kill comes this long after the process starts: inside the interpreter's start,
 #: the config, the lock or the field check.
 STARTUP_DELAY = (0.05, 0.6)
+#: How much of a failed run's stderr the journal keeps: the traceback's last frames and the error.
+FAILURE_LINES = 12
+#: How many of a killed run's last stderr lines are kept: a traceback with its chained one.
+STDERR_TAIL = 120
+TRACEBACK = "Traceback (most recent call last):"
 
 
 def kill_schedule(rng: Random, rounds: int, share: float) -> dict[int, str]:
@@ -94,7 +102,23 @@ class RunRecord:
         last = self.stderr.strip().splitlines()[-1:] or [""]
         counts = {k: v for k, v in sorted(self.counts.items()) if v}
         failed = f" failures: {self.failures[:5]}" if self.failures else ""
-        return f"{self.label}: {how} after {self.seconds:.1f} s {counts}{failed} {last[0][:160]}"
+        line = f"{self.label}: {how} after {self.seconds:.1f} s {counts}{failed} {last[0][:160]}"
+        return "\n    ".join([line, *self.why()])
+
+    def why(self) -> list[str]:
+        """A run that ended on its own but not done: its error line and, from ``--debug``, the
+        innermost frames of the first traceback printed (the bug itself; a chained traceback
+        after it only shows the way out through the CLI's edge)."""
+        if self.killed_in or self.code in DONE:
+            return []
+        first = self.stderr
+        for chained in ("\nThe above exception", "\nDuring handling"):
+            first = first.split(chained, 1)[0]
+        start = first.rfind(TRACEBACK)
+        frames = first[start + len(TRACEBACK) :].splitlines() if start >= 0 else []
+        errors = [line for line in self.stderr.splitlines() if "error: " in line][-1:]
+        kept = [line for line in frames if line.strip(" ^~")][-FAILURE_LINES:] + errors
+        return [line[:240] for line in kept]
 
 
 @dataclass
@@ -108,7 +132,7 @@ class _Watch:
 
     def read(self, stream: IO[str] | None) -> None:
         for line in stream or []:
-            self.tail = [*self.tail[-40:], line]
+            self.tail = [*self.tail[-STDERR_TAIL:], line]
             message = line.split(" DEBUG ", 1)[-1] if " DEBUG " in line else ""
             for prefix, phase in PHASE_LINES:
                 if message.startswith(prefix):
@@ -129,7 +153,7 @@ class Runner:
     def run(self, config: Path, label: str, *extra: str) -> RunRecord:
         started = time.monotonic()
         done = subprocess.run(
-            command(config, "run", "--json", *extra),
+            command(config, "--debug", "run", "--json", *extra),
             capture_output=True,
             text=True,
             timeout=self.timeout,
@@ -163,7 +187,7 @@ class Runner:
         started = time.monotonic()
         watch = _Watch(target)
         with subprocess.Popen(
-            command(config, "run", "-v", "--json", *extra),
+            command(config, "--debug", "run", "-v", "--json", *extra),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
