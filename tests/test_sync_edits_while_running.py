@@ -197,3 +197,61 @@ def test_a_mailchimp_edit_while_direct_writes_go_out_is_not_overwritten(
     run(config)  # both changed since they agreed: Mailchimp's edit is the newer
     contact, member = both_sides(sim, second)
     assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+
+
+UPDATE = "POST /crm/v3/objects/contacts/batch/update"
+
+
+def test_a_hubspot_edit_overwritten_by_a_resent_update_is_restored_and_wins(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """The window the check leaves: an update HubSpot carries out after an edit made since the
+    check. Here its first attempt lands, the answer is lost, someone edits the contact, and the
+    re-sent update writes over the edit; the answer shows syncer's values. HubSpot's property
+    history shows the edit between the check and syncer's last version: it is put back in
+    HubSpot and, being the newest, carried to Mailchimp."""
+    config, hubspot_id = synced(sim, tmp_path)
+    person, other = email("shared", 1), email("shared", 2)
+    sim.mailchimp_edit(person, {"merge_fields": {"LNAME": "Mailchimp-Name"}})
+    sim.mailchimp_edit(other, {"merge_fields": {"LNAME": "Other-Name"}})
+    sim.advance(60)
+    sim.faults("hubspot", {"rate": 1, "kinds": ["drop"], "paths": [UPDATE]})
+    edit = {"id": hubspot_id[person], "properties": {"lastname": "HubSpot-Edit"}}
+    sim.triggers_after(
+        "hubspot",
+        UPDATE,
+        [
+            {"method": "POST", "path": "/_sim/edit", "body": edit},
+            {"method": "POST", "path": "/_sim/faults", "body": {"rate": 0}},
+        ],
+    )
+
+    report = run(config)
+    assert [t["status"] for t in sim.triggered("hubspot")] == [200, 200]
+    contact, member = both_sides(sim, person)
+    assert contact["lastname"] == "HubSpot-Edit", "the edit written over was not restored"
+    calls = report["api_calls"]["hubspot"]["by_endpoint"]
+    assert calls.get(UPDATE) == 3, calls  # the write, its re-sending, and the edit put back
+    assert calls.get("POST /crm/v3/objects/contacts/batch/read") == 2, calls  # check, history
+    assert sim.hubspot_by_email(PROPERTIES)[other]["lastname"] == "Other-Name", "others go on"
+    assert "lastname" in show(config, person)
+    assert "restored" in show(config, person)
+
+    sim.advance(60)
+    run(config)
+    contact, member = both_sides(sim, person)
+    assert (contact["lastname"], member["merge_fields"]["LNAME"]) == ("HubSpot-Edit",) * 2
+    sim.advance(60)
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    run(config)
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
+
+
+def test_a_prompt_update_reads_no_history(sim: SandboxDriver, tmp_path: Path) -> None:
+    """An update answered at once, on its first attempt, costs no history read."""
+    config, hubspot_id = synced(sim, tmp_path)
+    sim.mailchimp_edit(email("shared", 1), {"merge_fields": {"LNAME": "Mailchimp-Name"}})
+    sim.advance(60)
+    calls = run(config)["api_calls"]["hubspot"]["by_endpoint"]
+    assert calls.get(UPDATE) == 1, calls
+    assert calls.get("POST /crm/v3/objects/contacts/batch/read") == 1, calls  # the check only

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Side = Literal["hubspot", "mailchimp"]
 
@@ -43,6 +43,15 @@ def parse_time(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class Version(NamedTuple):
+    """One entry of a HubSpot property's history: the value, when it was set, and by whom
+    (``sourceType``: ``CRM_UI``, ``API``, ``CALCULATED``, ...)."""
+
+    value: str
+    at: datetime
+    source: str
+
+
 @dataclass(frozen=True)
 class HubSpotContact:
     """A contact as the HubSpot client returns it (only the properties syncer asked for)."""
@@ -54,6 +63,8 @@ class HubSpotContact:
     archived: bool = False
     #: Per property, the current value and when it was set, when history was read.
     stamps: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
+    #: Per property, every version HubSpot answered, newest first, when history was read.
+    versions: Mapping[str, tuple[Version, ...]] = field(default_factory=dict)
 
     @property
     def email(self) -> str:

@@ -20,7 +20,8 @@ the one the write sends) is held back: superseded, with an event naming the fiel
 as it stands goes into the cache, so the next run decides for that person again, with the edit,
 whatever its cursors say. A member whose status or address changed is not written at all (a
 write to the old address would add a member back). Every other write goes as decided. What is
-left is the moment between the check and the write, and the time a batch waits in Mailchimp's
+left is the moment between the check and the write (a HubSpot update carried out late is
+looked at again in its history: ``overwritten``), and the time a batch waits in Mailchimp's
 queue, which only a conditional write could close. Tag and archive writes (segments) carry
 HubSpot's decisions, not values read from Mailchimp, and are never held.
 """

@@ -16,12 +16,14 @@ from syncer.cache.identity import MERGED_REASON
 from syncer.connectors.hubspot.client import BATCH_LIMIT
 from syncer.connectors.hubspot.parse import WriteInput, WriteResult
 from syncer.core import causes
+from syncer.core.models import HubSpotContact
 from syncer.core.plan import landed
 from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run.context import Failure, RunContext
 from syncer.run.identity import resolve
 from syncer.run.lane import Steps, run_now
+from syncer.run.overwritten import Unsure, restore_steps
 from syncer.run.recheck import contacts_now, hold_for_contacts
 from syncer.run.settle import (
     mark_failed,
@@ -97,6 +99,7 @@ def send_steps(
             ctx.store.set_operation_state(op.id, "superseded", "no HubSpot contact to update")
             continue
         sending.append((op, row))
+    current: dict[str, HubSpotContact | None] = {}  # what the check read, for ``overwritten``
     if action == "update" and sending:
         current = yield lambda: contacts_now(ctx, sending)
         held = hold_for_contacts(ctx, _still_linked(ctx, sending), current)
@@ -117,6 +120,7 @@ def send_steps(
     )
     sent = {str(op.id): (op, row) for op, row in _still_linked(ctx, sending)}
     unresolved: list[Unresolved] = []
+    unsure: list[Unsure] = []
     with ctx.store.transaction():
         for result in results:
             if result.trace_id not in sent:
@@ -132,8 +136,12 @@ def send_steps(
                 unresolved.append((op, row, result))
             elif result.outcome == "ok" and result.contact is not None:
                 settle_hubspot_success(ctx, op, result.contact)
+                if action == "update" and result.unsure:
+                    unsure.append((op, row, result.contact))
             else:
                 settle_hubspot_failure(ctx, op, result)
+    if unsure:
+        yield from restore_steps(ctx, unsure, current)
     return unresolved
 
 

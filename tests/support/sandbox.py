@@ -125,6 +125,13 @@ class SandboxDriver:
         trigger = {"after": endpoint, "nth": nth, **request}
         self._post(f"{self._root(side)}/_sim/triggers", {"triggers": [trigger]})
 
+    def triggers_after(
+        self, side: str, endpoint: str, requests: list[dict[str, Any]], nth: int = 1
+    ) -> None:
+        """Like :meth:`trigger_after`, with several requests made in turn at that moment."""
+        triggers = [{"after": endpoint, "nth": nth, **request} for request in requests]
+        self._post(f"{self._root(side)}/_sim/triggers", {"triggers": triggers})
+
     def triggered(self, side: str) -> list[dict[str, Any]]:
         """The scripted requests made so far, each with the status it was answered."""
         answer = self.http.get(f"{self._root(side)}/_sim/triggers", timeout=10).json()

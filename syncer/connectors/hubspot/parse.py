@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from syncer.core import causes
-from syncer.core.models import HubSpotContact, parse_time
+from syncer.core.models import HubSpotContact, Version, parse_time
 from syncer.core.transforms import canonical, normalise
 from syncer.errors import MalformedRecord
 
@@ -43,6 +43,9 @@ class WriteResult:
     #: HubSpot's code for a refused value (``errors[].code``, e.g. ``INVALID_EMAIL``), if given.
     code: str = ""
     cause: str | None = None  # syncer.core.causes: what kind of refusal, for the hint
+    #: The call was sent more than once or answered late: HubSpot may have carried the write
+    #: out well after syncer's check (``syncer.run.overwritten``).
+    unsure: bool = False
 
 
 def match_results(
@@ -150,6 +153,26 @@ def current_stamps(
     return stamps
 
 
+def versions_of(
+    history: dict[str, Any], kinds: Mapping[str, str] = _NO_KINDS
+) -> dict[str, tuple[Version, ...]]:
+    """Every dated version of each property, newest first (HubSpot's order is unconfirmed,
+    reference §2: sorted here)."""
+    versions: dict[str, tuple[Version, ...]] = {}
+    for name, entries in history.items():
+        dated = [
+            Version(
+                canonical(kinds.get(name, ""), normalise(entry.get("value"))),
+                moment,
+                str(entry.get("sourceType") or ""),
+            )
+            for entry in entries or []
+            if (moment := parse_time(entry.get("timestamp"))) is not None
+        ]
+        versions[name] = tuple(sorted(dated, key=lambda version: version.at, reverse=True))
+    return versions
+
+
 def record_id(raw: Any) -> str | None:
     """A record's id when it has a usable one (HubSpot's are digits), else ``None``."""
     value = raw.get("id") if isinstance(raw, dict) else None
@@ -194,6 +217,7 @@ def parse_contact(raw: Any, kinds: Mapping[str, str] = _NO_KINDS) -> HubSpotCont
             created=created,
             archived=bool(raw.get("archived", False)),
             stamps=current_stamps(history, properties, kinds),
+            versions=versions_of(history, kinds),
         )
     except (TypeError, ValueError, AttributeError) as error:
         raise MalformedRecord(
