@@ -135,18 +135,14 @@ def with_queued(
     return [merged[tag] for tag in sorted(merged)]
 
 
-def tag_operation(
-    row: ContactRow, changes: list[TagChange], action: str = TAG, member_hash: str | None = None
-) -> NewOperation:
-    """One tags write for a member, with ``is_syncing``: Mailchimp's tag automations stay quiet.
-
-    ``member_hash`` addresses the member where an earlier write queued for it moves it (a
-    rename goes first, and the member is then no longer at its old address)."""
+def tag_operation(row: ContactRow, changes: list[TagChange], action: str = TAG) -> NewOperation:
+    """One tags write for the member linked to the person, with ``is_syncing``: Mailchimp's tag
+    automations stay quiet."""
     return NewOperation(
         target="mailchimp",
         action=action,
         payload={
-            "hash": member_hash or _hash(row),
+            "hash": _hash(row),
             "method": "POST",
             "suffix": "/tags",
             "body": {

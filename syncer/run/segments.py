@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncer.connectors.hubspot.lists import HubSpotLists
-from syncer.core.identity import subscriber_hash
+from syncer.core import causes
 from syncer.core.plan import member_unsubscribe
 from syncer.core.records import ContactRow, NewOperation
 from syncer.core.segments import (
@@ -213,32 +213,33 @@ def _leave(ctx: RunContext, row: ContactRow, facts: Facts) -> None:
 
 def queue_tags(ctx: RunContext, list_ids: dict[str, str]) -> None:
     """After reconciling: one tags write for each member whose managed tags are not as HubSpot
-    says; everyone looked at leaves the to-do list."""
+    says. Everyone looked at leaves the to-do list, except those whose member is not settled: one
+    on its way (a create), or a rename queued or refused."""
     config = ctx.config.segments
     if not config.active:
         return
     after = 0
     while not ctx.should_stop() and (rows := ctx.store.segment_todo(after, CHUNK)):
         queued = ctx.store.queued_tag_writes([row.id for row in rows])
+        renaming = ctx.store.renames_queued([row.id for row in rows])
+        waiting = {row.id for row in rows if row.id in renaming or _rename_refused(row)}
         with ctx.store.transaction():
             for row in rows:
-                if config.tags and _synced(ctx, row):
+                if config.tags and row.id not in waiting and _synced(ctx, row):
                     earlier = queued.get(row.id, [])
                     facts = Facts.of(row, ctx.store.lists_of(row.hubspot_id), earlier)
                     _queue(ctx, row, tag_changes(config, facts, list_ids), earlier)
-            ctx.store.segments_decided(row.id for row in rows if not _member_coming(ctx, row))
+            ctx.store.segments_decided(
+                row.id for row in rows if row.id not in waiting and not _member_coming(ctx, row)
+            )
         after = rows[-1].id
 
 
-def _renamed_to(ctx: RunContext, row: ContactRow) -> str | None:
-    """The member's address hash after a rename queued before this tags write, if any."""
-    for queued in ctx.store.queued_writes_of(row.id):
-        email = str((queued.payload.get("body") or {}).get("email_address") or "")
-        if queued.target == "mailchimp" and email:
-            moved = subscriber_hash(email)
-            if moved != queued.payload.get("hash"):
-                return moved
-    return None
+def _rename_refused(row: ContactRow) -> bool:
+    """The person's rename was refused (another member holds the new address): their tags wait
+    until it is made, like the rest of their Mailchimp writes. Sent to the new address they
+    tagged that other member, whose own decision took the tag back off: a write every run."""
+    return row.state in ("failed", "blocked") and row.cause == causes.MAILCHIMP_ADDRESS_TAKEN
 
 
 def _member_coming(ctx: RunContext, row: ContactRow) -> bool:
@@ -258,7 +259,7 @@ def _queue(
     which supersedes them (the decision judged the member as if they had been sent)."""
     if not changes:
         return
-    operation = tag_operation(row, with_queued(earlier, changes), member_hash=_renamed_to(ctx, row))
+    operation = tag_operation(row, with_queued(earlier, changes))
     ctx.store.queue_operations(row.id, [operation], ctx.run_id)
     for change in changes:
         verb = "add" if change.active else "remove"
