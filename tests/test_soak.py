@@ -17,7 +17,8 @@ then a scope is added to the running sync and moved for two more faulty rounds, 
 again, and everything is checked again. The checks read only the simulators, never syncer's
 cache: linked people agree, every edit arrived (the newest of each field on either side, mid-run
 edits included), each event ended as DESIGN says, nobody is duplicated, every linked member
-carries exactly the tags the segments config implies, nobody's status moved in the scope stage,
+carries exactly the tags the segments config implies (and the Mailchimp-side tag edits of each
+round reach the HubSpot mirror property), nobody's status moved in the scope stage,
 syncer never *asked* for a bare ``subscribed`` for anyone who had opted out (the status-request
 log, refused requests included) and no opt-out was resubscribed, and the last run wrote nothing.
 
@@ -69,6 +70,7 @@ def final_checks(soak: Soak, sim: SandboxDriver) -> None:
         ("events ended wrong", soak.events.check(ends)),
         ("duplicates", checks.no_duplicates(soak.world, sides, soak.events)),
         ("tags differ from the segments", soak.segments.check(sides, stages, apart)),
+        ("tags mirror differs from the members", soak.segments.mirror_check(sides, apart)),
         ("engagement differs from the activity", soak.engagement.check(sides.hubspot_ids)),
         ("statuses moved in the scope stage", soak.segments.statuses_held(sides)),
         ("consent: a bare subscribe asked", checks.consent_requested(sim.status_requests())),

@@ -157,6 +157,7 @@ class Soak:
         self.events.deal(plan.spare, EVENTS_PER_ROUND, label)
         self.preferences.edit(plan.spare, sides, self.events.duplicates, round_no, label)
         self.segments.move()
+        self.segments.edit_tags(plan.spare, sides, label)
         self._touch()
         self.engagement.play(label)
         self.sim.advance(PHASE_GAP)
@@ -378,7 +379,7 @@ class Soak:
             f"kills aimed: {dict(sorted(self.kills.items()))}",
             f"kills by phase: {self.runner.kill_spread()}",
             self.live.summary(),
-            f"segments: {self.segments.moves} list moves",
+            f"segments: {self.segments.moves} list moves, {self.segments.tag_edits} tag edits",
             self.preferences.summary(),
             self.engagement.summary(),
         ]

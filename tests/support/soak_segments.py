@@ -10,6 +10,11 @@ in the list, so the rest leave) and moves people in and out of both lists for a 
 faulty runs (one SIGKILLed), with no other edit. The checks compare every linked member's
 managed tags with what the config implies from HubSpot's own lists and values at the end, and
 find no member whose status changed during the scope stage (``untag`` never unsubscribes).
+
+The tags mirror (``tags_to_hubspot``) is on throughout, naming the managed tags and two of the
+three tags Mailchimp's own side adds and removes each round (as automations and people do, for a
+few settled people nobody else edits that round): at the end every linked contact in scope
+shows exactly its member's mirrored tags in the HubSpot property, and the unmirrored tag never.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from random import Random
 from typing import Any
 
 from tests.support.sandbox import SandboxDriver
-from tests.support.soak import World
+from tests.support.soak import Person, World
 from tests.support.soak_sides import Sides
 
 MQL_LIST, MQL, CUSTOMER, CANARY = "MQLs", "MQL", "Customer", "Canary"
@@ -32,6 +37,12 @@ MANAGED = frozenset({MQL, CUSTOMER})
 IN_MQL, IN_CANARY, MOVES = 0.1, 0.95, 0.02
 SCOPE_ROUNDS = 2
 LISTS = "/crm/v3/lists"
+#: The mirror's property, the tags only Mailchimp's side edits (the last one not mirrored), and
+#: the share of people whose Mailchimp tags are edited each round.
+MIRROR = "mailchimp_tags"
+OWN_TAGS = ("Webinar", "VIP", "Internal")
+MIRRORED = [MQL, CUSTOMER, *OWN_TAGS[:2]]
+TAG_EDITS = 0.01
 
 
 class Segments:
@@ -39,9 +50,11 @@ class Segments:
 
     def __init__(self, sim: SandboxDriver, world: World, rng: Random) -> None:
         self.sim, self.world, self.rng = sim, world, rng
+        # A generator of its own for the Mailchimp tag edits, so the rest draw what they drew.
+        self.tag_rng = Random(hash(("tags", rng.getstate())))
         self.lists: dict[str, str] = {}
         self.scoped = False
-        self.moves = 0
+        self.moves = self.tag_edits = 0
         #: Member statuses as the scope stage began; no status may move during it.
         self.statuses: dict[str, str] = {}
 
@@ -50,7 +63,11 @@ class Segments:
         list exists (a missing list stops a run before any write, rightly)."""
         if not self.lists:
             return {}
-        sections: dict[str, Any] = {"tags": TAG_RULES, "segments": {"list_read_minutes": 0}}
+        sections: dict[str, Any] = {
+            "tags": TAG_RULES,
+            "segments": {"list_read_minutes": 0},
+            "tags_to_hubspot": {"property": MIRROR, "only": MIRRORED},
+        }
         if self.scoped:
             sections["scope"] = {"hubspot_list": CANARY, "on_leave": "untag"}
             sections["safety"] = {"min_guarded": people}  # the scope's untags are the test
@@ -78,6 +95,54 @@ class Segments:
                 {"listId": list_id, "add": joining, "remove": leaving},
             )
             self.moves += len(chosen)
+
+    def edit_tags(self, spare: list[Person], sides: Sides, label: str) -> None:
+        """Mailchimp's side adds or removes one of its own tags for a few linked, settled
+        ``spare`` people, who then leave ``spare`` (nobody else edits them this round)."""
+        ready = [
+            p
+            for p in spare
+            if not p.frozen
+            and p.email in sides.hubspot_ids
+            and sides.mailchimp.get(p.email, {}).get("status") in ("subscribed", "unsubscribed")
+        ]
+        count = min(len(ready), max(1, int(len(self.world.people) * TAG_EDITS)))
+        for person in self.tag_rng.sample(ready, count):
+            spare.remove(person)
+            carried = {tag["name"] for tag in sides.mailchimp[person.email]["tags"]}
+            tag = self.tag_rng.choice(OWN_TAGS)
+            status = "inactive" if tag in carried else "active"
+            response = self.sim.http.post(
+                f"{self.sim.mc_url}/lists/{self.sim.list_id}/members/"
+                f"{sides.mailchimp[person.email]['id']}/tags",
+                json={"tags": [{"name": tag, "status": status}]},
+                auth=self.sim.mc_auth,
+                timeout=30,
+            )
+            assert response.status_code == 204, response.text
+            person.note(f"{label} Mailchimp tag {tag!r} {status}")
+            self.tag_edits += 1
+
+    def mirror_check(self, sides: Sides, apart: set[str]) -> list[str]:
+        """Every linked contact in scope shows its member's mirrored tags, and no other."""
+        shown = {
+            str(c["id"]): c["properties"].get(MIRROR) or ""
+            for c in self.sim.hubspot_contacts(["email", MIRROR])
+        }
+        canary = self.members(self.lists[CANARY]) if self.scoped else None
+        problems = []
+        for address, member in sorted(sides.mailchimp.items()):
+            cid = sides.hubspot_ids.get(address)
+            if cid is None or address in apart or (canary is not None and cid not in canary):
+                continue
+            wanted = {tag["name"] for tag in member["tags"]} & set(MIRRORED)
+            values = {part for part in shown.get(cid, "").split(";") if part}
+            if values != wanted:
+                problems.append(
+                    f"{address}: HubSpot {MIRROR} {sorted(values)}, member's tags "
+                    f"{sorted(wanted)} ({member['status']})"
+                )
+        return problems
 
     def members(self, list_id: str) -> set[str]:
         """The list's members as HubSpot's Lists API pages them."""
