@@ -143,6 +143,9 @@ def status_report(store: Store, config: Config, now: datetime | None = None) -> 
             }
             for batch in batches
         ],
+        # Writes decided but not sent yet (a run out of time, or Mailchimp slow with its
+        # batches): the next run sends them.
+        "queued": {side: store.queued_count(side) for side in ("hubspot", "mailchimp")},
         "problems": problems,
         "segments": segments_status(store, config, now),
         "engagement": engagement_status(store, config, now),

@@ -61,6 +61,9 @@ def render_status(out: Output, report: dict[str, Any]) -> None:
         )
     else:
         out.line("none")
+    for side, name in (("mailchimp", "Mailchimp"), ("hubspot", "HubSpot")):
+        if report["queued"][side]:
+            out.line(f"{plural(report['queued'][side], f'{name} write')} wait for the next run")
     out.heading("People needing attention")
     rows = [
         [state, reason, count]

@@ -247,6 +247,7 @@ def _note_skipped(ctx: RunContext) -> None:
 def _finish(ctx: RunContext, outcome: str, error: str | None) -> RunReport:
     counts = dict(ctx.counts)
     counts["batches_open"] = len(ctx.store.open_batches())
+    counts["mailchimp_left_queued"] = ctx.store.queued_count("mailchimp")
     if ctx.stopped_early:
         counts["stopped_early"] = 1
     usage: dict[str, Any] | None = None

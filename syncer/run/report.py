@@ -101,6 +101,7 @@ RUN_COUNT_KEYS = (
     "blocked",
     "detached",
     "batches_open",
+    "mailchimp_left_queued",
     "hubspot_deleted",
     "stopped_early",
     "engagement_events",
@@ -278,7 +279,15 @@ def summary_lines(
         f"{plural(total.get('hubspot', 0), 'HubSpot call')}, "
         f"{plural(total.get('mailchimp', 0), 'Mailchimp call')}"
     )
-    eventful = ("changed", "conflicts", "failed", "blocked", "batches_open", "hubspot_deleted")
+    eventful = (
+        "changed",
+        "conflicts",
+        "failed",
+        "blocked",
+        "batches_open",
+        "mailchimp_left_queued",
+        "hubspot_deleted",
+    )
     engaged = engagement_lines(counts)
     if not written and not any(counts.get(key) for key in (*eventful, "stopped_early")):
         return [f"run {outcome}: nothing to change; {fetched}; {calls}", *engaged]
@@ -293,6 +302,9 @@ def summary_lines(
     if counts.get("batches_open"):
         open_batches = plural(counts["batches_open"], "Mailchimp batch", "Mailchimp batches")
         lines.append(f"{open_batches} open; the next run collects them")
+    if counts.get("mailchimp_left_queued"):
+        left = plural(counts["mailchimp_left_queued"], "Mailchimp write")
+        lines.append(f"{left} not sent in this run's time; the next run sends them")
     if counts.get("hubspot_deleted"):
         lines.append(
             f"found {plural(counts['hubspot_deleted'], 'linked contact')} deleted in HubSpot; "

@@ -2,8 +2,9 @@
 
 A handful of writes go as direct calls (a real batch can take minutes); more go as batches of up
 to 1,000 upserts. A batch's id is stored in the same transaction that marks its operations
-submitted; a run waits only ``sync.batch_wait_seconds`` for its batches, and every run starts by
-collecting whatever earlier runs left open.
+submitted. A run keeps sending as its batches finish, until the queue is empty or no batch has
+finished for ``sync.batch_wait_seconds``; every run starts by collecting whatever earlier runs left
+open.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ HELD_BY_ANOTHER = (
     "the rename is not made"
 )
 
-#: Rounds of sending per run: the writes, then the `pending` retries their results asked for.
-ROUNDS = 2
+#: Passes of direct writes per run: the writes, then the retries their answers asked for
+#: (``pending``, or without a refused value).
+DIRECT_PASSES = 2
 
 
 #: Seconds before the first look at a run's batches; each later wait doubles, up to
@@ -57,23 +59,47 @@ def submit_mailchimp(ctx: RunContext) -> list[str]:
 
 
 def write_mailchimp(ctx: RunContext, submitted: Sequence[str] = ()) -> None:
-    """Send what is queued, then wait for it and for the batches already ``submitted``."""
+    """Send what is queued and follow the batches, sending more as room opens, until the queue
+    is empty, no batch has finished for ``sync.batch_wait_seconds``, or the run must stop.
+
+    At most ``sync.max_open_batches`` are open at once (Mailchimp refuses a 501st unfinished
+    batch), so a large queue goes out in turns: when half the room is free again, the next
+    batches go. The results of a batch can queue writes again (Mailchimp's ``pending`` retries):
+    they go out in the same run. What is still queued or open at the end waits, counted in the
+    run's report, for the next run.
+    """
     waiting = list(submitted)
-    for _ in range(ROUNDS):
-        if ctx.should_stop():
-            return
+    direct_passes = DIRECT_PASSES
+    while not ctx.should_stop():
         queued = ctx.store.queued_count("mailchimp")
         if queued > ctx.config.sync.direct_threshold:
             hold_stale_mailchimp(ctx)  # a value edited since it was read stays
             queued = ctx.store.queued_count("mailchimp")
         if not queued and not waiting:
             return
-        if 0 < queued <= ctx.config.sync.direct_threshold:
-            _send_directly(ctx, ctx.store.queued_operations("mailchimp"))
-        elif queued:
+        if 0 < queued <= ctx.config.sync.direct_threshold and direct_passes:
+            if not _send_directly(ctx, ctx.store.queued_operations("mailchimp")):
+                return
+            direct_passes -= 1
+            if not waiting:
+                continue  # their answers may have queued a retry
+        elif queued > ctx.config.sync.direct_threshold:
             waiting += _submit_batches(ctx, queued)
-        _wait_for(ctx, waiting)
-        waiting = []
+        # Room held by an earlier run's batches opens when they finish.
+        waiting = waiting or [batch.id for batch in ctx.store.open_batches()]
+        if not waiting:
+            return
+        more = ctx.store.queued_count("mailchimp") > 0
+        settled = _wait_for(ctx, waiting, enough=_turn(ctx) if more else len(waiting))
+        if not settled:
+            return
+        waiting = [batch_id for batch_id in waiting if batch_id not in settled]
+
+
+def _turn(ctx: RunContext) -> int:
+    """How many batches to see finish before sending more: half the room, so that Mailchimp
+    always has work while the next ones are read from the outbox and sent."""
+    return max(1, ctx.config.sync.max_open_batches // 2)
 
 
 def collect_batches(ctx: RunContext) -> None:
@@ -87,7 +113,8 @@ def collect_batches(ctx: RunContext) -> None:
         ctx.progress.advance()
 
 
-def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
+def _send_directly(ctx: RunContext, operations: list[Operation]) -> bool:
+    """Send a handful of writes one call each; ``False`` when an error stopped the sending."""
     ctx.progress.phase("writing to Mailchimp", len(operations))
     for operation in operations:
         try:
@@ -98,7 +125,7 @@ def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
             raise
         except RemoteError as error:  # not sent: it stays queued as it is
             _stop_writing(ctx, error)
-            return
+            return False
         with ctx.store.transaction():
             ctx.store.mark_sent([operation.id])
         try:
@@ -110,11 +137,12 @@ def _send_directly(ctx: RunContext, operations: list[Operation]) -> None:
             # sent, so a next decision that finds its values knows that it landed.
             ctx.store.note_unanswered(operation.id, f"sent, no answer: {error}")
             _stop_writing(ctx, error)
-            return
+            return False
         answer = _rename_answer(ctx, operation, result)
         with ctx.store.transaction():
             _settle(ctx, operation, answer)
         ctx.progress.advance()
+    return True
 
 
 def _stop_writing(ctx: RunContext, error: RemoteError) -> None:
@@ -128,8 +156,8 @@ def _submit_batches(ctx: RunContext, queued: int) -> list[str]:
     room = ctx.config.sync.max_open_batches - len(ctx.store.open_batches())
     groups = ceil(queued / BATCH_LIMIT)
     if room < groups:
-        log.warning(
-            "%d Mailchimp batches are still open; %d of %d new ones are sent now",
+        log.info(
+            "%d Mailchimp batches are open; %d of %d new ones go now, the rest as they finish",
             ctx.config.sync.max_open_batches - room,
             max(room, 0),
             groups,
@@ -162,8 +190,9 @@ def record_submitted(ctx: RunContext, batch: BatchStatus, group: Sequence[Operat
     ctx.counts["batches_submitted"] += 1
 
 
-def _wait_for(ctx: RunContext, batch_ids: list[str]) -> None:
-    """Poll the batches until they are settled or ``sync.batch_wait_seconds`` is spent.
+def _wait_for(ctx: RunContext, batch_ids: list[str], enough: int) -> set[str]:
+    """Poll the batches until ``enough`` of them are settled, or none has finished for
+    ``sync.batch_wait_seconds``; returns the ids settled.
 
     The first look comes soon and the waits grow (:func:`poll_pauses`), so a batch done in a
     second costs a second, not a whole poll interval. Batches are looked at oldest first and a
@@ -171,13 +200,12 @@ def _wait_for(ctx: RunContext, batch_ids: list[str]) -> None:
     about the younger ones would mostly spend calls on "not yet".
     """
     waiting = set(batch_ids)
-    if not waiting:
-        return
+    settled: set[str] = set()
     wait = ctx.deadline.remaining(ctx.config.sync.batch_wait_seconds)
     ctx.progress.phase(f"waiting up to {wait:.0f} s for Mailchimp batches", len(waiting))
     end = time.monotonic() + wait
     pauses = poll_pauses(ctx.config.sync.batch_poll_seconds)
-    while waiting and time.monotonic() < end:
+    while waiting and len(settled) < enough and time.monotonic() < end:
         ctx.deadline.sleep(min(next(pauses), end - time.monotonic()))
         if ctx.deadline.interrupted:
             break
@@ -185,9 +213,12 @@ def _wait_for(ctx: RunContext, batch_ids: list[str]) -> None:
             if not _check(ctx, batch):
                 break
             waiting.discard(batch.id)
+            settled.add(batch.id)
+            end = time.monotonic() + ctx.deadline.remaining(ctx.config.sync.batch_wait_seconds)
             ctx.progress.advance()
-    if waiting:
+    if waiting and len(settled) < enough:
         log.info("%d Mailchimp batches still open; the next run collects them", len(waiting))
+    return settled
 
 
 def poll_pauses(longest: float) -> Iterator[float]:

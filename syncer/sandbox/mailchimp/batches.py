@@ -172,6 +172,8 @@ class BatchQueue:
     # -- the API side (callers hold the lock) ------------------------------------------------------
 
     def submit(self, operations: list[Operation], host: str) -> Batch:
+        # Mailchimp allows 500 unfinished batches per user; the 501st POST /batches is a 429
+        # (https://mailchimp.com/developer/release-notes/batch-api-limit-now-considers-pending-batch-webhooks/).
         limit = int(self.settings()["max_pending_batches"])
         if sum(batch.status != "finished" for batch in self.batches.values()) >= limit:
             raise SimError(429, "Too Many Requests", f"You have more than {limit} pending batches.")
