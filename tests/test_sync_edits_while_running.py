@@ -8,6 +8,7 @@ The edit is made by the simulator itself right after it answers syncer's last re
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +270,38 @@ def test_a_prompt_update_reads_no_history(sim: SandboxDriver, tmp_path: Path) ->
     calls = run(config)["api_calls"]["hubspot"]["by_endpoint"]
     assert calls.get(UPDATE) == 1, calls
     assert calls.get("POST /crm/v3/objects/contacts/batch/read") == 1, calls  # the check only
+
+
+def test_a_hubspot_edit_overwritten_by_an_unanswered_update_is_restored_next_run(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """An update never answered (a run killed while it waits; here every attempt times out):
+    each attempt lands, the last one over an edit made after the first. The run gives up with
+    the write queued as sent; the next one, before its fetch would take syncer's values for
+    landed, reads the history, puts the edit back and carries it to Mailchimp."""
+    config, hubspot_id = synced(sim, tmp_path, http={"read_timeout": 0.3, "max_tries": 2})
+    person = email("shared", 1)
+    sim.mailchimp_edit(person, {"merge_fields": {"LNAME": "Mailchimp-Name"}})
+    sim.advance(60)
+    sim.configure("hubspot", {"slow_s": 1.0})
+    sim.faults("hubspot", {"rate": 1, "kinds": ["late"], "paths": [UPDATE]})
+    edit = {"id": hubspot_id[person], "properties": {"lastname": "HubSpot-Edit"}}
+    sim.trigger_after("hubspot", UPDATE, {"method": "POST", "path": "/_sim/edit", "body": edit})
+    given_up = CliRunner().invoke(cli, ["--config", str(config), "run", "--json"])
+    assert given_up.exit_code == 1, given_up.output  # partial: the update stays queued
+    time.sleep(1.2)  # the last attempt's answer, which nobody waits for any more
+    sim.faults("hubspot", {"rate": 0})
+    assert sim.hubspot_by_email(PROPERTIES)[person]["lastname"] == "Mailchimp-Name"  # written over
+
+    sim.advance(60)
+    report = run(config)
+    contact, member = both_sides(sim, person)
+    assert contact["lastname"] == "HubSpot-Edit", "the edit written over was not restored"
+    assert member["merge_fields"]["LNAME"] == "HubSpot-Edit"
+    assert "restored lastname in HubSpot" in show(config, person)
+    assert report["counts"]["restored_overwritten"] == 1
+    sim.advance(60)
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    quiet = run(config)["api_calls"]["hubspot"]["by_endpoint"]
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
+    assert "POST /crm/v3/objects/contacts/batch/read" not in quiet, "nothing left in doubt"

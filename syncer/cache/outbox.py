@@ -87,6 +87,15 @@ class OutboxStore(StoreBase):
             [target, after, limit],
         )
 
+    def sent_unanswered_updates(self, *, after: int, limit: int) -> list[Operation]:
+        """Queued HubSpot updates already sent (a run killed while it waited, a call given up
+        on): whether and when they landed is unknown. By id, a page at a time."""
+        return self._operations(
+            "SELECT * FROM operations WHERE state = 'queued' AND target = 'hubspot' "
+            "AND action = 'update' AND attempts > 0 AND id > ? ORDER BY id LIMIT ?",
+            [after, limit],
+        )
+
     def unguarded_operations(
         self, target: str, held: Sequence[str], *, after: int, limit: int
     ) -> list[Operation]:

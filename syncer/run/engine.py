@@ -37,6 +37,7 @@ from syncer.run.mirror import (
     missing_options,
     redecide_on_change,
 )
+from syncer.run.overwritten import restore_unanswered, unanswered_updates
 from syncer.run.pipeline import Pipeline
 from syncer.run.preferences import add_group_options, resolve_preferences
 from syncer.run.preflight import verify_fields
@@ -179,6 +180,9 @@ def _prepare(ctx: RunContext, options: RunOptions) -> Pipeline | None:
     verify_fields(ctx)
     resolve_preferences(ctx)
     collect_batches(ctx)
+    # Updates earlier runs never heard back about, with the contacts as the check before them
+    # left them: the fetch is about to replace those with what the updates wrote.
+    doubts = [] if options.dry_run else unanswered_updates(ctx)
     first_sync = not ctx.store.has_completed_run()
     pipeline = None
     if Pipeline.wanted(ctx, first_sync=first_sync, dry_run=options.dry_run):
@@ -189,6 +193,7 @@ def _prepare(ctx: RunContext, options: RunOptions) -> Pipeline | None:
     fetch(ctx, options.full, pipeline)
     if ctx.should_stop():
         return pipeline
+    restore_unanswered(ctx, doubts)  # before the decisions take their values for landed
     check_hubspot_deletions(ctx, first_sync=first_sync)
     redecide_on_change(ctx)  # before the scope, which keeps people outside it out of reconcile
     read_all_tags(ctx)

@@ -23,7 +23,7 @@ from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run.context import Failure, RunContext
 from syncer.run.identity import resolve
 from syncer.run.lane import Steps, run_now
-from syncer.run.overwritten import Unsure, restore_steps
+from syncer.run.overwritten import answered_late, restore_steps
 from syncer.run.recheck import contacts_now, hold_for_contacts
 from syncer.run.settle import (
     mark_failed,
@@ -120,7 +120,7 @@ def send_steps(
     )
     sent = {str(op.id): (op, row) for op, row in _still_linked(ctx, sending)}
     unresolved: list[Unresolved] = []
-    unsure: list[Unsure] = []
+    unsure: list[tuple[Operation, ContactRow, HubSpotContact]] = []
     with ctx.store.transaction():
         for result in results:
             if result.trace_id not in sent:
@@ -141,7 +141,7 @@ def send_steps(
             else:
                 settle_hubspot_failure(ctx, op, result)
     if unsure:
-        yield from restore_steps(ctx, unsure, current)
+        yield from restore_steps(ctx, answered_late(unsure, current))
     return unresolved
 
 
