@@ -128,6 +128,14 @@ class OutboxStore(StoreBase):
             [contact_id, *SEGMENT_ACTIONS],
         )
 
+    def submitted_writes_of(self, contact_id: int) -> list[Operation]:
+        """A person's contact writes out in a batch (not segment ones), oldest first."""
+        return self._operations(
+            "SELECT * FROM operations WHERE contact_id = ? AND state = 'submitted' "
+            "AND action NOT IN (?, ?, ?) ORDER BY id",
+            [contact_id, *SEGMENT_ACTIONS],
+        )
+
     def operations_in_batch(self, batch_id: str) -> list[Operation]:
         return self._operations(
             "SELECT * FROM operations WHERE batch_id = ? AND state = 'submitted' ORDER BY id",
@@ -270,11 +278,20 @@ class OutboxStore(StoreBase):
                 [utc_now(), dumps(list(contact_ids))],
             )
 
+    def unmark_pending(self, contact_ids: Sequence[int]) -> None:
+        """People whose batch was cancelled wait for it no more: a fetch may decide them again."""
+        self.db.execute(
+            "UPDATE contacts SET state = 'todo', updated_at = ? WHERE state = 'pending' "
+            "AND id IN (SELECT value FROM json_each(?))",
+            [utc_now(), dumps(list(contact_ids))],
+        )
+
     def open_batches(self) -> list[BatchRow]:
         return [
             BatchRow(**{name: row[name] for name in BatchRow.__dataclass_fields__})
             for row in self.select(
-                "SELECT * FROM batches WHERE status != 'processed' ORDER BY submitted_at, id"
+                "SELECT * FROM batches WHERE status NOT IN ('processed', 'cancelled') "
+                "ORDER BY submitted_at, id"
             )
         ]
 
@@ -288,6 +305,14 @@ class OutboxStore(StoreBase):
                    finished = ? WHERE id = ?""",
                 [status, errored, finished, now, finished, batch_id],
             )
+
+    def set_batch_status(self, batch_id: str, status: str) -> None:
+        """Record what syncer does to a batch (``cancelling``, ``cancelled``) before and after."""
+        self.db.execute(
+            "UPDATE batches SET status = ?, completed_at = CASE WHEN ? = 'cancelled' "
+            "THEN ? ELSE completed_at END WHERE id = ?",
+            [status, status, utc_now(), batch_id],
+        )
 
     def close_batch(self, batch_id: str) -> None:
         self.db.execute(

@@ -22,8 +22,9 @@ whatever its cursors say. A member whose status or address changed is not writte
 write to the old address would add a member back). Every other write goes as decided. What is
 left is the moment between the check and the write (a HubSpot update carried out late is
 looked at again in its history: ``overwritten``), and the time a batch waits in Mailchimp's
-queue, which only a conditional write could close. Tag and archive writes (segments) carry
-HubSpot's decisions, not values read from Mailchimp, and are never held.
+queue, narrowed by cancelling a batch that has not started (:mod:`syncer.run.cancel`). Tag and
+archive writes (segments) carry HubSpot's decisions, not values read from Mailchimp, and are
+never held.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def hold_for_contacts(
                 fresh.append(contact)
             edited = overwritten(operation.payload["properties"], cached, contact.properties)
             if edited:
-                _hold(ctx, operation, row, "HubSpot", edited)
+                hold(ctx, operation, row, "HubSpot", edited)
                 held.add(operation.id)
         if fresh:
             ctx.store.save_hubspot_page(
@@ -141,7 +142,7 @@ def hold_for_members(ctx: RunContext, changed: Changed) -> None:
                         continue
                     edited = member_overwritten(operation.payload["body"], row.mc, member)
                     if edited:
-                        _hold(ctx, operation, row, "Mailchimp", edited)
+                        hold(ctx, operation, row, "Mailchimp", edited)
             ctx.store.save_mailchimp_page(page)
     ctx.members_checked_since = started
 
@@ -164,7 +165,7 @@ def hold_stale_member(ctx: RunContext, operation: Operation) -> bool:
     edited = member_overwritten(operation.payload["body"], row.mc, member)
     with ctx.store.transaction():
         if edited:
-            _hold(ctx, operation, row, "Mailchimp", edited)
+            hold(ctx, operation, row, "Mailchimp", edited)
         ctx.store.save_mailchimp_page([member])
     return bool(edited)
 
@@ -214,7 +215,7 @@ def _text(values: Mapping[str, Any], name: str) -> str:
     return "" if value is None else str(value)
 
 
-def _hold(
+def hold(
     ctx: RunContext, operation: Operation, row: ContactRow, side: str, fields: list[str]
 ) -> None:
     reason = HELD.format(side=side, fields=", ".join(fields))

@@ -23,6 +23,7 @@ from syncer.core import causes
 from syncer.core.identity import subscriber_hash
 from syncer.core.records import Operation
 from syncer.errors import AuthError, RemoteError, RetriableError
+from syncer.run.cancel import finish_cancel, recheck_waiting
 from syncer.run.context import Failure, RunContext
 from syncer.run.recheck import hold_stale_mailchimp, hold_stale_member
 from syncer.run.settle import mark_failed, settle_mailchimp
@@ -216,6 +217,15 @@ def _wait_for(ctx: RunContext, batch_ids: list[str], enough: int) -> set[str]:
             settled.add(batch.id)
             end = time.monotonic() + ctx.deadline.remaining(ctx.config.sync.batch_wait_seconds)
             ctx.progress.advance()
+        # An edit made since the last look cancels an unstarted batch (syncer.run.cancel): done
+        # with here, its other writes go again at once.
+        cancelled = recheck_waiting(
+            ctx, [row for row in ctx.store.open_batches() if row.id in waiting]
+        )
+        if cancelled:
+            waiting -= cancelled
+            settled |= cancelled
+            break
     if waiting and len(settled) < enough:
         log.info("%d Mailchimp batches still open; the next run collects them", len(waiting))
     return settled
@@ -231,6 +241,13 @@ def poll_pauses(longest: float) -> Iterator[float]:
 
 def _check(ctx: RunContext, batch: BatchRow) -> bool:
     """Ask Mailchimp about one batch; settle it when finished. True when it is settled."""
+    if batch.status == "cancelling":  # a killed run's cancel (syncer.run.cancel)
+        try:
+            finish_cancel(ctx, batch.id)
+        except RetriableError as error:
+            log.warning("batch %s: %s; its cancel is finished next run", batch.id, error)
+            return False
+        return True
     try:
         status = ctx.mailchimp.get_batch(batch.id)
     except RetriableError as error:

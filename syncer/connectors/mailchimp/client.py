@@ -365,6 +365,20 @@ class MailchimpClient:
         )
         return parse_batch(response.data)
 
+    def delete_batch(self, batch_id: str) -> None:
+        """Stop a batch from running (``DELETE /batches/{batch_id}``, reference §6: what it had
+        already carried out stays done, its results are gone); one already gone is as good."""
+        try:
+            self.api.request(
+                "DELETE",
+                "/batches/{batch_id}",
+                path={"batch_id": batch_id},
+                retry_safe_because="a batch deleted twice stays deleted (the repeat is a 404)",
+            )
+        except RemoteError as error:
+            if error.status != 404:
+                raise
+
     def batch_results(self, batch: BatchStatus) -> list[OperationResult]:
         """Download and parse a finished batch's results, from the status just read.
 

@@ -1,0 +1,142 @@
+"""While a batch waits in Mailchimp's queue: cancelling one that would overwrite a newer edit.
+
+A batch can wait in Mailchimp's queue for minutes before it starts (it runs one batch at a time
+per account), and an edit made in that time would be overwritten: Mailchimp has no conditional
+write. What it has is ``DELETE /batches/{id}``, which stops a batch from running (reference §6).
+So while a run waits for batches that have not started, each look at them also lists the
+members changed since the last look (:func:`syncer.run.recheck.members_changed`: two calls,
+one more per 1,000 changed members). A batch holding a write that would overwrite one of them
+is looked at once more and, still not started, cancelled: that write is held (the ``held``
+event, the member cached as it is now, decided again next run), and the batch's other writes
+are queued again, for ``write_mailchimp`` to send at once (after its own check). Cost: two
+listings a look while a batch waits unstarted; a cancel adds a look, the DELETE, the check's
+two listings and the new batch (five calls). A run makes at most :data:`MOST_RECHECKS` such
+looks and :data:`MOST_CANCELS` cancels.
+
+Crash safety (DESIGN §4): the batch is marked ``cancelling`` before the DELETE, and its writes
+are released (queued again, counted as sent: their answer is unknown) and the batch marked
+``cancelled`` in one transaction after it. A run killed in between finds the batch
+``cancelling`` and finishes the cancel (a second DELETE is a 404, taken as done), holding
+nothing: the edited member comes in with the next fetch and its person is decided again, which
+supersedes the write. A write sent twice is the same upsert twice. Left open: a batch that
+starts between the last look and the DELETE may have run some writes, the edit's among them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from syncer.cache.outbox import BatchRow
+from syncer.core.records import ContactRow, Operation
+from syncer.errors import AuthError, RemoteError
+from syncer.run.context import RunContext
+from syncer.run.recheck import Changed, hold, member_overwritten, members_changed
+
+log = logging.getLogger("syncer.run")
+
+#: Mailchimp statuses of a batch none of whose operations has run yet.
+UNSTARTED = frozenset({"pending", "preprocessing"})
+#: Looks (two listings each) one run makes while its batches wait unstarted, at most.
+MOST_RECHECKS = 8
+#: Batches one run cancels at most: each costs five calls and needs an edit made meanwhile.
+MOST_CANCELS = 10
+CANCELLED = "its batch {batch} was cancelled before it started (a member changed); sent again"
+
+#: A batch's writes that would overwrite an edit: operation, person, fields edited.
+Stale = list[tuple[Operation, ContactRow, list[str]]]
+
+
+def recheck_waiting(ctx: RunContext, waiting: Sequence[BatchRow]) -> set[str]:
+    """Cancel the unstarted batches that would overwrite a member changed since the last look;
+    returns their ids. Their other writes are queued again, for the caller to send."""
+    unstarted = [batch for batch in waiting if batch.status in UNSTARTED]
+    if not unstarted or ctx.counts["batches_cancelled"] >= MOST_CANCELS:
+        return set()
+    if ctx.counts["rechecks_while_waiting"] >= MOST_RECHECKS:
+        return set()
+    ctx.counts["rechecks_while_waiting"] += 1
+    stale = _stale_writes(ctx, members_changed(ctx, ctx.members_checked_since), unstarted)
+    cancelled: set[str] = set()
+    for batch_id, writes in stale.items():
+        if ctx.counts["batches_cancelled"] >= MOST_CANCELS or ctx.should_stop():
+            break
+        try:
+            if _cancel(ctx, batch_id, writes):
+                cancelled.add(batch_id)
+        except AuthError:
+            raise
+        except RemoteError as error:  # the batch runs as decided; its results are settled
+            log.warning("batch %s could not be cancelled: %s", batch_id, error)
+    return cancelled
+
+
+def finish_cancel(ctx: RunContext, batch_id: str) -> None:
+    """A batch a killed run was cancelling: delete it (again) and release its writes."""
+    ctx.mailchimp.delete_batch(batch_id)
+    with ctx.store.transaction():
+        _release(ctx, batch_id, ctx.store.operations_in_batch(batch_id))
+    log.info("batch %s: the cancel an earlier run began is finished", batch_id)
+
+
+def _stale_writes(
+    ctx: RunContext, changed: Changed, unstarted: Sequence[BatchRow]
+) -> dict[str, Stale]:
+    """The unstarted batches' writes to the changed members that would overwrite them; the
+    members are saved as they are now."""
+    pages, started = changed
+    if started is None:
+        return {}
+    ids = {batch.id for batch in unstarted}
+    stale: dict[str, Stale] = {}
+    for page in pages:
+        ctx.counts["rechecked_mailchimp"] += len(page)
+        with ctx.store.transaction():
+            found = ctx.store.member_rows(page)
+            for member in page:
+                row = found.get(member.id)
+                if row is None:
+                    continue
+                for operation in ctx.store.submitted_writes_of(row.id):
+                    if operation.batch_id not in ids:
+                        continue
+                    edited = member_overwritten(operation.payload["body"], row.mc, member)
+                    if edited:
+                        stale.setdefault(str(operation.batch_id), []).append(
+                            (operation, row, edited)
+                        )
+            ctx.store.save_mailchimp_page(page)
+    ctx.members_checked_since = started
+    return stale
+
+
+def _cancel(ctx: RunContext, batch_id: str, writes: Stale) -> bool:
+    """Look at the batch once more; not started, cancel it (True), hold ``writes`` and queue
+    its other writes again."""
+    if ctx.mailchimp.get_batch(batch_id).status not in UNSTARTED:
+        return False  # too late: it runs as decided (module docstring)
+    with ctx.store.transaction():
+        ctx.store.set_batch_status(batch_id, "cancelling")
+    ctx.mailchimp.delete_batch(batch_id)
+    held = {operation.id for operation, _, _ in writes}
+    with ctx.store.transaction():
+        for operation, row, fields in writes:
+            hold(ctx, operation, row, "Mailchimp", fields)
+            person = ctx.store.contact(row.id)
+            if person is not None:  # decided again next run, with the edit
+                person.state, person.dirty = "todo", 1
+                ctx.store.save_contact(person)
+        rest = [op for op in ctx.store.operations_in_batch(batch_id) if op.id not in held]
+        _release(ctx, batch_id, rest)
+    ctx.counts["batches_cancelled"] += 1
+    log.info("batch %s cancelled before it started: %d writes held", batch_id, len(held))
+    return True
+
+
+def _release(ctx: RunContext, batch_id: str, operations: Sequence[Operation]) -> None:
+    """The cancelled batch's writes queued again, each counted as sent (it may have run), and
+    their people no longer waiting for it (so a fetch that finds one edited decides again)."""
+    for operation in operations:
+        ctx.store.set_operation_state(operation.id, "queued", CANCELLED.format(batch=batch_id))
+    ctx.store.unmark_pending([operation.contact_id for operation in operations])
+    ctx.store.set_batch_status(batch_id, "cancelled")

@@ -1,0 +1,104 @@
+"""Issue 11.7: an edit made while syncer's batch waits in Mailchimp's queue is not overwritten
+when the batch runs: the unstarted batch is cancelled, that write held, the rest sent again
+(``syncer.run.cancel``).
+
+The edit is made by the simulator right after it accepts the batch, which it pauses at the same
+moment (``syncer.sandbox.triggers``), so the batch is still pending when syncer looks again.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from syncer.core.identity import subscriber_hash
+from tests.support.people import email
+from tests.support.sandbox import SandboxDriver
+from tests.test_sync_crash import start_run
+from tests.test_sync_edits_while_running import both_sides, run, show, synced
+
+BATCH = "/3.0/batches/{batch_id}"
+QUICK = {"batch_wait_seconds": 3, "batch_poll_seconds": 0.05, "direct_threshold": 0}
+
+
+def test_a_mailchimp_edit_while_the_batch_is_pending_is_not_overwritten(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    config, hubspot_id = synced(sim, tmp_path, sync=QUICK)
+    person, other = email("shared", 1), email("shared", 2)
+    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
+    sim.hubspot_edit(hubspot_id[other], {"firstname": "Other-Name"})
+    sim.advance(60)
+    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
+    edit = {"method": "PATCH", "path": path, "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}}}
+    pause = {"method": "POST", "path": "/_sim/config", "body": {"batch_paused": True}}
+    sim.triggers_after("mailchimp", "POST /3.0/batches", [pause, edit])
+
+    report = run(config)
+    assert [t["status"] for t in sim.triggered("mailchimp")] == [200, 200]
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    member = sim.mailchimp_by_email()[person]
+    assert member["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the batch overwrote the edit"
+    assert sim.mailchimp_by_email()[other]["merge_fields"]["FNAME"] == "Other-Name", "others go"
+    calls = report["api_calls"]["mailchimp"]["by_endpoint"]
+    assert calls.get("DELETE /batches/{batch_id}") == 1, calls
+    assert calls.get("POST /batches") == 2, calls  # the batch, then the rest of it again
+    assert "Mailchimp changed FNAME after syncer read it" in show(config, person)
+
+    sim.advance(60)
+    run(config)  # collects the batch sent again; both changed since they agreed: the edit wins
+    sim.settle_batches()
+    sim.advance(60)
+    run(config)
+    contact, member = both_sides(sim, person)
+    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+    assert sim.hubspot_by_email(["email", "firstname"])[other]["firstname"] == "Other-Name"
+    sim.settle_batches()
+    sim.advance(60)
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    run(config)
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
+
+
+@pytest.mark.parametrize("fault", ["slow", "late"])
+def test_a_run_killed_while_it_cancels_a_batch_is_finished_by_the_next(
+    sim: SandboxDriver, tmp_path: Path, fault: str
+) -> None:
+    """SIGKILL while the DELETE is in flight: before Mailchimp carries it out (``slow``) or
+    after (``late``). The cache says ``cancelling``; the next run deletes the batch again (a
+    404 is as good), sends its writes again, and the edit is decided in with the fetch."""
+    config, hubspot_id = synced(sim, tmp_path, sync=QUICK)
+    person, other = email("shared", 1), email("shared", 2)
+    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
+    sim.hubspot_edit(hubspot_id[other], {"firstname": "Other-Name"})
+    sim.advance(60)
+    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
+    edit = {"method": "PATCH", "path": path, "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}}}
+    pause = {"method": "POST", "path": "/_sim/config", "body": {"batch_paused": True}}
+    sim.triggers_after("mailchimp", "POST /3.0/batches", [pause, edit])
+    sim.configure("mailchimp", {"slow_s": 2})
+    sim.faults("mailchimp", {"rate": 1, "kinds": [fault], "paths": [f"DELETE {BATCH}"]})
+
+    process = start_run(config)
+    sim.wait_for_request("mailchimp", f"DELETE {BATCH}")
+    process.kill()
+    process.communicate(timeout=10)
+    time.sleep(2.5)  # the simulator finishes the killed call's DELETE, or not, either way
+    sim.faults("mailchimp", {"rate": 0})
+
+    sim.advance(60)
+    run(config)
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    members = sim.mailchimp_by_email()
+    assert members[person]["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the edit was overwritten"
+    assert members[other]["merge_fields"]["FNAME"] == "Other-Name", "the rest was sent again"
+    for _ in range(2):
+        sim.advance(60)
+        run(config)
+        sim.settle_batches()
+    contact, member = both_sides(sim, person)
+    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
