@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from syncer.cache.store import Store
 from syncer.cli import cli
 from syncer.run import engine
+from syncer.run.collect import Collector
 from syncer.run.context import Deadline, RunContext
 from syncer.run.write_hubspot import write_hubspot
 from tests.support.people import InitialWorld, email, iso_ago
@@ -116,8 +117,8 @@ def test_max_time_passing_between_the_two_sides_writes_is_reported_and_resumed(
     sim.seed_world(InitialWorld(shared=20, hubspot_only=10, mailchimp_only=10, conflicts=5))
     config = sim.write_config(tmp_path)
 
-    def then_time_is_up(ctx: RunContext) -> list[int]:
-        relinked = write_hubspot(ctx)
+    def then_time_is_up(ctx: RunContext, beside: Collector | None = None) -> list[int]:
+        relinked = write_hubspot(ctx, beside)
         ctx.deadline = Deadline(0)
         return relinked
 

@@ -31,6 +31,7 @@ from syncer.cache.outbox import BatchRow
 from syncer.core.records import ContactRow, Operation
 from syncer.errors import AuthError, RemoteError
 from syncer.run.context import RunContext
+from syncer.run.lane import Steps
 from syncer.run.recheck import Changed, hold, member_overwritten, members_changed
 
 log = logging.getLogger("syncer.run")
@@ -71,9 +72,11 @@ def recheck_waiting(ctx: RunContext, waiting: Sequence[BatchRow]) -> set[str]:
     return cancelled
 
 
-def finish_cancel(ctx: RunContext, batch_id: str) -> None:
-    """A batch a killed run was cancelling: delete it (again) and release its writes."""
-    ctx.mailchimp.delete_batch(batch_id)
+def finish_cancel(ctx: RunContext, batch_id: str) -> Steps[None]:
+    """A batch a killed run was cancelling: delete it (again) and release its writes (as
+    :data:`~syncer.run.lane.Steps`: the DELETE may be made off the cache's thread)."""
+    mailchimp = ctx.mailchimp
+    yield lambda: mailchimp.delete_batch(batch_id)
     with ctx.store.transaction():
         _release(ctx, batch_id, ctx.store.operations_in_batch(batch_id))
     log.info("batch %s: the cancel an earlier run began is finished", batch_id)

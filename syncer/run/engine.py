@@ -26,6 +26,7 @@ from syncer.errors import (
     SyncerError,
     UnexpectedError,
 )
+from syncer.run.collect import Collector
 from syncer.run.context import Failure, RunContext
 from syncer.run.decide import reconcile_contacts, reconcile_dirty
 from syncer.run.deletions import check_hubspot_deletions
@@ -144,16 +145,21 @@ def _sync(ctx: RunContext, options: RunOptions) -> None:
     if ctx.should_stop():
         return
     deleted = ctx.counts["hubspot_deleted"]
-    # Mailchimp runs its batches on its side while HubSpot is written; they are waited for after.
-    submitted = (pipeline.batches if pipeline else []) + submit_mailchimp(ctx)
-    _add_options(ctx)
-    # HubSpot updates sent during a first sync's read that need a look at their contact.
-    relinked = relink(ctx, pipeline.unresolved) if pipeline else []
-    relinked += write_hubspot(ctx)
-    if relinked:
-        reconcile_contacts(ctx, [row for i in relinked if (row := ctx.store.contact(i))])
+    # Mailchimp runs its batches on its side while HubSpot is written, and their results are
+    # collected meanwhile (``collect``); those still open are waited for after.
+    collector = Collector(ctx, (pipeline.batches if pipeline else []) + submit_mailchimp(ctx))
+    try:
         _add_options(ctx)
-        write_hubspot(ctx)
+        # HubSpot updates sent during a first sync's read that need a look at their contact.
+        relinked = relink(ctx, pipeline.unresolved) if pipeline else []
+        relinked += write_hubspot(ctx, collector)
+        if relinked:
+            reconcile_contacts(ctx, [row for i in relinked if (row := ctx.store.contact(i))])
+            _add_options(ctx)
+            write_hubspot(ctx, collector)
+        submitted = collector.left()
+    finally:
+        collector.close()
     if ctx.counts["hubspot_deleted"] > deleted:
         # HubSpot's writes met deleted contacts, whose members the delete rule may unsubscribe.
         _guard(ctx, options, first_sync=False)

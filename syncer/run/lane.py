@@ -13,8 +13,8 @@ is resumed with its answer, so the same code runs in line (:func:`run_now`) or i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -88,6 +88,13 @@ class Lane:
     def close(self) -> None:
         """Let a call still going finish (calls are bounded by their timeouts), unanswered."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def wait_any(lanes: Sequence[Lane], timeout: float | None) -> None:
+    """Wait until a call of one of the busy ``lanes`` answers, or ``timeout`` seconds pass."""
+    calls = [lane._call for lane in lanes if lane._call is not None]
+    if calls:
+        wait(calls, timeout=timeout, return_when=FIRST_COMPLETED)
 
 
 def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:

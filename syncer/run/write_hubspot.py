@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from syncer.cache.identity import MERGED_REASON
 from syncer.connectors.hubspot.client import BATCH_LIMIT
@@ -32,6 +33,9 @@ from syncer.run.settle import (
     settle_hubspot_success,
 )
 
+if TYPE_CHECKING:
+    from syncer.run.collect import Collector
+
 log = logging.getLogger("syncer.run")
 
 #: A write HubSpot did not simply accept: the operation, its person and HubSpot's answer.
@@ -44,8 +48,10 @@ TAKEN_REASON = (
 ABSENT_REASON = "HubSpot left this update out of its answer; it is sent again next run"
 
 
-def write_hubspot(ctx: RunContext) -> list[int]:
-    """Send every queued HubSpot write; returns the contacts relinked and needing a new decision."""
+def write_hubspot(ctx: RunContext, beside: Collector | None = None) -> list[int]:
+    """Send every queued HubSpot write; returns the contacts relinked and needing a new decision.
+
+    With a ``beside``, each call is made through it (Mailchimp's batches collected meanwhile)."""
     total = ctx.store.queued_count("hubspot")
     if not total:
         return []
@@ -62,7 +68,8 @@ def write_hubspot(ctx: RunContext) -> list[int]:
             if ctx.should_stop():
                 return relink(ctx, unresolved)
             try:
-                unresolved.extend(_send(ctx, action, chunk))
+                steps = send_steps(ctx, action, chunk)
+                unresolved.extend(beside.run(steps) if beside else run_now(steps))
             except (AuthError, RateLimitExhausted):
                 raise
             except RemoteError as error:
@@ -76,10 +83,6 @@ def note_write_error(ctx: RunContext, action: str, count: int, error: RemoteErro
     ctx.counts["hubspot_write_errors"] += 1
     ctx.failures.append(Failure(f"HubSpot {action} of {count} contacts: {error}"))
     log.error("%s; those writes stay queued for the next run", error)
-
-
-def _send(ctx: RunContext, action: str, operations: Sequence[Operation]) -> list[Unresolved]:
-    return run_now(send_steps(ctx, action, operations))
 
 
 def send_steps(

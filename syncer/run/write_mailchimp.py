@@ -25,6 +25,7 @@ from syncer.core.records import Operation
 from syncer.errors import AuthError, RemoteError, RetriableError
 from syncer.run.cancel import finish_cancel, recheck_waiting
 from syncer.run.context import Failure, RunContext
+from syncer.run.lane import Steps, run_now
 from syncer.run.recheck import hold_stale_mailchimp, hold_stale_member
 from syncer.run.settle import mark_failed, settle_mailchimp
 
@@ -241,15 +242,22 @@ def poll_pauses(longest: float) -> Iterator[float]:
 
 def _check(ctx: RunContext, batch: BatchRow) -> bool:
     """Ask Mailchimp about one batch; settle it when finished. True when it is settled."""
+    return run_now(check_steps(ctx, batch))
+
+
+def check_steps(ctx: RunContext, batch: BatchRow) -> Steps[bool]:
+    """:func:`_check` as :data:`~syncer.run.lane.Steps`, so that the batches can be looked at
+    off the cache's thread while HubSpot is written (``collect``)."""
     if batch.status == "cancelling":  # a killed run's cancel (syncer.run.cancel)
         try:
-            finish_cancel(ctx, batch.id)
+            yield from finish_cancel(ctx, batch.id)
         except RetriableError as error:
             log.warning("batch %s: %s; its cancel is finished next run", batch.id, error)
             return False
         return True
+    mailchimp = ctx.mailchimp
     try:
-        status = ctx.mailchimp.get_batch(batch.id)
+        status: BatchStatus = yield lambda: mailchimp.get_batch(batch.id)
     except RetriableError as error:
         log.warning("batch %s: %s", batch.id, error)
         return False
@@ -258,7 +266,7 @@ def _check(ctx: RunContext, batch: BatchRow) -> bool:
         _report_stall(ctx, batch, status.finished)
         return False
     try:
-        results = ctx.mailchimp.batch_results(status)
+        results: list[OperationResult] = yield lambda: mailchimp.batch_results(status)
     except AuthError:
         raise
     except RemoteError as error:
