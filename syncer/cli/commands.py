@@ -8,18 +8,21 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from syncer import __version__
 from syncer.cache.failures import cache_failure
 from syncer.cache.lock import run_lock
+from syncer.cache.store import Store
 from syncer.cli.engagement import engagement
 from syncer.cli.kit import AppContext, apply_logging, examples, global_options, settings
 from syncer.cli.sync import progress_display, sync_and_report
+from syncer.config import Config
 from syncer.errors import EXIT_CODE_MEANINGS, ConfigError, ExitCode, SyncerError, UnexpectedError
 from syncer.operate.check import check_offline, check_remote
 from syncer.operate.check import exit_code as check_exit_code
@@ -44,6 +47,7 @@ from syncer.sandbox.demo import run_demo, seed_sandbox
 from syncer.sandbox.runner import Sandbox
 
 log = logging.getLogger("syncer.run")
+Report = TypeVar("Report")
 
 
 class SyncerGroup(click.Group):
@@ -252,13 +256,8 @@ def _seed_spec(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.pass_obj
 def status(app: AppContext, as_json: bool, as_check: bool) -> int:
     """Show health, the last runs, cursors, open batches, people needing attention, segments."""
-    config = app.load_config()
-    with open_store(config, create=False) as store:
-        report = status_report(store, config)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        render_status(Output(), report)
+    report = _read_cache(app, status_report)
+    _print_report(report, as_json, render_status)
     if as_check and not report["health"]["ok"]:
         return ExitCode.PARTIAL
     return ExitCode.OK
@@ -277,13 +276,8 @@ def status(app: AppContext, as_json: bool, as_check: bool) -> int:
 @click.pass_obj
 def errors(app: AppContext, as_json: bool, limit: int) -> None:
     """List failed and blocked contacts, grouped by reason, each with what to do."""
-    config = app.load_config()
-    with open_store(config, create=False) as store:
-        found = error_list(store, limit)
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-    else:
-        render_errors(Output(), found)
+    found = _read_cache(app, lambda store, _config: error_list(store, limit))
+    _print_report(found, as_json, render_errors)
     if found["unlisted"]:
         click.echo(
             f"{found['unlisted']:,} more not listed (`syncer errors --limit 0` lists all)", err=True
@@ -320,13 +314,10 @@ def retry(app: AppContext, emails: tuple[str, ...], everyone: bool) -> int:
 @click.pass_obj
 def batches(app: AppContext, limit: int, as_json: bool) -> None:
     """List recent Mailchimp batches and what became of their operations."""
-    config = app.load_config()
-    with open_store(config, create=False) as store:
-        found = [batch_json(batch) for batch in store.batch_history(limit)]
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-    else:
-        render_batches(Output(), found)
+    found = _read_cache(
+        app, lambda store, _config: [batch_json(batch) for batch in store.batch_history(limit)]
+    )
+    _print_report(found, as_json, render_batches)
 
 
 @cli.command(epilog=examples("syncer show ann@example.com", "syncer show ann@example.com --json"))
@@ -336,16 +327,11 @@ def batches(app: AppContext, limit: int, as_json: bool) -> None:
 @click.pass_obj
 def show(app: AppContext, email: str, as_json: bool) -> int:
     """Show one person: both cached sides, the base, and every decision and change."""
-    config = app.load_config()
-    with open_store(config, create=False) as store:
-        found = person(store, email, config)
+    found = _read_cache(app, lambda store, config: person(store, email, config))
     if found is None:
         click.echo(f"error: {email} is not in the cache", err=True)
         return ExitCode.CONFIG
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-    else:
-        render_person(Output(), found)
+    _print_report(found, as_json, render_person)
     return ExitCode.OK
 
 
@@ -378,6 +364,21 @@ def init(path: Path, force: bool) -> int:
     click.echo("next: set HUBSPOT_TOKEN and MAILCHIMP_API_KEY in the environment, put your")
     click.echo(f"audience id in {path}, then run `syncer check --config {path} --fix`")
     return ExitCode.OK
+
+
+def _read_cache(app: AppContext, build: Callable[[Store, Config], Report]) -> Report:
+    """A report from the existing cache: a command that only reads must never create one."""
+    config = app.load_config()
+    with open_store(config, create=False) as store:
+        return build(store, config)
+
+
+def _print_report(report: Report, as_json: bool, render: Callable[[Output, Report], None]) -> None:
+    """JSON (the stable shape scripts rely on) or the rendered view for people."""
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        render(Output(), report)
 
 
 cli.add_command(engagement)
