@@ -286,6 +286,24 @@ class OutboxStore(StoreBase):
             [utc_now(), dumps(list(contact_ids))],
         )
 
+    def release_stranded(self, contact_ids: Sequence[int] | None = None) -> int:
+        """Take out of waiting (``pending``) the people, of these or of all, with no write of
+        theirs still queued or out, to be decided again; returns how many.
+
+        A person waits while any write of theirs is in flight, and the answer that settles the
+        last one releases them; a write held back or superseded instead has no answer, so
+        without this nobody would, and the person would never be decided again."""
+        sql = (
+            "UPDATE contacts SET state = 'todo', dirty = 1, updated_at = ? WHERE state = 'pending' "
+            "AND NOT EXISTS (SELECT 1 FROM operations WHERE operations.contact_id = contacts.id "
+            "AND operations.state IN ('queued', 'submitted'))"
+        )
+        params: list[Any] = [utc_now()]
+        if contact_ids is not None:
+            sql += " AND id IN (SELECT value FROM json_each(?))"
+            params.append(dumps(list(contact_ids)))
+        return int(self.db.execute(sql, params).rowcount)
+
     def open_batches(self) -> list[BatchRow]:
         return [
             BatchRow(**{name: row[name] for name in BatchRow.__dataclass_fields__})

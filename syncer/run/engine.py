@@ -180,12 +180,24 @@ def _add_options(ctx: RunContext) -> None:
     add_group_options(ctx)
 
 
+def _release_stranded(ctx: RunContext) -> None:
+    """People left waiting for writes no longer out are decided again, never left out for good:
+    the net under the release each settled or held-back write makes (caches from before that
+    release was complete hold such people)."""
+    with ctx.store.transaction():
+        released = ctx.store.release_stranded()
+    if released:
+        ctx.counts["released_stranded"] = released
+        log.warning("%d people waited for writes no longer out; they are decided again", released)
+
+
 def _prepare(ctx: RunContext, options: RunOptions) -> Pipeline | None:
     """Everything before the writes, but those a first sync makes while reading (the pipeline
     it returns); a dry run stops here."""
     verify_fields(ctx)
     resolve_preferences(ctx)
     collect_batches(ctx)
+    _release_stranded(ctx)
     # Updates earlier runs never heard back about, with the contacts as the check before them
     # left them: the fetch is about to replace those with what the updates wrote.
     doubts = [] if options.dry_run else unanswered_updates(ctx)

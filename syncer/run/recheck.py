@@ -220,6 +220,7 @@ def hold(
 ) -> None:
     reason = HELD.format(side=side, fields=", ".join(fields))
     ctx.store.set_operation_state(operation.id, "superseded", reason)
+    ctx.store.release_stranded([row.id])
     ctx.store.add_event(ctx.run_id, row.id, "held", reason)
     ctx.counts["held_changed_remotely"] += 1
     log.info("%s: a %s write held back: %s", row.email, operation.target, reason)
