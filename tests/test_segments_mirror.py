@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.support.sandbox import SandboxDriver
-from tests.test_segments_tags import hubspot_list, invoke, people
+from tests.test_segments_inflight import BATCHED, DIRECT
+from tests.test_segments_tags import change_list, hubspot_list, invoke, people
 
 MIRROR = "mailchimp_tags"
 
@@ -231,3 +232,57 @@ def test_switching_the_mirror_on_or_changing_only_decides_everyone_again(
     assert mirrored(sim)["person0@real.org"] == {"VIP", "Onboarded"}
     sim.advance(60)
     assert run(config)["counts"].get("changed", 0) == 0, "the rules did not change again"
+
+
+@pytest.mark.parametrize("sync", [DIRECT, BATCHED], ids=["direct", "batched"])
+@pytest.mark.parametrize("leaves_list", [True, False], ids=["leaves MQLs", "stays in MQLs"])
+def test_a_fixed_address_mirrors_the_new_members_tags_not_the_cleaned_ones(
+    sim: SandboxDriver, tmp_path: Path, sync: dict[str, float], leaves_list: bool
+) -> None:
+    """HubSpot fixes the address of a member Mailchimp cleaned while it carried MQL and VIP: the
+    person lets the cleaned member go and gets a new one (see core.reconcile). The mirror then
+    shows the new member's tags; it had kept the cleaned member's, decided never again (found
+    by the soak, seed 7 at 2,000 people: ``mailchimp_tags ['MQL'], member's tags []``)."""
+    old, fixed = "bounced@real.org", "fixed@real.org"
+    (cid,) = sim.seed_hubspot(
+        [{"properties": {"email": old, "firstname": "B", "newsletter": "true"}}]
+    )
+    sim.seed_mailchimp([{"email_address": old, "status": "subscribed"}])
+    list_id = hubspot_list(sim, "MQLs", [cid])
+    config = sim.write_config(
+        tmp_path,
+        tags=[{"hubspot_list": "MQLs", "mailchimp_tag": "MQL"}],
+        tags_to_hubspot={"property": MIRROR, "only": ["MQL", "VIP"]},
+        segments={"list_read_minutes": 0},
+        sync=sync,
+    )
+    assert invoke(config, "check", "--fix").exit_code == 0
+    tag(sim, old, ("VIP", "active"))
+    settle(sim, config, runs=3)
+    assert mirrored(sim) == {old: {"MQL", "VIP"}}
+
+    sim.seed_mailchimp([{"email_address": old, "status": "cleaned"}])  # bounces: tags kept
+    settle(sim, config, runs=1)
+    sim.hubspot_edit(cid, {"email": fixed})
+    if leaves_list:
+        change_list(sim, list_id, remove=[cid])
+    settle(sim, config, runs=4)
+
+    members = sim.mailchimp_by_email()
+    assert members[old]["status"] == "cleaned"
+    assert members[fixed]["status"] == "subscribed"
+    new_tags = {t["name"] for t in members[fixed]["tags"]}
+    assert new_tags == (set() if leaves_list else {"MQL"})
+    assert mirrored(sim) == {fixed: new_tags}, "the mirror shows the cleaned member's tags"
+    sim.advance(60)
+    before = sim.writes("hubspot"), sim.writes("mailchimp")
+    run(config)
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == before
+
+
+def settle(sim: SandboxDriver, config: Path, runs: int) -> None:
+    """``runs`` runs a minute apart, each after Mailchimp finished the batches it holds."""
+    for _ in range(runs):
+        sim.advance(60)
+        run(config)
+        sim.settle_batches()

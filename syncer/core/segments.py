@@ -231,13 +231,22 @@ def mirror_tags(
     the value syncer wrote comes back equal and causes nothing.
     """
     mirror = config.segments.mirror
-    if mirror is None:
+    if mirror is None or not mirror_differs(hubspot_values, member_tags, config):
         return
-    wanted = mirror.mirrored(member_tags)
     current = hubspot_values.get(mirror.property, "")
-    if checkbox_values(current) != set(wanted):
-        value = ";".join(wanted)
-        draft.write_hubspot(TAGS_MIRROR_KEY, mirror.property, current, value, (value, value))
+    value = ";".join(mirror.mirrored(member_tags))
+    draft.write_hubspot(TAGS_MIRROR_KEY, mirror.property, current, value, (value, value))
+
+
+def mirror_differs(
+    hubspot_values: Mapping[str, str], member_tags: Iterable[str], config: Config
+) -> bool:
+    """Does the contact's mirror property show other tags than these (the member's)?"""
+    mirror = config.segments.mirror
+    if mirror is None:
+        return False
+    wanted = set(mirror.mirrored(tuple(member_tags)))
+    return checkbox_values(hubspot_values.get(mirror.property, "")) != wanted
 
 
 def checkbox_values(text: str) -> set[str]:

@@ -32,7 +32,7 @@ from syncer.core.plan import (
     without_values,
 )
 from syncer.core.records import ContactRow, NewOperation, Operation
-from syncer.core.segments import SEGMENT_ACTIONS, settled
+from syncer.core.segments import SEGMENT_ACTIONS, mirror_differs, settled
 from syncer.errors import MalformedRecord
 from syncer.run.context import Failure, RunContext
 
@@ -139,7 +139,8 @@ def _mailchimp_success(ctx: RunContext, operation: Operation, body: Any) -> None
             apply_member(row, parse_member(body))
         except MalformedRecord as error:  # the write landed; the next fetch reads the member
             log.warning("%s (a write's answer); the member is read again next run", error)
-        row.dirty = dirty or int(_changed_elsewhere(before, row.mc or {}, operation.payload))
+        changed = _changed_elsewhere(before, row.mc or {}, operation.payload)
+        row.dirty = dirty or int(changed or _mirror_stale(ctx, row))
     if operation.action in SEGMENT_ACTIONS:
         settled(row, operation.action, operation.payload)
         # The member's tags changed: the tags mirror decides again, whether or not Mailchimp's
@@ -177,6 +178,16 @@ def _changed_elsewhere(
     return any(
         fields_after.get(tag) != value for tag, value in fields_before.items() if tag not in sent
     )
+
+
+def _mirror_stale(ctx: RunContext, row: ContactRow) -> bool:
+    """The contact's tags mirror shows other tags than the member this answer describes: a new
+    member (a create, one after a cleaned member was let go) or one met at the address. Nothing
+    else would decide the mirror again: the answer is what the next fetch reads, so it causes
+    nothing, and HubSpot would keep the tags of the member the person was linked to before."""
+    if row.hs is None or row.mc is None:
+        return False
+    return mirror_differs(row.hs, row.mc.get("tags") or (), ctx.config)
 
 
 def _member_value(ctx: RunContext, mc: dict[str, Any], key: str, intended: str) -> str:
