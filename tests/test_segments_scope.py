@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.sandbox import SandboxDriver
+from tests.test_segments_inflight import BATCHED
 from tests.test_segments_tags import change_list, hubspot_list, invoke, people, tags_of
 
 
@@ -224,3 +225,45 @@ def test_a_property_filter_scope_follows_the_property_out_and_back_in(
     assert invoke(config, "run").exit_code == 0
     assert tags_of(sim) == {"person0@real.org": ["MQL"], "person1@real.org": ["MQL"]}
     assert sim.mailchimp_by_email()["person0@real.org"]["merge_fields"]["FNAME"] == "Out"
+
+
+@pytest.mark.parametrize(
+    ("on_leave", "status"), [("unsubscribe", "unsubscribed"), ("archive", "archived")]
+)
+def test_leaving_while_the_members_create_waits_in_a_batch_acts_on_the_member_it_makes(
+    sim: SandboxDriver, tmp_path: Path, on_leave: str, status: str
+) -> None:
+    """The person leaves while the batch creating their member is still open: the scope judges
+    them once its results are in (segment_todo skips people ``pending``), so the leave reaches
+    the new member instead of finding none and doing nothing."""
+    (cid,) = sim.seed_hubspot(
+        [{"properties": {"email": "new@real.org", "firstname": "N", "newsletter": "true"}}]
+    )
+    canary = hubspot_list(sim, "Canary", [cid])
+    config = scoped(sim, tmp_path, on_leave, sync=BATCHED)
+    sim.configure("mailchimp", {"batch_paused": True})
+    assert invoke(config, "run").exit_code == 0
+    sim.advance(60)
+    change_list(sim, canary, remove=[cid])
+    assert invoke(config, "run").exit_code == 0  # the create still waits in its batch
+    assert "new@real.org" not in sim.mailchimp_by_email()
+    sim.configure("mailchimp", {"batch_paused": False})
+    for _ in range(2):
+        sim.settle_batches()
+        sim.advance(60)
+        assert invoke(config, "run").exit_code == 0
+    sim.settle_batches()
+    archived = sim.http.get(
+        f"{sim.mc_url}/lists/{sim.list_id}/members",
+        params={"status": "archived", "count": 10},
+        auth=sim.mc_auth,
+        timeout=10,
+    ).json()["members"]
+    member = {m["email_address"]: m for m in [*sim.mailchimp_members(), *archived]}
+    assert member["new@real.org"]["status"] == status
+    shown = json.dumps(json.loads(invoke(config, "show", "new@real.org", "--json").stdout))
+    assert f"left the sync's scope (on_leave: {on_leave})" in shown
+    sim.advance(60)
+    writes = sim.writes("mailchimp")
+    assert invoke(config, "run").exit_code == 0
+    assert sim.writes("mailchimp") == writes, "the leave action was repeated"
