@@ -74,3 +74,47 @@ def test_writes_a_run_cannot_finish_are_counted_and_left_for_the_next_run(
     assert report["counts"]["mailchimp_left_queued"] == 0
     assert report["counts"]["written_mailchimp"] == WORLD.shared
     assert queued(tmp_path) == 0
+
+
+def test_the_guard_does_not_count_again_the_writes_an_earlier_run_let_through(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    # 5,000 HubSpot-only people, the even half wanting the newsletter: 2,500 Mailchimp creates.
+    world = InitialWorld(shared=0, hubspot_only=5000, mailchimp_only=0, conflicts=0)
+    ids = sim.seed_world(world)
+    config = sim.write_config(tmp_path, sync={**ONE_BATCH, "batch_wait_seconds": 0.3})
+    sim.configure("mailchimp", {"batch_paused": True})
+    first, report = run_json(config)
+    assert first.exit_code == 0, first.output
+    assert report["counts"]["mailchimp_left_queued"] == 1500
+
+    # The first sync's guard let its creates through (exempt): they are no mass creation now.
+    plan = CliRunner().invoke(cli, ["--config", str(config), "run", "--dry-run", "--json"])
+    guard = json.loads(plan.stdout)["guard"]
+    assert not guard["tripped"]
+    assert next(c for c in guard["checks"] if c["what"] == "creations")["count"] == 0
+    carried, report = run_json(config)
+    assert carried.exit_code == 0, carried.output
+    assert report["counts"]["mailchimp_left_queued"] == 1500
+
+    # Writes this run decides are counted, and a run the guard stopped lets nothing through.
+    for contact_id in ids[1:121:2]:
+        sim.hubspot_edit(contact_id, {"newsletter": "true"})
+    sim.advance(60)
+    planned = CliRunner().invoke(cli, ["--config", str(config), "run", "--dry-run"])
+    assert planned.exit_code == 5
+    assert "  60 creations > limit 25" in planned.stdout, planned.stdout
+    for _ in range(2):
+        stopped = CliRunner().invoke(cli, ["--config", str(config), "run"])
+        assert stopped.exit_code == 5
+        assert "60 creations > limit 25" in stopped.stderr, stopped.stderr
+
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.advance(60)
+    config.write_text(
+        config.read_text().replace("batch_wait_seconds: 0.3", "batch_wait_seconds: 10")
+    )
+    forced = CliRunner().invoke(cli, ["--config", str(config), "run", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert queued(tmp_path) == 0
+    assert len(sim.mailchimp_members()) == 2560

@@ -33,6 +33,9 @@ _UNGUARDED = (
     "AND coalesce(json_extract(payload, '$.withdraws'), 0) = 0"
 )
 
+#: The ``meta`` key of :meth:`OutboxStore.guard_passed_through`.
+_GUARD_PASSED = "guard_passed_through"
+
 SUPERSEDED_REASON = "superseded by a newer decision before it was sent"
 
 
@@ -161,22 +164,42 @@ class OutboxStore(StoreBase):
             )
         }
 
-    def queued_counts(self) -> dict[str, int]:
-        """Queued writes by action, for the blast-radius guard and the dry-run plan, and under
-        ``withdrawals`` those that withdraw a consent value (marked so by the plan)."""
+    def queued_counts(self, *, after: int = 0) -> dict[str, int]:
+        """Queued writes after id ``after`` by action, for the blast-radius guard and the dry-run
+        plan, and under ``withdrawals`` those that withdraw a consent value (marked so by the
+        plan)."""
         counts = {
             f"{row['target']}:{row['action']}": int(row["n"])
             for row in self.select(
-                "SELECT target, action, count(*) AS n FROM operations WHERE state = 'queued' "
-                "GROUP BY target, action"
+                "SELECT target, action, count(*) AS n FROM operations "
+                "WHERE state = 'queued' AND id > ? GROUP BY target, action",
+                [after],
             )
         }
         (row,) = self.select(
-            "SELECT count(*) AS n FROM operations WHERE state = 'queued' "
-            "AND json_extract(payload, '$.withdraws') = 1"
+            "SELECT count(*) AS n FROM operations WHERE state = 'queued' AND id > ? "
+            "AND json_extract(payload, '$.withdraws') = 1",
+            [after],
         )
         counts["withdrawals"] = int(row["n"])
         return counts
+
+    def guard_passed_through(self) -> int:
+        """The newest write a run's blast-radius guard has let through (0: none yet). Writes are
+        never deleted, so ids only grow: every write up to it was counted by a guard that passed
+        (or was overridden), and a run that cannot send them all carries them on to the next,
+        whose guard must not count them again as if they were its own."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [_GUARD_PASSED]).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def pass_guard(self) -> None:
+        """Record that the guard let through every write queued so far."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO meta (key, value) SELECT ?, coalesce(max(id), 0) FROM operations "
+                "WHERE true ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [_GUARD_PASSED],
+            )
 
     def mark_sent(self, operation_ids: Sequence[int]) -> None:
         """Count an attempt as the request leaves, before its answer: a run killed while it waits

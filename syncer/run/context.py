@@ -98,6 +98,7 @@ class RunContext:
     mirror_property: ChoiceProperty | None = None
     guard: list[GuardCheck] = field(default_factory=list)
     guard_scope: str | None = None  # the guard's word on people leaving the segment scope
+    guard_passed: int | None = None  # the newest write an earlier run's guard let through
     #: The audience's merge fields, once read: the field check and the date formats share them.
     merge_fields: list[MergeField] | None = None
     #: A dry run's engagement writes (notes, contact properties), for the plan.

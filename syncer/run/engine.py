@@ -228,21 +228,28 @@ def _prepare(ctx: RunContext, options: RunOptions) -> Pipeline | None:
 
 
 def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
+    """Stop the run before writing when what it queued is too much; the writes an earlier run's
+    guard let through, carried on to this one, are no longer counted. Read once a run, so a second
+    look (after HubSpot's deletions) counts everything this run queued."""
+    if ctx.guard_passed is None:
+        ctx.guard_passed = ctx.store.guard_passed_through()
+    queued = ctx.store.queued_counts(after=ctx.guard_passed)
     ctx.guard = guard_checks(
-        ctx.store.queued_counts(),
+        queued,
         ctx.store.linked_count(),
         ctx.config.safety,
         first_sync=first_sync,
         consent=bool(consent_keys(ctx.config.preferences)),
     )
-    ctx.guard_scope = segments_verdict(ctx)
+    ctx.guard_scope = segments_verdict(ctx, queued)
     verdict = guard_verdict(ctx.guard) or ctx.guard_scope
-    if verdict and options.dry_run:
-        return  # the plan shows it, after what the run would have written
+    if options.dry_run:
+        return  # the plan shows the verdict, after what the run would have written
     if verdict and not options.force:
         raise GuardTripped(f"the blast-radius guard stopped the run before writing: {verdict}")
     if verdict:
         log.warning("blast-radius guard overridden by --force: %s", verdict)
+    ctx.store.pass_guard()
 
 
 def _finish_failed(ctx: RunContext, outcome: str, error: SyncerError) -> None:

@@ -20,6 +20,7 @@ import difflib
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -273,9 +274,10 @@ def _queue(
         ctx.counts["tags_added" if change.active else "tags_removed"] += 1
 
 
-def segments_verdict(ctx: RunContext) -> str | None:
-    """The blast-radius guard's word on people leaving the scope."""
-    return leave_verdict(ctx.store.queued_counts(), ctx.store.linked_count(), ctx.config.safety)
+def segments_verdict(ctx: RunContext, queued: Mapping[str, int]) -> str | None:
+    """The blast-radius guard's word on people leaving the scope, from the queued writes it
+    counts (``queued_counts``)."""
+    return leave_verdict(queued, ctx.store.linked_count(), ctx.config.safety)
 
 
 def _fingerprint(ctx: RunContext) -> str:
