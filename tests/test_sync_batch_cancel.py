@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from syncer.core.identity import subscriber_hash
-from tests.support.people import email
+from tests.support.edits import both_sides, edit_while_batch_waits, run, show
 from tests.support.sandbox import SandboxDriver
 from tests.test_sync_crash import start_run
-from tests.test_sync_edits_while_running import both_sides, run, show, synced
 
 BATCH = "/3.0/batches/{batch_id}"
 QUICK = {"batch_wait_seconds": 3, "batch_poll_seconds": 0.05, "direct_threshold": 0}
@@ -26,15 +24,7 @@ QUICK = {"batch_wait_seconds": 3, "batch_poll_seconds": 0.05, "direct_threshold"
 def test_a_mailchimp_edit_while_the_batch_is_pending_is_not_overwritten(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:
-    config, hubspot_id = synced(sim, tmp_path, sync=QUICK)
-    person, other = email("shared", 1), email("shared", 2)
-    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
-    sim.hubspot_edit(hubspot_id[other], {"firstname": "Other-Name"})
-    sim.advance(60)
-    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
-    edit = {"method": "PATCH", "path": path, "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}}}
-    pause = {"method": "POST", "path": "/_sim/config", "body": {"batch_paused": True}}
-    sim.triggers_after("mailchimp", "POST /3.0/batches", [pause, edit])
+    config, person, other = edit_while_batch_waits(sim, tmp_path, QUICK)
 
     report = run(config)
     assert [t["status"] for t in sim.triggered("mailchimp")] == [200, 200]
@@ -70,15 +60,7 @@ def test_a_run_killed_while_it_cancels_a_batch_is_finished_by_the_next(
     """SIGKILL while the DELETE is in flight: before Mailchimp carries it out (``slow``) or
     after (``late``). The cache says ``cancelling``; the next run deletes the batch again (a
     404 is as good), sends its writes again, and the edit is decided in with the fetch."""
-    config, hubspot_id = synced(sim, tmp_path, sync=QUICK)
-    person, other = email("shared", 1), email("shared", 2)
-    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
-    sim.hubspot_edit(hubspot_id[other], {"firstname": "Other-Name"})
-    sim.advance(60)
-    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
-    edit = {"method": "PATCH", "path": path, "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}}}
-    pause = {"method": "POST", "path": "/_sim/config", "body": {"batch_paused": True}}
-    sim.triggers_after("mailchimp", "POST /3.0/batches", [pause, edit])
+    config, person, other = edit_while_batch_waits(sim, tmp_path, QUICK)
     sim.configure("mailchimp", {"slow_s": 2})
     sim.faults("mailchimp", {"rate": 1, "kinds": [fault], "paths": [f"DELETE {BATCH}"]})
 

@@ -7,49 +7,20 @@ The edit is made by the simulator itself right after it answers syncer's last re
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from syncer.cli import cli
 from syncer.core.identity import subscriber_hash
-from tests.support.people import InitialWorld, email
+from tests.support.edits import MEMBER, PROPERTIES, both_sides, fname_edit, run, show, synced
+from tests.support.people import email
 from tests.support.sandbox import SandboxDriver
 
 SEARCH = "POST /crm/v3/objects/contacts/search"
 MEMBERS = "GET /3.0/lists/{list_id}/members"
-MEMBER = "/3.0/lists/{list_id}/members/{subscriber_hash}"
-PROPERTIES = ["email", "firstname", "lastname"]
-
-
-def run(config: Path) -> dict[str, Any]:
-    result = CliRunner().invoke(cli, ["--config", str(config), "run", "--json"])
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
-
-
-def show(config: Path, address: str) -> str:
-    result = CliRunner().invoke(cli, ["--config", str(config), "show", address])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def synced(sim: SandboxDriver, tmp_path: Path, **settings: Any) -> tuple[Path, dict[str, str]]:
-    world = InitialWorld(shared=6, hubspot_only=0, mailchimp_only=0, conflicts=0)
-    ids = sim.seed_world(world)
-    config = sim.write_config(tmp_path, **settings)
-    run(config)
-    sim.advance(60)
-    emails = [contact["properties"]["email"] for contact in world.hubspot_contacts()]
-    return config, dict(zip(emails, ids, strict=True))
-
-
-def both_sides(sim: SandboxDriver, address: str) -> tuple[dict[str, str], dict[str, Any]]:
-    return sim.hubspot_by_email(PROPERTIES)[address], sim.mailchimp_by_email()[address]
 
 
 def test_a_hubspot_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
@@ -95,8 +66,7 @@ def test_a_mailchimp_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
     sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
     sim.hubspot_edit(hubspot_id[other], {"firstname": "Other-Name"})
     sim.advance(60)
-    path = f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}"
-    edit = {"method": "PATCH", "path": path, "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}}}
+    edit = fname_edit(sim, person, "Mailchimp-Edit")
     # The fetch lists current members, then archived ones: the edit follows the second listing.
     sim.trigger_after("mailchimp", MEMBERS, edit, nth=2)
 
@@ -185,14 +155,7 @@ def test_a_mailchimp_edit_while_direct_writes_go_out_is_not_overwritten(
     for number, person in enumerate(people, 1):
         sim.hubspot_edit(hubspot_id[person], {"firstname": f"HubSpot-{number}"})
     sim.advance(60)
-    edits = [
-        {
-            "method": "PATCH",
-            "path": f"/3.0/lists/{sim.list_id}/members/{subscriber_hash(person)}",
-            "body": {"merge_fields": {"FNAME": "Mailchimp-Edit"}},
-        }
-        for person in people
-    ]
+    edits = [fname_edit(sim, person, "Mailchimp-Edit") for person in people]
     sim.triggers_after("mailchimp", f"PUT {MEMBER}", edits)
 
     report = run(config)

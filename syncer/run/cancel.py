@@ -28,11 +28,11 @@ import logging
 from collections.abc import Sequence
 
 from syncer.cache.outbox import BatchRow
-from syncer.core.records import ContactRow, Operation
+from syncer.core.records import Operation
 from syncer.errors import AuthError, RemoteError
 from syncer.run.context import RunContext
 from syncer.run.lane import Steps
-from syncer.run.recheck import Changed, hold, member_overwritten, members_changed
+from syncer.run.recheck import Changed, StaleWrite, hold, members_changed, stale_member_writes
 
 log = logging.getLogger("syncer.run")
 
@@ -43,9 +43,6 @@ MOST_RECHECKS = 8
 #: Batches one run cancels at most: each costs five calls and needs an edit made meanwhile.
 MOST_CANCELS = 10
 CANCELLED = "its batch {batch} was cancelled before it started (a member changed); sent again"
-
-#: A batch's writes that would overwrite an edit: operation, person, fields edited.
-Stale = list[tuple[Operation, ContactRow, list[str]]]
 
 
 def recheck_waiting(ctx: RunContext, waiting: Sequence[BatchRow]) -> set[str]:
@@ -84,36 +81,21 @@ def finish_cancel(ctx: RunContext, batch_id: str) -> Steps[None]:
 
 def _stale_writes(
     ctx: RunContext, changed: Changed, unstarted: Sequence[BatchRow]
-) -> dict[str, Stale]:
-    """The unstarted batches' writes to the changed members that would overwrite them; the
-    members are saved as they are now."""
-    pages, started = changed
-    if started is None:
-        return {}
+) -> dict[str, list[StaleWrite]]:
+    """The unstarted batches' writes to the changed members that would overwrite them, by
+    batch; the members are saved as they are now."""
     ids = {batch.id for batch in unstarted}
-    stale: dict[str, Stale] = {}
-    for page in pages:
-        ctx.counts["rechecked_mailchimp"] += len(page)
-        with ctx.store.transaction():
-            found = ctx.store.member_rows(page)
-            for member in page:
-                row = found.get(member.id)
-                if row is None:
-                    continue
-                for operation in ctx.store.submitted_writes_of(row.id):
-                    if operation.batch_id not in ids:
-                        continue
-                    edited = member_overwritten(operation.payload["body"], row.mc, member)
-                    if edited:
-                        stale.setdefault(str(operation.batch_id), []).append(
-                            (operation, row, edited)
-                        )
-            ctx.store.save_mailchimp_page(page)
-    ctx.members_checked_since = started
+
+    def waiting_writes_of(contact_id: int) -> list[Operation]:
+        return [op for op in ctx.store.submitted_writes_of(contact_id) if op.batch_id in ids]
+
+    stale: dict[str, list[StaleWrite]] = {}
+    for write in stale_member_writes(ctx, changed, waiting_writes_of):
+        stale.setdefault(str(write[0].batch_id), []).append(write)
     return stale
 
 
-def _cancel(ctx: RunContext, batch_id: str, writes: Stale) -> bool:
+def _cancel(ctx: RunContext, batch_id: str, writes: Sequence[StaleWrite]) -> bool:
     """Look at the batch once more; not started, cancel it (True), hold ``writes`` and queue
     its other writes again."""
     if ctx.mailchimp.get_batch(batch_id).status not in UNSTARTED:

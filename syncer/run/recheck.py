@@ -30,7 +30,7 @@ never held.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -126,6 +126,20 @@ def members_changed(ctx: RunContext, checked_since: datetime | None) -> Changed:
 def hold_for_members(ctx: RunContext, changed: Changed) -> None:
     """Hold back the queued member writes that would overwrite what :func:`members_changed`
     found, and save the members as they are now."""
+    for operation, row, edited in stale_member_writes(ctx, changed, ctx.store.queued_writes_of):
+        hold(ctx, operation, row, "Mailchimp", edited)
+
+
+#: A write that would overwrite a changed member: the operation, its person, the fields edited.
+StaleWrite = tuple[Operation, ContactRow, list[str]]
+
+
+def stale_member_writes(
+    ctx: RunContext, changed: Changed, writes_of: Callable[[int], Iterable[Operation]]
+) -> Iterator[StaleWrite]:
+    """Among each changed member's writes (``writes_of`` a person: the queued ones, or those in
+    a waiting batch), those that would overwrite what changed, each yielded inside the
+    transaction that then saves the member's page as it is now."""
     pages, started = changed
     if started is None:
         return
@@ -137,12 +151,12 @@ def hold_for_members(ctx: RunContext, changed: Changed) -> None:
                 row = found.get(member.id)
                 if row is None:
                     continue
-                for operation in ctx.store.queued_writes_of(row.id):
+                for operation in writes_of(row.id):
                     if operation.target != "mailchimp" or operation.action in SEGMENT_ACTIONS:
                         continue
                     edited = member_overwritten(operation.payload["body"], row.mc, member)
                     if edited:
-                        hold(ctx, operation, row, "Mailchimp", edited)
+                        yield operation, row, edited
             ctx.store.save_mailchimp_page(page)
     ctx.members_checked_since = started
 
