@@ -7,8 +7,8 @@ from types import TracebackType
 
 from syncer.sandbox.clock import SimClock
 from syncer.sandbox.hubspot.simulator import HubSpotSimulator
+from syncer.sandbox.loopback import RunningServer
 from syncer.sandbox.mailchimp.simulator import MailchimpSimulator
-from syncer.sandbox.server import RunningServer
 
 SANDBOX_MAILCHIMP_KEY = "5a4db0c0ffee5a4db0c0ffee5a4db0c0-us21"
 SANDBOX_LIST_ID = "5a4db0c0de"

@@ -1,30 +1,27 @@
-"""The plumbing both simulators share: routing, a threaded loopback server and the ``/_sim/`` API.
+"""The plumbing both simulators share: routing, the request pipeline and the ``/_sim/`` API.
 
 A simulator subclasses :class:`Simulator`, registers its API routes with :meth:`Simulator.route`
 and fills in the hooks (authentication, error bodies, seeding). Everything an outside test relies
 on regardless of which API it drives lives here: the admin endpoints and their exact shapes, the
-request log, latency and fault injection.
+request log and timeline, latency and fault injection. :mod:`.loopback` serves it over HTTP.
 """
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import json
 import re
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 from syncer.sandbox.clock import SimClock
 from syncer.sandbox.faults import REFUSING_KINDS, FaultPlan
+from syncer.sandbox.timeline import Entry, Timeline
 from syncer.sandbox.triggers import TriggerPlan
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -116,6 +113,7 @@ class Simulator:
         self.triggers = TriggerPlan()
         self.config: dict[str, Any] = dict(self.default_config)
         self.counts: Counter[str] = Counter()
+        self.timeline = Timeline()
         self._routes: list[Route] = []
         self._admin: dict[tuple[str, str], Handler] = {
             ("POST", "/_sim/reset"): self._admin_reset,
@@ -128,6 +126,9 @@ class Simulator:
                 self.triggers.configure(r.json() or {})
             ),
             ("GET", "/_sim/triggers"): lambda r: Response.json(self.triggers.describe()),
+            ("GET", "/_sim/timeline"): lambda r: Response.json(
+                {"entries": self.timeline.since(float(r.arg("since") or 0))}
+            ),
         }
         self.register_routes()
         self.reset()
@@ -170,6 +171,10 @@ class Simulator:
     def fault_kinds(self, request: Request) -> frozenset[str]:
         """Which fault kinds may strike this request."""
         return REFUSING_KINDS | {"slow", "late", "drop", "malformed"}
+
+    def subjects(self, request: Request, response: Response) -> list[str]:
+        """The records a request names, for the timeline (:mod:`syncer.sandbox.timeline`)."""
+        return []
 
     def extra_admin(self) -> dict[tuple[str, str], Handler]:
         """Simulator-specific admin endpoints, keyed like the shared ones."""
@@ -226,8 +231,18 @@ class Simulator:
             return self.error_response(
                 SimError(404, "Resource Not Found", "The requested resource could not be found.")
             ), None
-        self.count(f"{request.method} {matched.template}")
+        key = f"{request.method} {matched.template}"
+        self.count(key)
         self.observe(request)
+        entry = self.timeline.begin(key, request.path, request.query)
+        response, fault = self._answer(matched, request, entry)
+        self.timeline.end(entry, response.status, self.subjects(request, response), fault)
+        return response, fault if fault in {"drop", "malformed", "truncated_archive"} else None
+
+    def _answer(
+        self, matched: Route, request: Request, entry: Entry
+    ) -> tuple[Response, str | None]:
+        """Limits, authentication, latency and a fault drawn, then the handler; the fault."""
         refusal = self.admit(request)
         if refusal is not None:
             return refusal, None
@@ -238,18 +253,17 @@ class Simulator:
             latency = float(self.config.get("latency_ms", 0)) / 1000
             if latency > 0:
                 time.sleep(latency)
-            fault = self.faults.draw(
-                self.fault_kinds(request), f"{request.method} {matched.template}"
-            )
+            fault = self.faults.draw(self.fault_kinds(request), entry["key"])
             if fault in REFUSING_KINDS:
-                return self.fault_response(fault), None
+                return self.fault_response(fault), fault
             if fault == "slow":
                 time.sleep(float(self.config.get("slow_s", 2.0)))
+            entry["ran"] = time.time()
             response = self._guarded(matched.handler, request)
-            self._pull_triggers(f"{request.method} {matched.template}")
+            self._pull_triggers(entry["key"])
             if fault == "late":
                 time.sleep(float(self.config.get("slow_s", 2.0)))
-            return response, fault if fault in {"drop", "malformed", "truncated_archive"} else None
+            return response, fault
         finally:
             self.release(request)
 
@@ -285,6 +299,7 @@ class Simulator:
     def _admin_reset(self, request: Request) -> Response:
         with self.lock:
             self.counts.clear()
+            self.timeline.clear()
             self.triggers.configure({})
             self.reset()
         return Response.json({"ok": True})
@@ -319,98 +334,3 @@ class Simulator:
         return Response.json(
             {"total": total, "counts": counts, "batch_operations": batch_operations}
         )
-
-
-class _QuietHandler(BaseHTTPRequestHandler):
-    """Adapts :mod:`http.server` to :meth:`Simulator.handle`; silent, HTTP/1.1, keep-alive."""
-
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; with Nagle's algorithm on, a keep-alive client
-    # waits ~40 ms for a delayed ACK on every response.
-    disable_nagle_algorithm = True
-    server: SimHTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        """Simulators are quiet: the request log is the record."""
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        """The ``Date`` header follows the simulated clock, as a real server's follows its own."""
-        moment = self.server.simulator.clock.now().timestamp() if timestamp is None else timestamp
-        return email.utils.formatdate(moment, usegmt=True)
-
-    def _serve(self) -> None:
-        split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = Request(
-            method=self.command,
-            path=split.path,
-            query=parse_qs(split.query, keep_blank_values=True),
-            headers={key.lower(): value for key, value in self.headers.items()},
-            body=body,
-        )
-        response, fault = self.server.simulator.handle(request)
-        if fault == "drop":
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(2)
-            return
-        payload = response.body
-        if fault == "malformed":
-            payload = b'{"truncated": tr'
-        elif fault == "truncated_archive":
-            payload = payload[: max(1, len(payload) // 2)]
-        self.send_response(response.status)
-        headers = {"X-Request-Id": str(uuid.uuid4()), **response.headers}
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
-
-
-class SimHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.simulator = simulator
-        super().__init__((host, port), _QuietHandler)
-
-
-class RunningServer:
-    """A simulator served on loopback in a background thread."""
-
-    def __init__(self, simulator: Simulator, port: int = 0) -> None:
-        self.simulator = simulator
-        self._server = SimHTTPServer(simulator, port=port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sim-{simulator.name}", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> RunningServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self.simulator.shutdown()
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[RunningServer]:
-        self.start()
-        try:
-            yield self
-        finally:
-            self.stop()

@@ -14,7 +14,7 @@ import requests
 from hubspot import HubSpot
 
 from syncer.sandbox.hubspot.simulator import HubSpotSimulator
-from syncer.sandbox.server import RunningServer
+from syncer.sandbox.loopback import RunningServer
 
 TOKEN = "pat-na1-11111111-2222-4333-8444-555555555555"
 TIMEOUT = 30

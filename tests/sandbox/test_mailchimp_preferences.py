@@ -11,8 +11,8 @@ import pytest
 import requests
 from mailchimp_marketing.api_client import ApiClientError
 
+from syncer.sandbox.loopback import RunningServer
 from syncer.sandbox.mailchimp.simulator import MailchimpSimulator
-from syncer.sandbox.server import RunningServer
 from tests.sandbox.test_mailchimp_batches import results
 from tests.sandbox.test_mailchimp_sdk import sdk
 from tests.sandbox.test_mailchimp_support import LIST_ID, Mailchimp

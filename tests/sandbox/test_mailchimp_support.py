@@ -15,8 +15,8 @@ from typing import Any
 
 import requests
 
+from syncer.sandbox.loopback import RunningServer
 from syncer.sandbox.mailchimp.simulator import MailchimpSimulator
-from syncer.sandbox.server import RunningServer
 
 API_KEY = "0123456789abcdef0123456789abcdef-us21"
 LIST_ID = "5a4db0c0de"

@@ -90,6 +90,11 @@ class SandboxDriver:
     def requests(self, side: str) -> dict[str, Any]:
         return dict(self.http.get(f"{self._root(side)}/_sim/requests", timeout=10).json())
 
+    def timeline(self, side: str, since: float = 0) -> list[dict[str, Any]]:
+        """When each request since ``since`` (``time.time()``) arrived, ran and was answered."""
+        url = f"{self._root(side)}/_sim/timeline"
+        return list(self.http.get(url, params={"since": since}, timeout=30).json()["entries"])
+
     def writes(self, side: str) -> int:
         """Write requests (and batch operations) the simulator has answered since the reset."""
         return sum(n for key, n in self.requests(side)["counts"].items() if _is_write(key))

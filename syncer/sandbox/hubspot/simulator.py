@@ -347,6 +347,16 @@ class HubSpotSimulator(Simulator):
                 raise api_error(404, "OBJECT_NOT_FOUND", "resource not found")
             return Response.json(self._save(contact, properties_of(payload), source, trusted=True))
 
+    def subjects(self, request: Request, response: Response) -> list[str]:
+        """The contacts a batch read or update names, for the timeline (``server``)."""
+        if request.method != "POST" or not request.template.endswith(("/read", "/update")):
+            return []
+        try:
+            inputs = (request.json() or {}).get("inputs") or []
+        except (ValueError, AttributeError):
+            return []
+        return [str(item["id"]) for item in inputs if isinstance(item, dict) and "id" in item]
+
     def _admin_writes(self, request: Request) -> Response:
         with self.lock:
             return Response.json({"writes": list(self.store.writes)})

@@ -156,7 +156,7 @@ class BatchQueue:
         lock: threading.RLock,
         clock: SimClock,
         settings: Callable[[], Mapping[str, Any]],
-        execute: Callable[[Operation], Response],
+        execute: Callable[[str, Operation], Response],
     ) -> None:
         self.lock = lock
         self.clock = clock
@@ -291,7 +291,7 @@ class BatchQueue:
             with self.lock:
                 if batch.cancelled:
                     return
-                response = self.execute(operation)
+                response = self.execute(batch.id, operation)
                 batch.finished_operations += 1
                 batch.errored_operations += not 200 <= response.status < 300
                 batch.results.append(

@@ -14,6 +14,7 @@ asked for (``GET /_sim/status-requests``) in :mod:`.requested`.
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import uuid
 from collections import Counter
@@ -208,6 +209,15 @@ class MailchimpSimulator(Simulator):
             return ARCHIVE_FAULTS
         return super().fault_kinds(request)
 
+    def subjects(self, request: Request, response: Response) -> list[str]:
+        """The member or batch a request names; a batch accepted names its new id."""
+        named = [
+            request.params[key] for key in ("subscriber_hash", "batch_id") if key in request.params
+        ]
+        if (request.method, request.template) == ("POST", BATCHES) and response.status == 200:
+            named.append(str(json.loads(response.body)["id"]))
+        return named
+
     # -- ping and batches ------------------------------------------------------------------------
 
     def _ping(self, request: Request) -> Response:
@@ -259,7 +269,7 @@ class MailchimpSimulator(Simulator):
                 request.params["archive"], request.arg("Expires"), request.arg("Signature")
             )
 
-    def _execute(self, operation: Operation) -> Response:
+    def _execute(self, batch_id: str, operation: Operation) -> Response:
         """Run one batch operation through the same routes and handlers as an HTTP call."""
         self.count("batch_operations")
         split = urlsplit(operation.path)
@@ -276,10 +286,15 @@ class MailchimpSimulator(Simulator):
             return self.error_response(
                 SimError(404, "Resource Not Found", "The requested resource could not be found.")
             )
+        entry = self.timeline.begin(f"batch {request.method} {route.template}", request.path, query)
+        entry["ran"] = entry["arrived"]
         try:
             response = self._guarded(route.handler, request)
         except Exception as error:  # noqa: BLE001 - one broken operation must not stop the worker
-            return self.error_response(SimError(500, "Internal Server Error", repr(error)))
+            response = self.error_response(SimError(500, "Internal Server Error", repr(error)))
+        self.timeline.end(
+            entry, response.status, [*self.subjects(request, response), batch_id], None
+        )
         # A test can act between two operations of a running batch (pause it there, edit a
         # member): triggers count these answers apart, as ``batch PUT /3.0/lists/...``.
         self._pull_triggers(f"batch {operation.method} {route.template}")
