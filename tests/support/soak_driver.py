@@ -91,13 +91,13 @@ class Soak:
         self.world = World(rng, people)
         self.planner = Planner(self.world)
         self.events = Events(sim, self.world, rng)
-        self.live = LiveEditor(sim, self.world, rng)
         self.segments = Segments(sim, self.world, rng)
         self.preferences = Preferences(sim, self.world, rng)
         # A generator of its own, so the other rounds draw what they drew before engagement.
         self.engagement = Engagement(sim, self.world, random.Random(hash(rng.getstate())))
         self.people = people
         self.runner = Runner(rng, timeout=60 + people / 40)
+        self.live = LiveEditor(sim, self.world, rng, self.runner.runs)
         #: Round 0 is the first sync; each killed round names the phase its kill aims at.
         self.kills = kill_schedule(rng, rounds, KILL_SHARE)
         # Issue 16: one run of every soak is killed inside its engagement pass.

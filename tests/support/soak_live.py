@@ -19,7 +19,8 @@ person's value. syncer looks at each record again just before writing it (issue 
 write out (a batch waiting in Mailchimp's queue, a slow or retried call, a SIGKILL while a write
 is in flight) can still be lost: with :data:`MID_RUN_EDITS_MUST_WIN` off, a person whose both
 sides hold exactly the value the run was carrying across (and who matches the model everywhere
-else) is counted as *clobbered*, reported in the journal, and the model takes that value;
+else) is counted as *clobbered*, reported in the journal with the window the write came
+through (``soak_windows``, read from the simulators' timelines), and the model takes that value;
 switch it on to make it a failure. Before the look existed, the CI seeds lost 16 and 19 such
 edits; with it, 0 to 10.
 """
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from random import Random
 from typing import Any
@@ -37,7 +40,9 @@ import requests
 from tests.support.sandbox import SandboxDriver
 from tests.support.soak import EARLY, LATE, STAGES, MailchimpChange, Person, World
 from tests.support.soak_plan import RoundPlan
+from tests.support.soak_runs import RunRecord
 from tests.support.soak_sides import Sides
+from tests.support.soak_windows import Timelines, window
 
 #: Off while edits after syncer's last look can be lost (see above); on, a clobbered one fails.
 MID_RUN_EDITS_MUST_WIN = False
@@ -60,16 +65,22 @@ class LiveEdit:
     #: What the run is carrying across for this field, if it is (a crossing edit): the value a
     #: write over the mid-run edit leaves on both sides.
     carried: str | None
+    #: When the request that made the edit began and ended (``time.time()``).
+    made: tuple[float, float] = (0.0, 0.0)
 
 
 class LiveEditor:
     """Draws a round's mid-run edits, makes them from a thread, and judges the outcome."""
 
-    def __init__(self, sim: SandboxDriver, world: World, rng: Random) -> None:
-        self.sim, self.world, self.rng = sim, world, rng
+    def __init__(
+        self, sim: SandboxDriver, world: World, rng: Random, runs: Sequence[RunRecord]
+    ) -> None:
+        self.sim, self.world, self.rng, self.runs = sim, world, rng, runs
         self.pending: list[LiveEdit] = []
-        #: Crossing edits a run wrote over (issue 11.7), and edits made, for the journal.
+        #: Crossing edits a run wrote over (issue 11.7), by the window they went through
+        #: (``soak_windows``), and edits made, for the journal.
         self.clobbered: list[str] = []
+        self.windows: Counter[str] = Counter()
         self.made = 0
         self.http = requests.Session()
         self._thread: threading.Thread | None = None
@@ -150,10 +161,11 @@ class LiveEditor:
         elif edit.side == "HubSpot":  # HubSpot's UI, through the admin API: never faulty
             url = f"{self.sim.hs_url}/_sim/edit"
             body = {"id": person.hubspot_id, "properties": {edit.field: edit.value}}
-            self._send("POST", url, body)
+            edit.made = self._send("POST", url, body)
         else:  # an app's API call, under the run's faults: asked again until it lands
             url = f"{self.sim.mc_url}/lists/{self.sim.list_id}/members/{person.email}"
-            self._send("PATCH", url, {"merge_fields": {"FNAME": edit.value}}, self.sim.mc_auth)
+            body = {"merge_fields": {"FNAME": edit.value}}
+            edit.made = self._send("PATCH", url, body, self.sim.mc_auth)
         if edit.field == "firstname":
             person.first = edit.value
         elif edit.field == "lifecyclestage":
@@ -178,15 +190,17 @@ class LiveEditor:
 
     def _send(
         self, method: str, url: str, body: dict[str, Any], auth: tuple[str, str] | None = None
-    ) -> None:
-        """One edit on its own connection (the test's session is busy in the main thread)."""
+    ) -> tuple[float, float]:
+        """One edit on its own connection (the test's session is busy in the main thread);
+        when the attempt that made it began and ended."""
         for attempt in range(ATTEMPTS):
+            began = time.time()
             try:
                 answer = self.http.request(method, url, json=body, auth=auth, timeout=5)
             except requests.RequestException:
                 continue
             if answer.status_code == 200:
-                return
+                return began, time.time()
             assert answer.status_code in PASSING, (url, answer.status_code, answer.text[:200])
             time.sleep(0.05 * (attempt + 1))
         raise AssertionError(f"a mid-run edit never landed: {method} {url}")
@@ -196,6 +210,7 @@ class LiveEditor:
         crossing edit the run wrote over is taken as lost to issue 11.7 (counted, noted) and the
         model goes on from what both sides hold; anything else waits for a later run."""
         waiting = []
+        lines: Timelines | None = None
         for edit in self.pending:
             person = edit.person
             if person.apart or not sides.mismatches(person):
@@ -203,15 +218,21 @@ class LiveEditor:
             if edit.carried is not None and not MID_RUN_EDITS_MUST_WIN:
                 wanted, person.first = person.first, edit.carried
                 if not sides.mismatches(person):
-                    self.clobbered.append(f"person {person.key}: {wanted!r} lost")
-                    person.note(f"CLOBBERED: the mid-run {wanted!r} lost to the run's write")
+                    lines = lines or Timelines.read(self.sim, min(e.made[0] for e in self.pending))
+                    subject = person.hubspot_id if edit.side == "HubSpot" else person.email
+                    how = window(edit.side, str(subject), edit.made, self.runs, lines)
+                    self.windows[how] += 1
+                    self.clobbered.append(f"person {person.key}: {wanted!r} lost ({how})")
+                    person.note(f"CLOBBERED: the mid-run {wanted!r} lost to the run's write: {how}")
                     continue
                 person.first = wanted
             waiting.append(edit)
         self.pending = waiting
 
     def summary(self) -> str:
-        shown = f" {self.clobbered[:5]}" if self.clobbered else ""
+        shown = (
+            f" {dict(self.windows.most_common())} {self.clobbered[:10]}" if self.clobbered else ""
+        )
         return (
             f"mid-run edits: {self.made} made, {len(self.clobbered)} written over by the run "
             f"(issue 11.7; must win: {MID_RUN_EDITS_MUST_WIN}){shown}"

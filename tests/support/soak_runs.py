@@ -96,6 +96,13 @@ class RunRecord:
     counts: dict[str, int]
     failures: list[str]
     stderr: str
+    #: When it ended (``time.time()``: the record is made then), to place it in the simulators'
+    #: timelines (``soak_windows``).
+    ended: float = field(default_factory=time.time)
+
+    @property
+    def began(self) -> float:
+        return self.ended - self.seconds
 
     def line(self) -> str:
         how = f"SIGKILLed in {self.killed_in}" if self.killed_in else f"exit {self.code}"

@@ -1,0 +1,81 @@
+"""The soak's placing of a write over a mid-run edit (tests/support/soak_windows.py), checked
+against real runs whose edit the simulator makes at a known moment (``syncer.sandbox.triggers``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.support.edits import edit_while_batch_waits, fname_edit, run, synced
+from tests.support.people import email
+from tests.support.sandbox import SandboxDriver
+from tests.support.soak_runs import RunRecord
+from tests.support.soak_windows import Timelines, window
+
+CHECK = "POST /crm/v3/objects/contacts/batch/read"
+READ_MEMBER = "GET /3.0/lists/{list_id}/members/{subscriber_hash}"
+
+
+def edited_at(sim: SandboxDriver, side: str, since: float, key: str = "") -> tuple[float, float]:
+    """When the simulator made its triggered edit: right after it answered the request the
+    trigger follows (a triggered edit is not a request of its own in the timeline); the span
+    stands for the soak's edit request."""
+    fired = sim.triggered(side)
+    assert [t["status"] for t in fired] == [200] * len(fired)
+    after = [e for e in sim.timeline(side, since) if e["key"] == (key or fired[0]["after"])]
+    return after[0]["ran"], after[0]["done"]
+
+
+def test_an_edit_between_the_check_and_the_update_is_placed_there(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    config, hubspot_id = synced(sim, tmp_path)
+    person = email("shared", 1)
+    sim.mailchimp_edit(person, {"merge_fields": {"FNAME": "Mailchimp-Name"}})
+    sim.advance(60)
+    edit = {"id": hubspot_id[person], "properties": {"firstname": "HubSpot-Edit"}}
+    sim.trigger_after("hubspot", CHECK, {"method": "POST", "path": "/_sim/edit", "body": edit})
+    begun = time.time()
+    run(config)
+    made = edited_at(sim, "hubspot", begun)
+    lines = Timelines.read(sim, begun)
+    assert window("HubSpot", hubspot_id[person], made, [], lines) == (
+        "HubSpot: between the check and the update"
+    )
+
+
+def test_an_edit_between_a_direct_read_and_its_write_is_placed_there(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    config, hubspot_id = synced(sim, tmp_path)
+    person = email("shared", 1)
+    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
+    sim.advance(60)
+    sim.trigger_after("mailchimp", READ_MEMBER, fname_edit(sim, person, "Mailchimp-Edit"))
+    begun = time.time()
+    run(config)
+    made = edited_at(sim, "mailchimp", begun)
+    lines = Timelines.read(sim, begun)
+    assert window("Mailchimp", person, made, [], lines) == "Mailchimp: direct write after its read"
+
+
+def test_an_edit_while_a_batch_waits_after_its_run_is_placed_there(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """A run that stops waiting at once (``batch_wait_seconds: 0``) leaves its batch to run
+    after it, over an edit no look of that run could see."""
+    _, person, _ = edit_while_batch_waits(sim, tmp_path, {"direct_threshold": 0})
+    config = sim.write_config(tmp_path, sync={"batch_wait_seconds": 0, "direct_threshold": 0})
+    begun = time.time()
+    started = time.monotonic()
+    report = run(config)
+    record = RunRecord("run", 0, time.monotonic() - started, "", report["counts"], [], "")
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    assert sim.mailchimp_by_email()[person]["merge_fields"]["FNAME"] == "HubSpot-Name"
+    made = edited_at(sim, "mailchimp", begun, "POST /3.0/batches")
+    lines = Timelines.read(sim, begun)
+    assert window("Mailchimp", person, made, [record], lines) == (
+        "Mailchimp: batch ran after its run ended"
+    )
