@@ -41,7 +41,8 @@ def test_a_hubspot_edit_after_the_fetch_is_not_overwritten_and_wins_next_run(
     assert member["merge_fields"]["LNAME"] == "Mailchimp-Name"
     assert sim.hubspot_by_email(PROPERTIES)[other]["lastname"] == "Other-Name", "others go on"
     calls = report["api_calls"]["hubspot"]["by_endpoint"]
-    assert calls.get("POST /crm/v3/objects/contacts/batch/read") == 1, calls
+    # The check, and the history read after the other's update.
+    assert calls.get("POST /crm/v3/objects/contacts/batch/read") == 2, calls
     assert "HubSpot changed lastname after syncer read it" in show(config, person)
 
     sim.advance(60)
@@ -178,6 +179,7 @@ def test_a_mailchimp_edit_while_direct_writes_go_out_is_not_overwritten(
 
 
 UPDATE = "POST /crm/v3/objects/contacts/batch/update"
+CHECK = "POST /crm/v3/objects/contacts/batch/read"
 
 
 def test_a_hubspot_edit_overwritten_by_a_resent_update_is_restored_and_wins(
@@ -225,14 +227,61 @@ def test_a_hubspot_edit_overwritten_by_a_resent_update_is_restored_and_wins(
     assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
 
 
-def test_a_prompt_update_reads_no_history(sim: SandboxDriver, tmp_path: Path) -> None:
-    """An update answered at once, on its first attempt, costs no history read."""
+@pytest.mark.parametrize("slow", [0.0, 0.4])
+def test_a_hubspot_edit_between_the_check_and_a_prompt_update_is_restored(
+    sim: SandboxDriver, tmp_path: Path, slow: float
+) -> None:
+    """The moment between the check and the update: here an edit right after the check's
+    answer, before an update answered at once (or slowed inside HubSpot for 0.4 s, as the
+    soak's ``slow`` fault does, which is still a prompt answer). Every update's contacts are
+    read with their history after its answer (one batch read per 50), so the edit is found
+    between the check and syncer's version and put back; nothing else is written."""
+    config, hubspot_id = synced(sim, tmp_path)
+    person, other = email("shared", 1), email("shared", 2)
+    sim.mailchimp_edit(person, {"merge_fields": {"LNAME": "Mailchimp-Name"}})
+    sim.mailchimp_edit(other, {"merge_fields": {"LNAME": "Other-Name"}})
+    sim.advance(60)
+    if slow:
+        sim.configure("hubspot", {"slow_s": slow})
+        sim.faults("hubspot", {"rate": 1, "kinds": ["slow"], "paths": [UPDATE]})
+    edit = {"id": hubspot_id[person], "properties": {"lastname": "HubSpot-Edit"}}
+    sim.trigger_after("hubspot", CHECK, {"method": "POST", "path": "/_sim/edit", "body": edit})
+
+    report = run(config)
+    sim.faults("hubspot", {"rate": 0})
+    assert [t["status"] for t in sim.triggered("hubspot")] == [200]
+    assert both_sides(sim, person)[0]["lastname"] == "HubSpot-Edit", "the edit was written over"
+    assert sim.hubspot_by_email(PROPERTIES)[other]["lastname"] == "Other-Name", "others go on"
+    calls = report["api_calls"]["hubspot"]["by_endpoint"]
+    assert calls.get(UPDATE) == 2, calls  # the write, and the edit put back
+    assert calls.get(CHECK) == 2, calls  # the check, and the history read after the answer
+    assert report["counts"]["restored_overwritten"] == 1
+    assert "restored lastname in HubSpot" in show(config, person)
+
+    sim.advance(60)
+    run(config)
+    contact, member = both_sides(sim, person)
+    assert (contact["lastname"], member["merge_fields"]["LNAME"]) == ("HubSpot-Edit",) * 2
+    sim.advance(60)
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    run(config)
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
+
+
+def test_an_update_nobody_edited_over_costs_one_history_read_per_50(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """Every update is read back with its history, 50 contacts a call: one update of one
+    contact, one history read; nothing is put back."""
     config, hubspot_id = synced(sim, tmp_path)
     sim.mailchimp_edit(email("shared", 1), {"merge_fields": {"LNAME": "Mailchimp-Name"}})
     sim.advance(60)
-    calls = run(config)["api_calls"]["hubspot"]["by_endpoint"]
+    report = run(config)
+    calls = report["api_calls"]["hubspot"]["by_endpoint"]
     assert calls.get(UPDATE) == 1, calls
-    assert calls.get("POST /crm/v3/objects/contacts/batch/read") == 1, calls  # the check only
+    assert calls.get(CHECK) == 2, calls  # the check, and the history read after the answer
+    assert report["counts"]["history_after_update"] == 1
+    assert report["counts"].get("restored_overwritten", 0) == 0
 
 
 def test_a_hubspot_edit_overwritten_by_an_unanswered_update_is_restored_next_run(

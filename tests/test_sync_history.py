@@ -59,9 +59,10 @@ def test_a_sync_of_130_conflicts_reads_history_in_fifties_and_decides_each(
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["counts"]["conflicts"] == PEOPLE
-    # every conflict needs history: three reads of at most 50, none refused; and one more
-    # re-reads the 65 contacts about to be updated just before the write (run.recheck)
-    assert sim.requests("hubspot")["counts"][BATCH_READ] == 3 + 1
+    # every conflict needs history: three reads of at most 50, none refused; one more re-reads
+    # the 65 contacts about to be updated just before the write (run.recheck), and two read
+    # them back with their history after it (50 + 15: run.overwritten)
+    assert sim.requests("hubspot")["counts"][BATCH_READ] == 3 + 1 + 2
     hubspot = sim.hubspot_by_email(["email", "firstname"])
     members = sim.mailchimp_by_email()
     for i in range(PEOPLE):

@@ -24,7 +24,7 @@ from syncer.errors import AuthError, RateLimitExhausted, RemoteError
 from syncer.run.context import Failure, RunContext
 from syncer.run.identity import resolve
 from syncer.run.lane import Steps, run_now
-from syncer.run.overwritten import answered_late, restore_steps
+from syncer.run.overwritten import PAGE, Restored, answered, record_restored, restore_steps
 from syncer.run.recheck import contacts_now, hold_for_contacts
 from syncer.run.settle import (
     mark_failed,
@@ -122,8 +122,24 @@ def send_steps(
         else (lambda: client.update(inputs))
     )
     sent = {str(op.id): (op, row) for op, row in _still_linked(ctx, sending)}
+    # HubSpot has no conditional write: an edit made after the check and before HubSpot carried
+    # an update out is found in the history read back after every update, before its answer is
+    # settled (a run killed before then leaves it unanswered, for the next run to look at).
+    restored = Restored()
+    if action == "update":
+        landed = [
+            (*sent[result.trace_id], result.contact)
+            for result in results
+            if result.trace_id in sent
+            and result.outcome == "ok"
+            and result.contact is not None
+            and result.contact.id == sent[result.trace_id][1].hubspot_id
+        ]
+        for start in range(0, len(landed), PAGE):
+            page = yield from restore_steps(ctx, answered(landed[start : start + PAGE], current))
+            restored.done += page.done
+            restored.lost += page.lost
     unresolved: list[Unresolved] = []
-    unsure: list[tuple[Operation, ContactRow, HubSpotContact]] = []
     with ctx.store.transaction():
         for result in results:
             if result.trace_id not in sent:
@@ -139,12 +155,9 @@ def send_steps(
                 unresolved.append((op, row, result))
             elif result.outcome == "ok" and result.contact is not None:
                 settle_hubspot_success(ctx, op, result.contact)
-                if action == "update" and result.unsure:
-                    unsure.append((op, row, result.contact))
             else:
                 settle_hubspot_failure(ctx, op, result)
-    if unsure:
-        yield from restore_steps(ctx, answered_late(unsure, current))
+        record_restored(ctx, restored)
     return unresolved
 
 

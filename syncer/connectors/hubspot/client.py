@@ -7,9 +7,8 @@ out of a hundred is three results, not an exception.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,11 +46,6 @@ LIST_LIMIT = 100
 #: Read with every contact: identity, cursors, and the ids a merged record absorbed (§12.2).
 ALWAYS = ("email", "lastmodifieddate", "createdate", "hs_merged_object_ids")
 CONTACTS = "/crm/v3/objects/contacts"
-#: The endpoint as the call counter names it: more than one count for one update is a re-send.
-UPDATE = f"POST {CONTACTS}/batch/update"
-#: An update answered later than this (seconds) may have been carried out long after the check
-#: made just before it (a prompt answer takes a fraction of that).
-LATE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -334,7 +328,6 @@ class HubSpotClient:
                     for item in chunk
                 ]
             }
-            sent, started = self.api.calls[UPDATE], time.monotonic()
             response = self.api.request(
                 "POST",
                 f"{CONTACTS}/batch/update",
@@ -342,10 +335,7 @@ class HubSpotClient:
                 retry_safe_because="an update sets the same values again",
                 expect=has_list("results", "errors"),
             )
-            matched = match_results(chunk, response.data, by_id=True, kinds=self.kinds)
-            if self.api.calls[UPDATE] - sent > 1 or time.monotonic() - started > LATE_S:
-                matched = [replace(result, unsure=True) for result in matched]
-            results.extend(matched)
+            results.extend(match_results(chunk, response.data, by_id=True, kinds=self.kinds))
         return results
 
     def _create_chunk(self, chunk: Sequence[WriteInput]) -> list[WriteResult]:

@@ -43,9 +43,6 @@ class WriteResult:
     #: HubSpot's code for a refused value (``errors[].code``, e.g. ``INVALID_EMAIL``), if given.
     code: str = ""
     cause: str | None = None  # syncer.core.causes: what kind of refusal, for the hint
-    #: The call was sent more than once or answered late: HubSpot may have carried the write
-    #: out well after syncer's check (``syncer.run.overwritten``).
-    unsure: bool = False
 
 
 def match_results(
