@@ -13,11 +13,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.edits import both_sides, edit_while_batch_waits, run, show
+from tests.support.edits import (
+    MEMBER,
+    both_sides,
+    edit_while_batch_waits,
+    fname_edit,
+    run,
+    show,
+    synced,
+)
+from tests.support.people import email
 from tests.support.sandbox import SandboxDriver
 from tests.test_sync_crash import start_run
 
 BATCH = "/3.0/batches/{batch_id}"
+LISTING = "GET /3.0/lists/{list_id}/members"
+PAUSE = {"method": "POST", "path": "/_sim/config", "body": {"batch_paused": True}}
+UNPAUSE = {"method": "POST", "path": "/_sim/config", "body": {"batch_paused": False}}
 QUICK = {"batch_wait_seconds": 3, "batch_poll_seconds": 0.05, "direct_threshold": 0}
 
 
@@ -84,3 +96,76 @@ def test_a_run_killed_while_it_cancels_a_batch_is_finished_by_the_next(
         sim.settle_batches()
     contact, member = both_sides(sim, person)
     assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+
+
+def test_a_mailchimp_edit_while_the_batch_runs_is_put_back_once_it_has_run(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """A started batch cannot be cancelled. The simulator pauses it after its first write and
+    edits both members: one edit came after that member's write (it stands), the other will be
+    written over when the batch goes on. The run's look sees both changed, notes what it saw on
+    the writes still running, and once the batch has run reads the members again: the one whose
+    write went over the edit gets the edit back (a ``restored`` event), the other is left."""
+    config, hubspot_id = synced(sim, tmp_path, sync=QUICK)
+    people = [email("shared", 1), email("shared", 2)]
+    for number, person in enumerate(people, 1):
+        sim.hubspot_edit(hubspot_id[person], {"firstname": f"HubSpot-{number}"})
+    sim.advance(60)
+    edits = [fname_edit(sim, person, "Mailchimp-Edit") for person in people]
+    # The fetch lists current and archived members, the check before submitting too; the
+    # third pair is the run's look while the batch is paused midway: then it goes on.
+    first = f"batch PUT {MEMBER}"
+    sim.plan_triggers(
+        "mailchimp",
+        [*({"after": first, **request} for request in [PAUSE, *edits])]
+        + [{"after": LISTING, "nth": 6, **UNPAUSE}],
+    )
+
+    report = run(config)
+    sim.configure("mailchimp", {"batch_paused": False})  # had the run not looked meanwhile
+    sim.settle_batches()
+    members = sim.mailchimp_by_email()
+    assert [members[p]["merge_fields"]["FNAME"] for p in people] == ["Mailchimp-Edit"] * 2, (
+        "the batch overwrote an edit"
+    )
+    assert [t["status"] for t in sim.triggered("mailchimp")] == [200] * 4
+    assert report["counts"]["restored_overwritten"] == 1
+    assert sum("restored FNAME in Mailchimp" in show(config, p) for p in people) == 1
+
+    for _ in range(2):
+        sim.advance(60)
+        run(config)
+        sim.settle_batches()
+    for person in people:
+        contact, member = both_sides(sim, person)
+        assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+    sim.advance(60)
+    writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
+    run(config)
+    assert (sim.writes("hubspot"), sim.writes("mailchimp")) == writes, "no loop"
+
+
+def test_a_batch_waiting_past_many_looks_is_still_cancelled_for_a_late_edit(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """Looks go on while a batch holding writes waits (within ``sync.batch_wait_seconds``),
+    not for a fixed count: an edit made after ten looks still cancels it."""
+    config, hubspot_id = synced(sim, tmp_path, sync=QUICK)
+    person = email("shared", 1)
+    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
+    sim.advance(60)
+    # 2 listings by the fetch, 2 by the check before submitting, then 2 a look.
+    edit = fname_edit(sim, person, "Mailchimp-Edit")
+    sim.plan_triggers(
+        "mailchimp",
+        [{"after": "POST /3.0/batches", **PAUSE}, {"after": LISTING, "nth": 24, **edit}],
+    )
+
+    report = run(config)
+    fired = [t["status"] for t in sim.triggered("mailchimp")]
+    assert fired == [200, 200], "the run stopped looking at the waiting batch before the edit"
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    member = sim.mailchimp_by_email()[person]
+    assert member["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the batch overwrote the edit"
+    assert report["counts"]["batches_cancelled"] == 1

@@ -217,6 +217,13 @@ class OutboxStore(StoreBase):
             [error, utc_now(), operation_id],
         )
 
+    def note_overwrites(self, operation_id: int, values: dict[str, str]) -> None:
+        """A submitted Mailchimp write may run over these values a look saw (``member_restore``)."""
+        self.db.execute(
+            "UPDATE operations SET overwrites = ?, updated_at = ? WHERE id = ?",
+            [dumps(values), utc_now(), operation_id],
+        )
+
     def set_operation_state(self, operation_id: int, state: str, error: str | None = None) -> None:
         attempts = 1 if state in ("queued", "failed") else 0
         self.db.execute(
@@ -374,4 +381,5 @@ def _operation(row: dict[str, Any]) -> Operation:
         batch_id=row["batch_id"],
         attempts=int(row["attempts"]),
         error=row["error"],
+        overwrites=loads(row["overwrites"]) if row.get("overwrites") else None,
     )

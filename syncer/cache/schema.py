@@ -275,3 +275,11 @@ def m005_engagement(db: Database) -> None:
         )
         """
     )
+
+
+@migration
+def m006_operation_overwrites(db: Database) -> None:
+    """A Mailchimp write a look found about to overwrite an edit it could no longer keep from
+    running (its batch started, or its cancel came too late): the member's values as the look
+    saw them, JSON, to put back if the write ran over them (``syncer.run.member_restore``)."""
+    db.execute("ALTER TABLE operations ADD COLUMN overwrites TEXT")

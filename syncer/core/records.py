@@ -83,6 +83,8 @@ class Operation:
     batch_id: str | None = None
     attempts: int = 0
     error: str | None = None
+    #: A Mailchimp write that may have run over an edit: the values a look saw (m006).
+    overwrites: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,69 +3,83 @@
 A batch can wait in Mailchimp's queue for minutes before it starts (it runs one batch at a time
 per account), and an edit made in that time would be overwritten: Mailchimp has no conditional
 write. What it has is ``DELETE /batches/{id}``, which stops a batch from running (reference §6).
-So while a run waits for batches that have not started, each look at them also lists the
-members changed since the last look (:func:`syncer.run.recheck.members_changed`: two calls,
-one more per 1,000 changed members). A batch holding a write that would overwrite one of them
-is looked at once more and, still not started, cancelled: that write is held (the ``held``
-event, the member cached as it is now, decided again next run), and the batch's other writes
-are queued again, for ``write_mailchimp`` to send at once (after its own check). Cost: two
-listings a look while a batch waits unstarted; a cancel adds a look, the DELETE, the check's
-two listings and the new batch (five calls). A run makes at most :data:`MOST_RECHECKS` such
-looks and :data:`MOST_CANCELS` cancels.
+So while a run waits for batches that have not finished running, each look at them also lists
+the members changed since the last look (:func:`syncer.run.recheck.members_changed`: two calls,
+one more per 1,000 changed members), until every batch holding writes has finished or the wait
+ends (``sync.batch_wait_seconds`` without a batch finishing): looks are bounded by that time, not
+by a count, so a batch that waits long behind others is looked at until it starts. A batch not
+started, holding a write that would overwrite one of the changed members, is looked at once more
+and, still not started, cancelled: that write is held (the ``held`` event, the member cached as
+it is now, decided again next run), and the batch's other writes are queued again, for
+``write_mailchimp`` to send at once (after its own check). A write that can no longer be kept
+from running (its batch started, the run's :data:`MOST_CANCELS` reached, a DELETE refused, or
+one that may have come just after Mailchimp started the batch) gets the values the look saw
+noted, and once it has run they are put back if it went over them (``member_restore``).
+Cost: two listings a look while a batch holding writes has not finished; a cancel adds a look,
+the DELETE, a read of each held member, the check's two listings and the new batch.
 
-Crash safety (DESIGN §4): the batch is marked ``cancelling`` before the DELETE, and its writes
-are released (queued again, counted as sent: their answer is unknown) and the batch marked
-``cancelled`` in one transaction after it. A run killed in between finds the batch
-``cancelling`` and finishes the cancel (a second DELETE is a 404, taken as done), holding
-nothing: the edited member comes in with the next fetch and its person is decided again, which
-supersedes the write. A write sent twice is the same upsert twice. Left open: a batch that
-starts between the last look and the DELETE may have run some writes, the edit's among them.
+Crash safety (DESIGN §4): the batch is marked ``cancelling`` before the DELETE (with the seen
+values noted on the writes it held), and its writes are released (queued again, counted as
+sent: their answer is unknown) and the batch marked ``cancelled`` in one transaction after it.
+A run killed in between finds the batch ``cancelling`` and finishes the cancel (a second DELETE
+is a 404, taken as done), holding nothing but putting back what a noted write went over: the
+edited member comes in with the next fetch and its person is decided again, which supersedes
+the write. A write sent twice is the same upsert twice. Left open: an edit made after the last
+look and before Mailchimp runs the write (no look saw it).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from syncer.cache.outbox import BatchRow
 from syncer.core.records import Operation
 from syncer.errors import AuthError, RemoteError
 from syncer.run.context import RunContext
-from syncer.run.lane import Steps
+from syncer.run.lane import Steps, run_now
+from syncer.run.member_restore import restore_steps
 from syncer.run.recheck import Changed, StaleWrite, hold, members_changed, stale_member_writes
 
 log = logging.getLogger("syncer.run")
 
 #: Mailchimp statuses of a batch none of whose operations has run yet.
 UNSTARTED = frozenset({"pending", "preprocessing"})
-#: Looks (two listings each) one run makes while its batches wait unstarted, at most.
-MOST_RECHECKS = 8
-#: Batches one run cancels at most: each costs five calls and needs an edit made meanwhile.
+#: ... and of one whose operations may not all have run yet.
+RUNNING = UNSTARTED | {"started"}
+#: Batches one run cancels at most: each costs six calls and needs an edit made meanwhile.
 MOST_CANCELS = 10
 CANCELLED = "its batch {batch} was cancelled before it started (a member changed); sent again"
 
 
 def recheck_waiting(ctx: RunContext, waiting: Sequence[BatchRow]) -> set[str]:
-    """Cancel the unstarted batches that would overwrite a member changed since the last look;
-    returns their ids. Their other writes are queued again, for the caller to send."""
-    unstarted = [batch for batch in waiting if batch.status in UNSTARTED]
-    if not unstarted or ctx.counts["batches_cancelled"] >= MOST_CANCELS:
-        return set()
-    if ctx.counts["rechecks_while_waiting"] >= MOST_RECHECKS:
+    """Cancel the unstarted batches that would overwrite a member changed since the last look,
+    and note the edits the others may run over; returns the ids cancelled. Their other writes
+    are queued again, for the caller to send."""
+    running = [batch for batch in waiting if batch.status in RUNNING]
+    if not running:
         return set()
     ctx.counts["rechecks_while_waiting"] += 1
-    stale = _stale_writes(ctx, members_changed(ctx, ctx.members_checked_since), unstarted)
+    stale = _stale_writes(ctx, members_changed(ctx, ctx.members_checked_since), running)
+    unstarted = {batch.id for batch in running if batch.status in UNSTARTED}
     cancelled: set[str] = set()
     for batch_id, writes in stale.items():
-        if ctx.counts["batches_cancelled"] >= MOST_CANCELS or ctx.should_stop():
-            break
         try:
-            if _cancel(ctx, batch_id, writes):
+            if (
+                batch_id in unstarted
+                and ctx.counts["batches_cancelled"] < MOST_CANCELS
+                and not ctx.should_stop()
+                and _cancel(ctx, batch_id, writes)
+            ):
                 cancelled.add(batch_id)
+                continue
         except AuthError:
             raise
         except RemoteError as error:  # the batch runs as decided; its results are settled
             log.warning("batch %s could not be cancelled: %s", batch_id, error)
+        with ctx.store.transaction():
+            _note(ctx, writes)
     return cancelled
 
 
@@ -74,17 +88,21 @@ def finish_cancel(ctx: RunContext, batch_id: str) -> Steps[None]:
     :data:`~syncer.run.lane.Steps`: the DELETE may be made off the cache's thread)."""
     mailchimp = ctx.mailchimp
     yield lambda: mailchimp.delete_batch(batch_id)
+    operations = ctx.store.operations_in_batch(batch_id)
     with ctx.store.transaction():
-        _release(ctx, batch_id, ctx.store.operations_in_batch(batch_id))
+        _release(ctx, batch_id, operations)
     log.info("batch %s: the cancel an earlier run began is finished", batch_id)
+    for operation in operations:
+        if operation.overwrites:  # the DELETE may have come after the batch started
+            yield from restore_steps(ctx, operation)
 
 
 def _stale_writes(
-    ctx: RunContext, changed: Changed, unstarted: Sequence[BatchRow]
+    ctx: RunContext, changed: Changed, running: Sequence[BatchRow]
 ) -> dict[str, list[StaleWrite]]:
-    """The unstarted batches' writes to the changed members that would overwrite them, by
+    """The running batches' writes to the changed members that would overwrite them, by
     batch; the members are saved as they are now."""
-    ids = {batch.id for batch in unstarted}
+    ids = {batch.id for batch in running}
 
     def waiting_writes_of(contact_id: int) -> list[Operation]:
         return [op for op in ctx.store.submitted_writes_of(contact_id) if op.batch_id in ids]
@@ -102,10 +120,11 @@ def _cancel(ctx: RunContext, batch_id: str, writes: Sequence[StaleWrite]) -> boo
         return False  # too late: it runs as decided (module docstring)
     with ctx.store.transaction():
         ctx.store.set_batch_status(batch_id, "cancelling")
+        _note(ctx, writes)
     ctx.mailchimp.delete_batch(batch_id)
-    held = {operation.id for operation, _, _ in writes}
+    held = {operation.id for operation, _, _, _ in writes}
     with ctx.store.transaction():
-        for operation, row, fields in writes:
+        for operation, row, fields, _ in writes:
             hold(ctx, operation, row, "Mailchimp", fields)
             person = ctx.store.contact(row.id)
             if person is not None:  # decided again next run, with the edit
@@ -115,7 +134,16 @@ def _cancel(ctx: RunContext, batch_id: str, writes: Sequence[StaleWrite]) -> boo
         _release(ctx, batch_id, rest)
     ctx.counts["batches_cancelled"] += 1
     log.info("batch %s cancelled before it started: %d writes held", batch_id, len(held))
+    for operation, _, _, seen in writes:  # it may have started just before the DELETE
+        run_now(restore_steps(ctx, replace(operation, overwrites=seen)))
     return True
+
+
+def _note(ctx: RunContext, writes: Sequence[StaleWrite]) -> None:
+    """The values the look saw, on the writes that may run over them (``member_restore``)."""
+    for operation, _, _, seen in writes:
+        if seen:
+            ctx.store.note_overwrites(operation.id, seen)
 
 
 def _release(ctx: RunContext, batch_id: str, operations: Sequence[Operation]) -> None:

@@ -126,12 +126,13 @@ def members_changed(ctx: RunContext, checked_since: datetime | None) -> Changed:
 def hold_for_members(ctx: RunContext, changed: Changed) -> None:
     """Hold back the queued member writes that would overwrite what :func:`members_changed`
     found, and save the members as they are now."""
-    for operation, row, edited in stale_member_writes(ctx, changed, ctx.store.queued_writes_of):
+    for operation, row, edited, _ in stale_member_writes(ctx, changed, ctx.store.queued_writes_of):
         hold(ctx, operation, row, "Mailchimp", edited)
 
 
-#: A write that would overwrite a changed member: the operation, its person, the fields edited.
-StaleWrite = tuple[Operation, ContactRow, list[str]]
+#: A write that would overwrite a changed member: the operation, its person, the fields edited,
+#: and their values as the look saw them.
+StaleWrite = tuple[Operation, ContactRow, list[str], dict[str, str]]
 
 
 def stale_member_writes(
@@ -156,7 +157,8 @@ def stale_member_writes(
                         continue
                     edited = member_overwritten(operation.payload["body"], row.mc, member)
                     if edited:
-                        yield operation, row, edited
+                        seen = member_values(member_record(member))
+                        yield operation, row, edited, {n: seen[n] for n in edited if n in seen}
             ctx.store.save_mailchimp_page(page)
     ctx.members_checked_since = started
 
@@ -200,10 +202,10 @@ def member_overwritten(
 ) -> list[str]:
     """What a member write would overwrite; a member added since the read, or one whose status
     or address changed, is overwritten by any write."""
-    now = _member_values(member_record(member))
+    now = member_values(member_record(member))
     if cached is None:
         return ["the member (added)"]
-    before = _member_values(cached)
+    before = member_values(cached)
     sent = {
         "email_address": str(body.get("email_address", "")).lower(),
         **(body.get("merge_fields") or {}),
@@ -215,7 +217,8 @@ def member_overwritten(
     return sorted(edited)
 
 
-def _member_values(record: Mapping[str, Any]) -> dict[str, str]:
+def member_values(record: Mapping[str, Any]) -> dict[str, str]:
+    """A member's status, address and merge fields, as compared."""
     return {
         "status": str(record.get("status", "")),
         "email_address": str(record.get("email", "")).lower(),

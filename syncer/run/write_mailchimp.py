@@ -26,6 +26,7 @@ from syncer.errors import AuthError, RemoteError, RetriableError
 from syncer.run.cancel import finish_cancel, recheck_waiting
 from syncer.run.context import Failure, RunContext
 from syncer.run.lane import Steps, run_now
+from syncer.run.member_restore import restore_steps
 from syncer.run.recheck import hold_stale_mailchimp, hold_stale_member
 from syncer.run.settle import mark_failed, settle_mailchimp
 
@@ -296,6 +297,9 @@ def check_steps(ctx: RunContext, batch: BatchRow) -> Steps[bool]:
             ctx.store.set_operation_state(operation.id, "queued", "missing from the batch results")
         ctx.store.close_batch(batch.id)
     ctx.counts["batches_processed"] += 1
+    for operation, answer in answers:  # a look saw an edit this write may have gone over
+        if operation.overwrites and not isinstance(answer, str) and answer.status_code < 300:
+            yield from restore_steps(ctx, operation)
     return True
 
 

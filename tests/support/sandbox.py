@@ -137,6 +137,11 @@ class SandboxDriver:
         triggers = [{"after": endpoint, "nth": nth, **request} for request in requests]
         self._post(f"{self._root(side)}/_sim/triggers", {"triggers": triggers})
 
+    def plan_triggers(self, side: str, triggers: list[dict[str, Any]]) -> None:
+        """Several triggers after different endpoints, each ``{"after", "nth", **request}``
+        (setting triggers replaces the plan, so they go in one call)."""
+        self._post(f"{self._root(side)}/_sim/triggers", {"triggers": triggers})
+
     def triggered(self, side: str) -> list[dict[str, Any]]:
         """The scripted requests made so far, each with the status it was answered."""
         answer = self.http.get(f"{self._root(side)}/_sim/triggers", timeout=10).json()

@@ -48,6 +48,7 @@ _AUDIENCE_ENDPOINTS = frozenset(
 #: Why repeating each kind of member write is harmless.
 _SAFE = {
     "PUT": "PUT by subscriber hash is an upsert: repeating it is a no-op",
+    "PATCH": "PATCH sets the same values again: repeating it is a no-op",
     "POST": "a tags write sets each tag active or inactive: repeating it is a no-op",
     "DELETE": "archiving an archived member leaves it archived",
 }
@@ -272,7 +273,7 @@ class MailchimpClient:
                 path={"list_id": self.list_id, "subscriber_hash": operation.subscriber_hash},
                 json_body=operation.body or None,
                 retry_safe_because=_SAFE[operation.method],
-                expect=_MEMBER_ANSWER if operation.method == "PUT" else None,
+                expect=_MEMBER_ANSWER if operation.method in ("PUT", "PATCH") else None,
             )
         except AuthError:
             raise
