@@ -15,14 +15,16 @@ Two kinds, drawn each round:
 The mid-run edit is the newest edit of its field on either side (the clock has moved on since
 the round's edits), so a correct sync ends with it on both sides: the model takes it as the
 person's value. syncer looks at each record again just before writing it (issue 11.7,
-``syncer.run.recheck``), but an edit made after that look and before the vendor carries the
-write out (a batch waiting in Mailchimp's queue, a slow or retried call, a SIGKILL while a write
-is in flight) can still be lost: with :data:`MID_RUN_EDITS_MUST_WIN` off, a person whose both
-sides hold exactly the value the run was carrying across (and who matches the model everywhere
-else) is counted as *clobbered*, reported in the journal with the window the write came
-through (``soak_windows``, read from the simulators' timelines), and the model takes that value;
-switch it on to make it a failure. Before the look existed, the CI seeds lost 16 and 19 such
-edits; with it, 0 to 10.
+``syncer.run.recheck``), cancels a Mailchimp batch that would overwrite an edit a later look
+sees (``cancel``), and puts back what a write went over when HubSpot's history
+(``overwritten``) or a look at a Mailchimp member (``member_restore``) shows it. A person whose
+both sides hold exactly the value the run was carrying across (and who matches the model
+everywhere else) is counted as *clobbered* and placed in the window the write came through
+(``soak_windows``, from the simulators' timelines). With :data:`MID_RUN_EDITS_MUST_WIN` on, only
+the residual passes -- an edit made after syncer's last look at a Mailchimp member and before
+Mailchimp ran the write -- counted in the journal (the model takes the run's value); any other
+clobbered edit stays the model's and fails the soak. Before the look existed the CI seeds lost
+16 and 19 such edits; with the look, 0 to 10; see the README for the figures since.
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ from tests.support.soak import EARLY, LATE, STAGES, MailchimpChange, Person, Wor
 from tests.support.soak_plan import RoundPlan
 from tests.support.soak_runs import RunRecord
 from tests.support.soak_sides import Sides
-from tests.support.soak_windows import Timelines, window
+from tests.support.soak_windows import RESIDUAL, Timelines, trail, window
 
-#: Off while edits after syncer's last look can be lost (see above); on, a clobbered one fails.
-MID_RUN_EDITS_MUST_WIN = False
+#: On: a clobbered edit fails the soak unless it is in the residual window (see above).
+MID_RUN_EDITS_MUST_WIN = True
 #: Share of a round's one-sided first-name edits crossed mid-run, and quiet edits per round.
 CROSSING_SHARE, QUIET = 0.3, 6
 #: Share of a round's edited, subscribed people who opt out mid-run, on the other side.
@@ -81,6 +83,7 @@ class LiveEditor:
         #: (``soak_windows``), and edits made, for the journal.
         self.clobbered: list[str] = []
         self.windows: Counter[str] = Counter()
+        self._placed: set[int] = set()
         self.made = 0
         self.http = requests.Session()
         self._thread: threading.Thread | None = None
@@ -215,16 +218,24 @@ class LiveEditor:
             person = edit.person
             if person.apart or not sides.mismatches(person):
                 continue
-            if edit.carried is not None and not MID_RUN_EDITS_MUST_WIN:
+            if edit.carried is not None:
                 wanted, person.first = person.first, edit.carried
                 if not sides.mismatches(person):
                     lines = lines or Timelines.read(self.sim, min(e.made[0] for e in self.pending))
                     subject = person.hubspot_id if edit.side == "HubSpot" else person.email
                     how = window(edit.side, str(subject), edit.made, self.runs, lines)
-                    self.windows[how] += 1
-                    self.clobbered.append(f"person {person.key}: {wanted!r} lost ({how})")
-                    person.note(f"CLOBBERED: the mid-run {wanted!r} lost to the run's write: {how}")
-                    continue
+                    if id(edit) not in self._placed:  # judged again each round while it waits
+                        self._placed.add(id(edit))
+                        self.windows[how] += 1
+                        path = trail(edit.side, str(subject), edit.made, lines)
+                        self.clobbered.append(
+                            f"person {person.key}: {wanted!r} lost ({how}: {path})"
+                        )
+                    if not MID_RUN_EDITS_MUST_WIN or how.startswith(RESIDUAL):
+                        person.note(f"CLOBBERED: the mid-run {wanted!r} lost: {how}")
+                        continue
+                    # Outside the residual: the edit stays the model's, and the checks fail.
+                    person.note(f"CLOBBERED outside the residual: {wanted!r} lost: {how}")
                 person.first = wanted
             waiting.append(edit)
         self.pending = waiting

@@ -5,7 +5,8 @@ A crossing edit the run wrote over (``soak_live``) is placed against the write t
 other side's value over it: the first write to that contact or member carried out after the
 edit, and what syncer did around it. The labels:
 
-HubSpot (the update, the check before it: the last batch read naming the contact):
+HubSpot (the update, the check before it: the last batch read naming the contact), each a
+failure: every update is read back with its history and what it went over put back:
   * ``HubSpot: update slowed inside HubSpot`` -- answered promptly enough, but HubSpot carried it
     out long after it arrived (the soak's ``slow`` fault), after the edit;
   * ``HubSpot: update re-sent`` -- a first attempt whose answer was lost, or an update sent
@@ -14,18 +15,16 @@ HubSpot (the update, the check before it: the last batch read naming the contact
   * ``HubSpot: between the check and the update`` -- none of these: the moment between them;
   * ``HubSpot: the check came after the edit`` / ``HubSpot: no check before the update`` --
     should never happen (the check exists to see the edit).
-Mailchimp (a direct write, or the operation of a batch and what syncer did about the batch):
-  * ``Mailchimp: direct write after its read``;
-  * ``Mailchimp: batch submitted after its check`` -- the edit between the listing before a
-    round of batches and the submission;
-  * ``Mailchimp: batch started between the last look and the DELETE``;
-  * ``Mailchimp: batch seen changed at a look, not cancelled`` -- found started, or past the
-    cancel cap;
-  * ``Mailchimp: batch ran after its run ended`` -- the run stopped waiting (or was killed)
-    with its batch still in the queue, so no look could see the edit;
-  * ``Mailchimp: batch waiting after the look cap``;
-  * ``Mailchimp: batch started between two looks`` -- the edit after one look, the batch
-    started before the next.
+Mailchimp (a direct write, or the operation of a batch): the residual, which the soak counts
+and lets pass (README, "An edit made while a run is under way"), is an edit made after syncer's
+last look at that member -- a listing of the members changed, or a read of the member -- and
+before Mailchimp ran the write:
+  * ``Mailchimp residual: ... (a direct write)`` -- between its read and its write;
+  * ``... (between two looks)`` -- the batch started before the next look;
+  * ``... (its run had stopped waiting)`` -- the batch ran after its run ended or was killed.
+Anything a look saw before the write ran must have been kept (held, cancelled) or put back:
+  * ``Mailchimp: batch started between a look and its DELETE, not put back``;
+  * ``Mailchimp: seen at a look, not kept or put back``.
 """
 
 from __future__ import annotations
@@ -44,10 +43,10 @@ READ, UPDATE = f"POST {CONTACTS}/read", f"POST {CONTACTS}/update"
 MEMBER = "/3.0/lists/{list_id}/members/{subscriber_hash}"
 LISTING = "GET /3.0/lists/{list_id}/members"
 SUBMIT, DELETE = "POST /3.0/batches", "DELETE /3.0/batches/{batch_id}"
+#: The one window the soak lets lose an edit (module docstring).
+RESIDUAL = "Mailchimp residual: edited after the last look, before the write ran"
 #: An update that waited this long (seconds) inside HubSpot before running was slowed there.
 SLOWED = 0.2
-#: Looks a run makes at most while its batches wait unstarted (``syncer.run.cancel``).
-MOST_LOOKS = 8
 #: How far before an edit the timelines are read: the run's check may come well before it.
 LOOKBACK = 300.0
 
@@ -116,23 +115,23 @@ def _mailchimp(
     if not later:
         return "Mailchimp: no write after the edit"
     write = later[0]
+    looks = [e for e in entries if _look(e, hashed) and edited < e["ran"] < write["ran"]]
     if not write["key"].startswith("batch "):
-        return "Mailchimp: direct write after its read"
+        return (
+            "Mailchimp: seen at a look, not kept or put back"
+            if looks
+            else f"{RESIDUAL} (a direct write)"
+        )
     batch = write["subjects"][-1]
-    submitted = next((e for e in entries if e["key"] == SUBMIT and batch in e["subjects"]), None)
-    if submitted is not None and submitted["arrived"] > edited:
-        return "Mailchimp: batch submitted after its check"
-    if any(e["key"] == DELETE and batch in e["subjects"] for e in entries):
-        return "Mailchimp: batch started between the last look and the DELETE"
-    looks = [e for e in entries if _look(e) and edited < e["ran"] < write["ran"]]
     if looks:
-        return "Mailchimp: batch seen changed at a look, not cancelled"
+        if any(e["key"] == DELETE and batch in e["subjects"] for e in entries):
+            return "Mailchimp: batch started between a look and its DELETE, not put back"
+        return "Mailchimp: seen at a look, not kept or put back"
+    submitted = next((e for e in entries if e["key"] == SUBMIT and batch in e["subjects"]), None)
     run = _run_at(runs, submitted["arrived"]) if submitted is not None else None
     if run is None or run.ended < write["ran"]:
-        return "Mailchimp: batch ran after its run ended"
-    if run.counts.get("rechecks_while_waiting", 0) >= MOST_LOOKS:
-        return "Mailchimp: batch waiting after the look cap"
-    return "Mailchimp: batch started between two looks"
+        return f"{RESIDUAL} (its run had stopped waiting)"
+    return f"{RESIDUAL} (between two looks)"
 
 
 def _member_write(entry: Entry) -> bool:
@@ -140,10 +139,30 @@ def _member_write(entry: Entry) -> bool:
     return method in ("PUT", "PATCH") and entry["key"].endswith(MEMBER)
 
 
-def _look(entry: Entry) -> bool:
-    """A listing of the members changed since some moment: the check, a look, a fetch."""
-    return entry["key"] == LISTING and "since_last_changed" in entry["query"] and entry["ran"]
+def _look(entry: Entry, hashed: str) -> bool:
+    """A look syncer could have seen the member's edit by: a listing of the members changed
+    since some moment (the check, a look at waiting batches, a fetch), or a read of it."""
+    if entry["ran"] is None:
+        return False
+    if entry["key"] == LISTING:
+        return "since_last_changed" in entry["query"]
+    return entry["key"] == f"GET {MEMBER}" and hashed in entry["subjects"]
 
 
 def _run_at(runs: Sequence[RunRecord], moment: float) -> RunRecord | None:
     return next((run for run in runs if run.began <= moment <= run.ended), None)
+
+
+def trail(side: str, subject: str, made: tuple[float, float], lines: Timelines) -> str:
+    """The requests naming that contact or member around the edit, for the journal of a
+    clobber outside the residual: key, and arrived/ran/done in ms from the edit's request."""
+    named = subject if side == "HubSpot" else subscriber_hash(subject)
+    entries = lines.hubspot if side == "HubSpot" else lines.mailchimp
+    shown = []
+    for entry in entries:
+        if named not in entry["subjects"] or not -60 < entry["arrived"] - made[0] < 60:
+            continue
+        times = [entry["arrived"], entry["ran"], entry["done"]]
+        at = "/".join("-" if t is None else f"{(t - made[0]) * 1000:.0f}" for t in times)
+        shown.append(f"{entry['key'].split(' /')[0]} {entry['key'].rsplit('/', 1)[-1]} {at}")
+    return "; ".join(shown[-12:])
