@@ -9,6 +9,7 @@ waiting, so no later run decided them again, and the edit never reached Mailchim
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
@@ -123,3 +124,30 @@ def test_a_run_decides_again_a_person_an_earlier_run_left_waiting_for_nothing(
     assert report["counts"]["released_stranded"] == 1
     (member,) = [m for m in sim.mailchimp_members() if m["email_address"] == ann.email]
     assert member["merge_fields"]["FNAME"] == "Ann-Marie"
+
+
+def test_the_check_compares_with_what_the_write_was_decided_from_not_the_cache(
+    store: Store, tmp_path: Path
+) -> None:
+    """A queued update decided from Ann's first name 'Ann' goes out only after a fetch has
+    already cached her HubSpot edit (a person waiting for a batch is not decided again; a write
+    a killed run left queued goes out in the next run). The check must still see the edit: the
+    cache holds it too, so comparing with the cache would let the write go over it."""
+    row = waiting_person(store)
+    config = config_for(tmp_path)
+    change = {"field": "firstname", "old": "Ann", "new": "Annie", "side": "hubspot"}
+    decided = NewOperation(
+        "hubspot", "update", {"properties": {"firstname": "Annie"}, "changes": [change]}, {}
+    )
+    store.queue_operations(row.id, [decided], None)
+    contact_write = store.queued_operations("hubspot")[-1]
+    edited = {**(row.hs or {}), "firstname": "Ann-Marie"}
+    store.db.execute("UPDATE contacts SET hs = ? WHERE id = ?", [json.dumps(edited), row.id])
+    cached = store.contact(row.id)
+    assert cached is not None
+    now = HubSpotContact(id="101", properties=edited, modified=datetime.now(UTC))
+    with open_clients(config) as (hubspot, mailchimp):
+        ctx = RunContext(config, store, hubspot, mailchimp, run_id=store.start_run("real"))
+        with store.transaction():
+            held = hold_for_contacts(ctx, [(contact_write, cached)], {"101": now})
+    assert held == {contact_write.id}, "the write would go over the edit the cache already had"

@@ -108,7 +108,7 @@ def _stale_writes(
         return [op for op in ctx.store.submitted_writes_of(contact_id) if op.batch_id in ids]
 
     stale: dict[str, list[StaleWrite]] = {}
-    for write in stale_member_writes(ctx, changed, waiting_writes_of):
+    for write in stale_member_writes(ctx, changed, waiting_writes_of, in_flight=True):
         stale.setdefault(str(write[0].batch_id), []).append(write)
     return stale
 

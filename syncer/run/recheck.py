@@ -90,7 +90,8 @@ def hold_for_contacts(
                 for name in ctx.hubspot_properties
             ):
                 fresh.append(contact)
-            edited = overwritten(operation.payload["properties"], cached, contact.properties)
+            read = {**cached, **decided_from(operation, "hubspot")}
+            edited = overwritten(operation.payload["properties"], read, contact.properties)
             if edited:
                 hold(ctx, operation, row, "HubSpot", edited)
                 held.add(operation.id)
@@ -136,11 +137,18 @@ StaleWrite = tuple[Operation, ContactRow, list[str], dict[str, str]]
 
 
 def stale_member_writes(
-    ctx: RunContext, changed: Changed, writes_of: Callable[[int], Iterable[Operation]]
+    ctx: RunContext,
+    changed: Changed,
+    writes_of: Callable[[int], Iterable[Operation]],
+    *,
+    in_flight: bool = False,
 ) -> Iterator[StaleWrite]:
     """Among each changed member's writes (``writes_of`` a person: the queued ones, or those in
     a waiting batch), those that would overwrite what changed, each yielded inside the
-    transaction that then saves the member's page as it is now."""
+    transaction that then saves the member's page as it is now. With ``in_flight`` (looks while
+    batches run), a member with a write out in a batch is not saved: the listing may show that
+    write itself, which its batch's results settle (saved now, it would pass for someone
+    else's change and have the person decided again)."""
     pages, started = changed
     if started is None:
         return
@@ -148,18 +156,22 @@ def stale_member_writes(
         ctx.counts["rechecked_mailchimp"] += len(page)
         with ctx.store.transaction():
             found = ctx.store.member_rows(page)
+            keep = list(page)
             for member in page:
                 row = found.get(member.id)
                 if row is None:
                     continue
+                out = ctx.store.submitted_writes_of(row.id) if in_flight else []
+                if out:
+                    keep.remove(member)
                 for operation in writes_of(row.id):
                     if operation.target != "mailchimp" or operation.action in SEGMENT_ACTIONS:
                         continue
-                    edited = member_overwritten(operation.payload["body"], row.mc, member)
+                    edited = member_overwritten(operation, row.mc, member)
                     if edited:
                         seen = member_values(member_record(member))
                         yield operation, row, edited, {n: seen[n] for n in edited if n in seen}
-            ctx.store.save_mailchimp_page(page)
+            ctx.store.save_mailchimp_page(keep)
     ctx.members_checked_since = started
 
 
@@ -178,7 +190,7 @@ def hold_stale_member(ctx: RunContext, operation: Operation) -> bool:
         return False
     if member is None:
         return False
-    edited = member_overwritten(operation.payload["body"], row.mc, member)
+    edited = member_overwritten(operation, row.mc, member)
     with ctx.store.transaction():
         if edited:
             hold(ctx, operation, row, "Mailchimp", edited)
@@ -198,14 +210,15 @@ def overwritten(
 
 
 def member_overwritten(
-    body: Mapping[str, Any], cached: dict[str, Any] | None, member: MailchimpMember
+    operation: Operation, cached: dict[str, Any] | None, member: MailchimpMember
 ) -> list[str]:
     """What a member write would overwrite; a member added since the read, or one whose status
     or address changed, is overwritten by any write."""
+    body = operation.payload["body"]
     now = member_values(member_record(member))
     if cached is None:
         return ["the member (added)"]
-    before = member_values(cached)
+    before = {**member_values(cached), **decided_from(operation, "mailchimp")}
     sent = {
         "email_address": str(body.get("email_address", "")).lower(),
         **(body.get("merge_fields") or {}),
@@ -215,6 +228,20 @@ def member_overwritten(
     edited = set(overwritten(sent, before, now))
     edited.update(name for name in ("status", "email_address") if now[name] != before[name])
     return sorted(edited)
+
+
+def decided_from(operation: Operation, side: str) -> dict[str, str]:
+    """The values a write was decided from, as its changes recorded them (``old``). The check
+    compares what it reads with these, not with the cache: a fetch may have brought a newer
+    value since without a new decision (a person waiting for a batch is not decided again, and
+    a write a killed run left queued goes out in the next), and the cache would then hide the
+    edit from the check."""
+    changes = operation.payload.get("changes") or []
+    return {
+        str(change["field"]): "" if change.get("old") is None else str(change["old"])
+        for change in changes
+        if isinstance(change, dict) and change.get("side") == side and "field" in change
+    }
 
 
 def member_values(record: Mapping[str, Any]) -> dict[str, str]:
