@@ -10,7 +10,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from syncer.cli import cli
-from syncer.config_engagement import PROPERTIES
+from syncer.config.engagement import PROPERTIES
 from tests.support.sandbox import SandboxDriver
 
 #: The engagement properties as `check --fix` would create them, for tests that seed them.

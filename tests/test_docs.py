@@ -7,8 +7,8 @@ from pathlib import Path
 
 from syncer.cli import cli
 from syncer.config import SCHEMA
+from syncer.config.validation import Key
 from syncer.errors import EXIT_CODE_MEANINGS, ExitCode
-from syncer.validation import Key
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

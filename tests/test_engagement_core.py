@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from syncer.config_engagement import PROPERTIES
+from syncer.config.engagement import PROPERTIES
 from syncer.core.engagement import (
     Campaign,
     marked_campaign,

@@ -19,8 +19,7 @@ MAX_LINES = 420
 #: What each part may import of syncer (a part is a top-level module or a package).
 BELOW = {
     "errors": set(),
-    "validation": set(),
-    "config": {"errors", "validation", "config"},
+    "config": {"errors", "config"},
     "core": {"config", "errors", "core"},
     "connectors": {"config", "errors", "core", "connectors"},
     "cache": {"config", "errors", "core", "cache"},
@@ -52,7 +51,7 @@ PURE_ELSEWHERE = [
     "connectors/hubspot/search.py",
     "connectors/hubspot/full.py",
     "connectors/mailchimp/batches.py",
-    "validation.py",
+    "config/validation.py",
 ]
 IO = {"requests", "sqlite3", "sqlite_utils", "socket", "http", "urllib", "subprocess", "time", "os"}
 
@@ -65,14 +64,9 @@ def _dotted(path: Path) -> str:
     return ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
 
 
-def _layer(top: str) -> str:
-    """``config_segments`` and its like are parts of the configuration, split off by size."""
-    return "config" if top.startswith("config_") else top
-
-
 def _part(dotted: str) -> str:
     """The layer a module belongs to: ``sandbox.demo`` and top-level modules are their own."""
-    top = _layer(dotted.split(".")[0])
+    top = dotted.split(".")[0]
     if dotted in TOP:
         return dotted
     if top in BELOW or top == "cli":
@@ -106,7 +100,7 @@ def _syncer_part(name: str) -> str | None:
         return "syncer"
     if rest[:2] in (["sandbox", "demo"], ["sandbox", "demo_engagement"]):
         return "sandbox.demo"  # the demo's steps, which drive the whole job
-    return _layer(rest[0])
+    return rest[0]
 
 
 @pytest.mark.parametrize("path", _modules(), ids=_dotted)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from syncer.config import parse_config
-from syncer.config_preferences import InterestMapping, PermissionMapping
+from syncer.config.preferences import InterestMapping, PermissionMapping
 from syncer.errors import ConfigError
 
 BASE = """

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.config import parse_config
-from syncer.config_segments import HubSpotCondition, ScopeConfig, SegmentsConfig, TagRule
+from syncer.config.segments import HubSpotCondition, ScopeConfig, SegmentsConfig, TagRule
 from syncer.core.records import ContactRow
 from syncer.core.segments import Facts, in_scope, settled, tag_changes, tag_operation
 from syncer.errors import ConfigError

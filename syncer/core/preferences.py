@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
-from syncer.config_preferences import InterestMapping, PreferencesConfig
+from syncer.config.preferences import InterestMapping, PreferencesConfig
 from syncer.core.models import CATEGORY_KEY, INTEREST_KEY, PERMISSION_KEY
 from syncer.core.rules import Rule
 from syncer.core.transforms import as_bool

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from syncer.config import Config, SafetyConfig
-from syncer.config_segments import HubSpotCondition, ScopeConfig, SegmentsConfig
+from syncer.config.segments import HubSpotCondition, ScopeConfig, SegmentsConfig
 from syncer.core.draft import Draft
 from syncer.core.identity import subscriber_hash
 from syncer.core.models import TAGS_MIRROR_KEY

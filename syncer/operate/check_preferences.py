@@ -10,7 +10,7 @@ generic field check has created the property itself); a run adds them too before
 from __future__ import annotations
 
 from syncer.config import Config
-from syncer.config_preferences import InterestMapping
+from syncer.config.preferences import InterestMapping
 from syncer.connectors.hubspot.client import HubSpotClient
 from syncer.connectors.hubspot.properties import HubSpotProperties
 from syncer.connectors.mailchimp.client import MailchimpClient

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncer.config import Config
-from syncer.config_preferences import InterestMapping, PermissionMapping, PreferencesConfig
+from syncer.config.preferences import InterestMapping, PermissionMapping, PreferencesConfig
 from syncer.connectors.hubspot.properties import HubSpotProperties
 from syncer.connectors.mailchimp.client import MailchimpClient
 from syncer.connectors.mailchimp.groups import Group, interest_groups, marketing_permissions

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from syncer.config import Config
-from syncer.config_preferences import InterestMapping, PermissionMapping
+from syncer.config.preferences import InterestMapping, PermissionMapping
 from syncer.connectors.hubspot.client import PropertyInfo
 from syncer.connectors.mailchimp.client import MergeField
 from syncer.errors import ConfigError

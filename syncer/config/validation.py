@@ -1,6 +1,6 @@
 """A small declarative checker for nested YAML values that reports every problem with its path.
 
-It exists so that config.py can state *what* a valid file looks like in one table; the walking,
+It exists so that schema.py can state *what* a valid file looks like in one table; the walking,
 defaulting and message wording live here once.
 """
 

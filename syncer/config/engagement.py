@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from syncer.validation import Key, Section
+from syncer.config.validation import Key, Section
 
 #: What can be recorded, in the order a note tells it.
 RECORDABLE = ("send", "open", "click", "bounce", "unsubscribe", "abuse")

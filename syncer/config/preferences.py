@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from syncer.config_direction import DIRECTIONS, WINNERS, Directed
-from syncer.validation import Key, Section
+from syncer.config.direction import DIRECTIONS, WINNERS, Directed
+from syncer.config.validation import Key, Section
 
 
 @dataclass(frozen=True)

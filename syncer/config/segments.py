@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from syncer.validation import Key, Section
+from syncer.config.validation import Key, Section
 
 ON_LEAVE = ("keep", "untag", "unsubscribe", "archive")
 
