@@ -94,9 +94,10 @@ def fetch(ctx: RunContext, full: bool, pipeline: Pipeline | None = None) -> None
             target=_read, args=(walk, pages, stop), name=f"fetch-{walk.source}", daemon=True
         ).start()
     try:
-        _save_pages(ctx, pages, stop, len(walks), pipeline)
-        if pipeline is not None:
-            pipeline.finish()
+        with ctx.store.reading_cache():
+            _save_pages(ctx, pages, stop, len(walks), pipeline)
+            if pipeline is not None:
+                pipeline.finish()
     finally:
         stop.set()
         if pipeline is not None:
