@@ -7,11 +7,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from syncer.core.identity import subscriber_hash
 from tests.support.edits import edit_while_batch_waits, fname_edit, run, synced
 from tests.support.people import email
 from tests.support.sandbox import SandboxDriver
 from tests.support.soak_runs import RunRecord
-from tests.support.soak_windows import RESIDUAL, Timelines, window
+from tests.support.soak_windows import LISTING, MEMBER, RESIDUAL, Entry, Timelines, window
 
 CHECK = "POST /crm/v3/objects/contacts/batch/read"
 READ_MEMBER = "GET /3.0/lists/{list_id}/members/{subscriber_hash}"
@@ -79,3 +80,44 @@ def test_an_edit_while_a_batch_waits_after_its_run_is_placed_there(
     assert window("Mailchimp", person, made, [record], lines) == (
         f"{RESIDUAL} (its run had stopped waiting)"
     )
+
+
+def _entry(key: str, at: float, subjects: list[str], query: list[str] | None = None) -> Entry:
+    return {
+        "key": key,
+        "query": query or [],
+        "subjects": subjects,
+        "arrived": at,
+        "ran": at,
+        "done": at + 0.01,
+        "fault": None,
+    }
+
+
+def _look_between_walks(archived_names: list[str]) -> str:
+    """A batch runs just after a look whose two walks (current members, then archived ones)
+    an edit fell between: the first walk could not show the edit, the second one only if the
+    member was on its page."""
+    hashed, batch = subscriber_hash("ann@example.com"), "b1"
+    since = ["since_last_changed", "sort_field"]
+    entries = [
+        _entry("POST /3.0/batches", 100.0, [batch]),
+        _entry(LISTING, 100.2, [], since),
+        _entry(f"PATCH {MEMBER}", 100.3, [hashed]),
+        _entry(LISTING, 100.4, archived_names, [*since, "status"]),
+        _entry(f"batch PUT {MEMBER}", 100.5, [hashed, batch]),
+    ]
+    record = RunRecord("run", 0, 5.0, "", {}, [], "", ended=104.0)
+    lines = Timelines(hubspot=[], mailchimp=entries)
+    return window("Mailchimp", "ann@example.com", (100.29, 100.32), [record], lines)
+
+
+def test_a_listing_that_did_not_answer_the_member_is_no_look_at_it() -> None:
+    """Soak seed 12 failed CI on this: any changed-since listing after the edit was taken for a
+    look that had seen it, here the archived members' walk."""
+    assert _look_between_walks([]) == f"{RESIDUAL} (between two looks)"
+
+
+def test_a_listing_that_answered_the_member_after_the_edit_saw_it() -> None:
+    seen = _look_between_walks([subscriber_hash("ann@example.com")])
+    assert seen == "Mailchimp: seen at a look, not kept or put back"

@@ -67,6 +67,8 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: Records the answer holds, for the timeline only (never sent): a listing's members.
+    subjects: list[str] = field(default_factory=list)
 
     @classmethod
     def json(

@@ -4,6 +4,7 @@ and was answered, and which records it named; the soak reads it to place a write
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 
 from syncer.core.identity import subscriber_hash
 from tests.support.sandbox import SandboxDriver, wait_until
@@ -56,3 +57,28 @@ def test_a_batch_operation_names_its_member_and_its_batch(sim: SandboxDriver) ->
     assert entry["subjects"] == [hashed, batch_id]
     assert entry["status"] == 200
     assert submitted["done"] <= entry["ran"]
+
+
+def test_a_member_named_by_its_address_is_named_by_its_hash(sim: SandboxDriver) -> None:
+    sim.seed_mailchimp([{"email_address": "Ann@Example.com", "status": "subscribed"}])
+    begun = time.time()
+    sim.mailchimp_edit("Ann@Example.com", {"merge_fields": {"FNAME": "Ann"}})
+    (entry,) = [e for e in sim.timeline("mailchimp", begun) if e["key"] == f"PATCH {MEMBER}"]
+    assert entry["subjects"] == [subscriber_hash("ann@example.com")]
+
+
+def test_a_listing_of_changed_members_names_those_it_answered(sim: SandboxDriver) -> None:
+    """What a look could have seen: the members on the page, and only for a changed-since
+    listing (a full walk names none: it would fill the timeline in a large first sync)."""
+    emails = [f"p{n}@example.com" for n in range(3)]
+    sim.seed_mailchimp([{"email_address": e, "status": "subscribed"} for e in emails])
+    sim.advance(60)
+    sim.mailchimp_edit(emails[1], {"merge_fields": {"FNAME": "Edited"}})
+    url = f"{sim.mc_url}/lists/{sim.list_id}/members"
+    begun = time.time()
+    edited = sim.http.get(url, auth=sim.mc_auth, timeout=10).json()["members"][1]["last_changed"]
+    since = (datetime.fromisoformat(edited) - timedelta(seconds=30)).isoformat()
+    for query in ({"since_last_changed": since}, {}):
+        assert sim.http.get(url, params=query, auth=sim.mc_auth, timeout=10).status_code == 200
+    listings = [e for e in sim.timeline("mailchimp", begun) if e["key"] == f"GET {MEMBER[:-18]}"]
+    assert [e["subjects"] for e in listings] == [[], [subscriber_hash(emails[1])], []]

@@ -140,13 +140,13 @@ def _member_write(entry: Entry) -> bool:
 
 
 def _look(entry: Entry, hashed: str) -> bool:
-    """A look syncer could have seen the member's edit by: a listing of the members changed
-    since some moment (the check, a look at waiting batches, a fetch), or a read of it."""
-    if entry["ran"] is None:
+    """A look that showed syncer the member: a listing of the members changed since some
+    moment (the check, a look at waiting batches, a fetch) whose page held it, or a read of it.
+    A listing that ran after the edit but did not answer the member (its ``since`` was later,
+    or the member sat on a page read before) could not have shown it."""
+    if entry["ran"] is None or hashed not in entry["subjects"]:
         return False
-    if entry["key"] == LISTING:
-        return "since_last_changed" in entry["query"]
-    return entry["key"] == f"GET {MEMBER}" and hashed in entry["subjects"]
+    return entry["key"] in (LISTING, f"GET {MEMBER}")
 
 
 def _run_at(runs: Sequence[RunRecord], moment: float) -> RunRecord | None:

@@ -251,7 +251,10 @@ class AudienceApi:
             "total_items": total,
             "_links": [],
         }
-        return Response.json(project(payload, request))
+        response = Response.json(project(payload, request))
+        if "since_last_changed" in request.query:  # what a look saw (the soak's timelines)
+            response.subjects = [member.id for member in page]
+        return response
 
     def get_member(self, request: Request) -> Response:
         with self.lock:

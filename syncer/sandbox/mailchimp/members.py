@@ -55,6 +55,11 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
 
 
+def member_hash(segment: str) -> str:
+    """The member a URL segment names: Mailchimp takes the address in place of its hash."""
+    return subscriber_hash(segment.strip()) if "@" in segment else segment.strip().lower()
+
+
 def stamp(seconds: int | None) -> str:
     """Unset timestamps are ``""`` in Mailchimp, never null."""
     return "" if seconds is None else iso_seconds(datetime.fromtimestamp(seconds, UTC))
@@ -206,7 +211,7 @@ class Audience:
         if email is None:
             raise field_error("email_address", "This value should not be blank.")
         email = check_email(email, self.settings()["fake_domains"])
-        if segment is not None and self._hash_of(segment) != subscriber_hash(email):
+        if segment is not None and member_hash(segment) != subscriber_hash(email):
             raise field_error("email_address", "The address does not match the hash in the URL.")
         target = change.status_if_new or change.status
         if target is None:
@@ -267,9 +272,6 @@ class Audience:
                 setattr(member, name, value)
                 changed = True
         return changed
-
-    def _hash_of(self, segment: str) -> str:
-        return subscriber_hash(segment) if "@" in segment else segment.strip().lower()
 
     def _check_rename(self, member: Member, email: str) -> None:
         other = self.members.get(subscriber_hash(email))

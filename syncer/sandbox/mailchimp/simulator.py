@@ -29,7 +29,7 @@ from syncer.sandbox.mailchimp.api import AudienceApi, OperationRequest, body_of
 from syncer.sandbox.mailchimp.batches import ARCHIVE_PREFIX, BatchQueue, Operation, parse_operations
 from syncer.sandbox.mailchimp.campaign_admin import CampaignAdmin
 from syncer.sandbox.mailchimp.campaigns import CampaignStore
-from syncer.sandbox.mailchimp.members import Audience
+from syncer.sandbox.mailchimp.members import Audience, member_hash
 from syncer.sandbox.mailchimp.preferences_api import PreferencesApi
 from syncer.sandbox.mailchimp.reports import ReportsApi
 from syncer.sandbox.mailchimp.requested import BATCHES, MEMBER, MEMBERS, StatusRequests
@@ -210,13 +210,16 @@ class MailchimpSimulator(Simulator):
         return super().fault_kinds(request)
 
     def subjects(self, request: Request, response: Response) -> list[str]:
-        """The member or batch a request names; a batch accepted names its new id."""
+        """The member or batch a request names (a member named by its address as by its hash);
+        a batch accepted names its new id, a listing of changed members those it answered."""
         named = [
             request.params[key] for key in ("subscriber_hash", "batch_id") if key in request.params
         ]
+        if "subscriber_hash" in request.params:
+            named[0] = member_hash(named[0])
         if (request.method, request.template) == ("POST", BATCHES) and response.status == 200:
             named.append(str(json.loads(response.body)["id"]))
-        return named
+        return named + response.subjects
 
     # -- ping and batches ------------------------------------------------------------------------
 
