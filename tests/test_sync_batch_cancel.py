@@ -169,3 +169,69 @@ def test_a_batch_waiting_past_many_looks_is_still_cancelled_for_a_late_edit(
     member = sim.mailchimp_by_email()[person]
     assert member["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the batch overwrote the edit"
     assert report["counts"]["batches_cancelled"] == 1
+
+
+def test_an_edit_the_next_runs_fetch_reads_while_a_batch_waits_is_put_back(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """A run that stops waiting at once leaves its batch queued; the member is edited; the next
+    run's fetch reads the edit while the batch still waits, and the person is not decided
+    again (its write is out). The fetch is a look too: what it saw is noted on the waiting
+    write, and once the batch has run over it, the edit is put back (soak seed 12 lost one so:
+    the batch ran 0.3 s after the next run's read)."""
+    _, hubspot_id = synced(sim, tmp_path, sync=QUICK)
+    config = sim.write_config(tmp_path, sync={**QUICK, "batch_wait_seconds": 0})
+    person = email("shared", 1)
+    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
+    sim.advance(60)
+    sim.trigger_after("mailchimp", "POST /3.0/batches", PAUSE)
+    run(config)  # submits the batch, which waits, and does not wait for it
+    sim.mailchimp_edit(person, {"merge_fields": {"FNAME": "Mailchimp-Edit"}})
+    sim.advance(60)
+    run(config)  # reads the edit; the batch is still waiting
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    assert sim.mailchimp_by_email()[person]["merge_fields"]["FNAME"] == "HubSpot-Name"
+
+    sim.advance(60)
+    report = run(config)  # collects the batch: it went over what the fetch saw
+    assert report["counts"]["restored_overwritten"] == 1
+    assert "restored FNAME in Mailchimp" in show(config, person)
+    for _ in range(2):
+        sim.settle_batches()
+        sim.advance(60)
+        run(config)
+    contact, member = both_sides(sim, person)
+    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+
+
+def test_a_look_while_waiting_cancels_an_earlier_runs_batch_for_an_edit(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """The looks while a run waits for its own batch see every write out, not only its own: a
+    batch an earlier run left queued, holding a write to a member edited meanwhile, is
+    cancelled as the run's own would be."""
+    _, hubspot_id = synced(sim, tmp_path, sync=QUICK)
+    person, other = email("shared", 1), email("shared", 2)
+    sim.hubspot_edit(hubspot_id[person], {"firstname": "HubSpot-Name"})
+    sim.advance(60)
+    sim.trigger_after("mailchimp", "POST /3.0/batches", PAUSE)
+    run(sim.write_config(tmp_path, sync={**QUICK, "batch_wait_seconds": 0}))
+    config = sim.write_config(tmp_path, sync=QUICK)
+    sim.hubspot_edit(hubspot_id[other], {"firstname": "Other-Name"})
+    sim.advance(60)
+    sim.trigger_after("mailchimp", "POST /3.0/batches", fname_edit(sim, person, "Mailchimp-Edit"))
+
+    report = run(config)  # its own batch waits behind the earlier one
+    assert report["counts"]["batches_cancelled"] == 1
+    sim.configure("mailchimp", {"batch_paused": False})
+    sim.settle_batches()
+    members = sim.mailchimp_by_email()
+    assert members[person]["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the batch overwrote it"
+    assert members[other]["merge_fields"]["FNAME"] == "Other-Name"
+    for _ in range(2):
+        sim.advance(60)
+        run(config)
+        sim.settle_batches()
+    contact, member = both_sides(sim, person)
+    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2

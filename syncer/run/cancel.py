@@ -7,19 +7,21 @@ So while a run waits for batches that have not finished running, each look at th
 the members changed since the last look (:func:`syncer.run.recheck.members_changed`: two calls,
 one more per 1,000 changed members), until every batch holding writes has finished or the wait
 ends (``sync.batch_wait_seconds`` without a batch finishing): looks are bounded by that time, not
-by a count, so a batch that waits long behind others is looked at until it starts. A batch not
-started, holding a write that would overwrite one of the changed members, is looked at once more
-and, still not started, cancelled: that write is held (the ``held`` event, the member cached as
+by a count, so a batch that waits long behind others is looked at until it starts. A look sees
+every write out, the run's own and those an earlier run left waiting. A batch not started,
+holding a write that would overwrite one of the changed members, is looked at once more and,
+still not started, cancelled: that write is held (the ``held`` event, the member cached as
 it is now, decided again next run), and the batch's other writes are queued again, for
-``write_mailchimp`` to send at once (after its own check). A write that can no longer be kept
+``write_mailchimp`` to send at once (after its own check). Every write out that would go over
+a changed member has the values the look saw noted (``recheck``): one that can no longer be kept
 from running (its batch started, the run's :data:`MOST_CANCELS` reached, a DELETE refused, or
-one that may have come just after Mailchimp started the batch) gets the values the look saw
-noted, and once it has run they are put back if it went over them (``member_restore``).
+one that may have come just after Mailchimp started the batch) gets them put back once it has
+run, if it went over them (``member_restore``).
 Cost: two listings a look while a batch holding writes has not finished; a cancel adds a look,
 the DELETE, a read of each held member, the check's two listings and the new batch.
 
-Crash safety (DESIGN §4): the batch is marked ``cancelling`` before the DELETE (with the seen
-values noted on the writes it held), and its writes are released (queued again, counted as
+Crash safety (DESIGN §4): the batch is marked ``cancelling`` before the DELETE (the seen
+values already noted on the writes it held), and its writes are released (queued again, counted as
 sent: their answer is unknown) and the batch marked ``cancelled`` in one transaction after it.
 A run killed in between finds the batch ``cancelling`` and finishes the cancel (a second DELETE
 is a 404, taken as done), holding nothing but putting back what a noted write went over: the
@@ -40,7 +42,7 @@ from syncer.errors import AuthError, RemoteError
 from syncer.run.context import RunContext
 from syncer.run.lane import Steps, run_now
 from syncer.run.member_restore import restore_steps
-from syncer.run.recheck import Changed, StaleWrite, hold, members_changed, stale_member_writes
+from syncer.run.recheck import StaleWrite, hold, hold_for_members, members_changed
 
 log = logging.getLogger("syncer.run")
 
@@ -54,32 +56,33 @@ CANCELLED = "its batch {batch} was cancelled before it started (a member changed
 
 
 def recheck_waiting(ctx: RunContext, waiting: Sequence[BatchRow]) -> set[str]:
-    """Cancel the unstarted batches that would overwrite a member changed since the last look,
-    and note the edits the others may run over; returns the ids cancelled. Their other writes
-    are queued again, for the caller to send."""
-    running = [batch for batch in waiting if batch.status in RUNNING]
-    if not running:
+    """While any of ``waiting`` may still run, look at the members changed since the last look:
+    hold the queued writes that would overwrite them, note on the writes out in batches what
+    they would go over, and cancel the unstarted batches holding such writes; returns the ids
+    cancelled. Their other writes are queued again, for the caller to send."""
+    if not any(batch.status in RUNNING for batch in waiting):
         return set()
     ctx.counts["rechecks_while_waiting"] += 1
-    stale = _stale_writes(ctx, members_changed(ctx, ctx.members_checked_since), running)
-    unstarted = {batch.id for batch in running if batch.status in UNSTARTED}
+    stale = hold_for_members(ctx, members_changed(ctx, ctx.members_checked_since))
+    by_batch: dict[str, list[StaleWrite]] = {}
+    for write in stale:
+        by_batch.setdefault(str(write[0].batch_id), []).append(write)
+    status = {batch.id: batch.status for batch in ctx.store.open_batches()}
     cancelled: set[str] = set()
-    for batch_id, writes in stale.items():
+    for batch_id, writes in by_batch.items():
+        if (
+            status.get(batch_id) not in UNSTARTED
+            or ctx.counts["batches_cancelled"] >= MOST_CANCELS
+            or ctx.should_stop()
+        ):
+            continue  # it runs as decided; what it goes over is put back once it has run
         try:
-            if (
-                batch_id in unstarted
-                and ctx.counts["batches_cancelled"] < MOST_CANCELS
-                and not ctx.should_stop()
-                and _cancel(ctx, batch_id, writes)
-            ):
+            if _cancel(ctx, batch_id, writes):
                 cancelled.add(batch_id)
-                continue
         except AuthError:
             raise
         except RemoteError as error:  # the batch runs as decided; its results are settled
             log.warning("batch %s could not be cancelled: %s", batch_id, error)
-        with ctx.store.transaction():
-            _note(ctx, writes)
     return cancelled
 
 
@@ -97,22 +100,6 @@ def finish_cancel(ctx: RunContext, batch_id: str) -> Steps[None]:
             yield from restore_steps(ctx, operation)
 
 
-def _stale_writes(
-    ctx: RunContext, changed: Changed, running: Sequence[BatchRow]
-) -> dict[str, list[StaleWrite]]:
-    """The running batches' writes to the changed members that would overwrite them, by
-    batch; the members are saved as they are now."""
-    ids = {batch.id for batch in running}
-
-    def waiting_writes_of(contact_id: int) -> list[Operation]:
-        return [op for op in ctx.store.submitted_writes_of(contact_id) if op.batch_id in ids]
-
-    stale: dict[str, list[StaleWrite]] = {}
-    for write in stale_member_writes(ctx, changed, waiting_writes_of, in_flight=True):
-        stale.setdefault(str(write[0].batch_id), []).append(write)
-    return stale
-
-
 def _cancel(ctx: RunContext, batch_id: str, writes: Sequence[StaleWrite]) -> bool:
     """Look at the batch once more; not started, cancel it (True), hold ``writes`` and queue
     its other writes again."""
@@ -120,7 +107,6 @@ def _cancel(ctx: RunContext, batch_id: str, writes: Sequence[StaleWrite]) -> boo
         return False  # too late: it runs as decided (module docstring)
     with ctx.store.transaction():
         ctx.store.set_batch_status(batch_id, "cancelling")
-        _note(ctx, writes)
     ctx.mailchimp.delete_batch(batch_id)
     held = {operation.id for operation, _, _, _ in writes}
     with ctx.store.transaction():
@@ -137,13 +123,6 @@ def _cancel(ctx: RunContext, batch_id: str, writes: Sequence[StaleWrite]) -> boo
     for operation, _, _, seen in writes:  # it may have started just before the DELETE
         run_now(restore_steps(ctx, replace(operation, overwrites=seen)))
     return True
-
-
-def _note(ctx: RunContext, writes: Sequence[StaleWrite]) -> None:
-    """The values the look saw, on the writes that may run over them (``member_restore``)."""
-    for operation, _, _, seen in writes:
-        if seen:
-            ctx.store.note_overwrites(operation.id, seen)
 
 
 def _release(ctx: RunContext, batch_id: str, operations: Sequence[Operation]) -> None:

@@ -39,10 +39,11 @@ from typing import Any
 from syncer.cache.contacts import PageStats
 from syncer.connectors.http import ApiSession
 from syncer.core import causes
-from syncer.core.models import parse_time
+from syncer.core.models import MailchimpMember, parse_time
 from syncer.run.context import RunContext
 from syncer.run.pipeline import Pipeline
 from syncer.run.properties import load_property_kinds
+from syncer.run.recheck import note_waiting
 
 log = logging.getLogger("syncer.run")
 
@@ -293,6 +294,13 @@ def _reread_slice(ctx: RunContext, cursor: datetime, since: datetime) -> tuple[d
     return min(lower, upper), upper
 
 
+def _save_members(ctx: RunContext, page: Sequence[MailchimpMember]) -> PageStats:
+    """A page of members saved; first, what it shows that a write out in a batch would go
+    over is noted on that write (``recheck.note_waiting``): the fetch is a look too."""
+    note_waiting(ctx, page)
+    return ctx.store.save_mailchimp_page(page)
+
+
 def _mailchimp_walk(ctx: RunContext, full: bool) -> _Walk:
     cursor = parse_time(ctx.store.cursor("mailchimp"))
     since = None
@@ -304,6 +312,6 @@ def _mailchimp_walk(ctx: RunContext, full: bool) -> _Walk:
         ctx.mailchimp.changed_members(
             since, ctx.merge_tags, preferences=ctx.config.preferences.active
         ),
-        ctx.store.save_mailchimp_page,
+        lambda page: _save_members(ctx, page),
         lambda member: member.last_changed,
     )

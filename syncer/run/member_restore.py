@@ -1,15 +1,17 @@
 """A Mailchimp write that ran over an edit a look had seen: the edit is put back.
 
-Mailchimp keeps no history of a member's values and has no conditional write. While a run waits
-for its batches, each look lists the members changed since the last one (``cancel``); a batch
-holding a write that would overwrite one of them is cancelled if it has not started. When it can
-no longer be kept from running (found started, past the run's cancel cap, a DELETE refused, or a
-DELETE that may have come just after Mailchimp started it), the values the look saw are noted on
-the write (``operations.overwrites``). Once the write has run (its batch settled with a success
-for it, or cancelled), the member is read: where it holds what the write sent and not what the
-look saw, the write went over the edit, and the edit is written back (one direct write, only the
-fields written over). The member as answered goes into the cache, marked for a new decision, so
-the edit reaches HubSpot like any Mailchimp edit; a ``restored`` event says which fields.
+Mailchimp keeps no history of a member's values and has no conditional write. Each look at the
+members changed since the last one (before a batch is sent, and while a run waits for batches:
+``cancel``) and each page a run's fetch reads notes, on a write out in a batch that would go
+over the member as seen, the values seen (``operations.overwrites``); a batch holding such a
+write is cancelled if it has not started. One that can no longer be kept from running (found
+started, past the run's cancel cap, a DELETE refused, a DELETE that may have come just after
+Mailchimp started it, or no run looking while it waits) keeps those values noted. Once the write
+has run (its batch settled with a success for it, or cancelled), the member is read: where it
+holds what the write sent and not what the look saw, the write went over the edit, and the edit
+is written back (one direct write, only the fields written over). The member as answered goes
+into the cache, marked for a new decision, so the edit reaches HubSpot like any Mailchimp edit;
+a ``restored`` event says which fields.
 
 Merge fields are put back, and an unsubscribe; never a subscribe (consent is the member's own)
 and never an address. What is left is an edit made after the last look and before Mailchimp

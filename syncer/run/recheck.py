@@ -22,7 +22,9 @@ whatever its cursors say. A member whose status or address changed is not writte
 write to the old address would add a member back). Every other write goes as decided. What is
 left is the moment between the check and the write (a HubSpot update carried out late is
 looked at again in its history: ``overwritten``), and the time a batch waits in Mailchimp's
-queue, narrowed by cancelling a batch that has not started (:mod:`syncer.run.cancel`). Tag and
+queue, narrowed by cancelling a batch that has not started (:mod:`syncer.run.cancel`) and by
+putting back what a write out in a batch went over: every listing of changed members, and a
+run's fetch, notes on such a write what it would go over (``member_restore``). Tag and
 archive writes (segments) carry HubSpot's decisions, not values read from Mailchimp, and are
 never held.
 """
@@ -30,7 +32,7 @@ never held.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,31 +126,32 @@ def members_changed(ctx: RunContext, checked_since: datetime | None) -> Changed:
     return pages, ctx.mailchimp.api.walk_started() or since
 
 
-def hold_for_members(ctx: RunContext, changed: Changed) -> None:
-    """Hold back the queued member writes that would overwrite what :func:`members_changed`
-    found, and save the members as they are now."""
-    for operation, row, edited, _ in stale_member_writes(ctx, changed, ctx.store.queued_writes_of):
-        hold(ctx, operation, row, "Mailchimp", edited)
-
-
 #: A write that would overwrite a changed member: the operation, its person, the fields edited,
 #: and their values as the look saw them.
 StaleWrite = tuple[Operation, ContactRow, list[str], dict[str, str]]
 
 
-def stale_member_writes(
-    ctx: RunContext,
-    changed: Changed,
-    writes_of: Callable[[int], Iterable[Operation]],
-    *,
-    in_flight: bool = False,
-) -> Iterator[StaleWrite]:
-    """Among each changed member's writes (``writes_of`` a person: the queued ones, or those in
-    a waiting batch), those that would overwrite what changed, each yielded inside the
-    transaction that then saves the member's page as it is now. With ``in_flight`` (looks while
-    batches run), a member with a write out in a batch is not saved: the listing may show that
-    write itself, which its batch's results settle (saved now, it would pass for someone
-    else's change and have the person decided again)."""
+def hold_for_members(ctx: RunContext, changed: Changed) -> list[StaleWrite]:
+    """Hold back the queued member writes that would overwrite what :func:`members_changed`
+    found, and save the members as they are now; returns the writes out in batches that
+    would (the values seen are noted on them: :func:`stale_member_writes`)."""
+    waiting = []
+    for write in stale_member_writes(ctx, changed):
+        operation, row, edited, _ = write
+        if operation.state == "queued":
+            hold(ctx, operation, row, "Mailchimp", edited)
+        else:
+            waiting.append(write)
+    return waiting
+
+
+def stale_member_writes(ctx: RunContext, changed: Changed) -> Iterator[StaleWrite]:
+    """Among each changed member's writes, queued or out in a batch, those that would overwrite
+    what changed, each yielded inside the transaction that then saves the member's page as it
+    is now. A write out in a batch gets the values seen noted (:func:`note_waiting`). A member
+    with a write out is not saved: the listing may show that write itself, which its batch's
+    results settle (saved now, it would pass for someone else's change and have the person
+    decided again)."""
     pages, started = changed
     if started is None:
         return
@@ -156,23 +159,54 @@ def stale_member_writes(
         ctx.counts["rechecked_mailchimp"] += len(page)
         with ctx.store.transaction():
             found = ctx.store.member_rows(page)
-            keep = list(page)
+            keep = []
             for member in page:
                 row = found.get(member.id)
+                out = [] if row is None else ctx.store.submitted_writes_of(row.id)
+                if not out:
+                    keep.append(member)
                 if row is None:
                     continue
-                out = ctx.store.submitted_writes_of(row.id) if in_flight else []
-                if out:
-                    keep.remove(member)
-                for operation in writes_of(row.id):
-                    if operation.target != "mailchimp" or operation.action in SEGMENT_ACTIONS:
-                        continue
-                    edited = member_overwritten(operation, row.mc, member)
-                    if edited:
-                        seen = member_values(member_record(member))
-                        yield operation, row, edited, {n: seen[n] for n in edited if n in seen}
+                stale = _stale_writes(row, member, [*ctx.store.queued_writes_of(row.id), *out])
+                _note(ctx, stale)
+                yield from stale
             ctx.store.save_mailchimp_page(keep)
     ctx.members_checked_since = started
+
+
+def note_waiting(ctx: RunContext, members: Sequence[MailchimpMember]) -> None:
+    """What a read of members shows (the fetch's pages) that a write out in a batch would go
+    over, noted on that write: the person waits for the batch and is not decided again, so
+    once the write has run, ``member_restore`` puts the values back. Only people waiting for a
+    batch (``pending``) are looked at."""
+    found = ctx.store.member_rows(members)
+    for member in members:
+        row = found.get(member.id)
+        if row is not None and row.state == "pending":
+            _note(ctx, _stale_writes(row, member, ctx.store.submitted_writes_of(row.id)))
+
+
+def _stale_writes(
+    row: ContactRow, member: MailchimpMember, writes: Iterable[Operation]
+) -> list[StaleWrite]:
+    """The person's Mailchimp contact writes that would overwrite the member as it is now."""
+    stale = []
+    for operation in writes:
+        if operation.target != "mailchimp" or operation.action in SEGMENT_ACTIONS:
+            continue
+        edited = member_overwritten(operation, row.mc, member)
+        if edited:
+            seen = member_values(member_record(member))
+            stale.append((operation, row, edited, {n: seen[n] for n in edited if n in seen}))
+    return stale
+
+
+def _note(ctx: RunContext, stale: Iterable[StaleWrite]) -> None:
+    """The values a look saw, on the writes out in a batch that may run over them, beside what
+    earlier looks noted (``member_restore`` puts them back once the write has run)."""
+    for operation, _, _, seen in stale:
+        if operation.state == "submitted" and seen:
+            ctx.store.note_overwrites(operation.id, {**(operation.overwrites or {}), **seen})
 
 
 def hold_stale_member(ctx: RunContext, operation: Operation) -> bool:
