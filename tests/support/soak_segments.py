@@ -85,7 +85,8 @@ class Segments:
     def move(self) -> None:
         """Contacts join and leave each list, as people in HubSpot's UI move them."""
         ids = self._contact_ids()
-        for list_id in self.lists.values():
+        people = {str(person.hubspot_id): person for person in self.world}
+        for name, list_id in self.lists.items():
             inside = self.members(list_id)
             chosen = self.rng.sample(ids, int(len(ids) * MOVES))
             joining = [cid for cid in chosen if cid not in inside]
@@ -94,6 +95,8 @@ class Segments:
                 f"{self.sim.hs_url}/_sim/lists/members",
                 {"listId": list_id, "add": joining, "remove": leaving},
             )
+            for cid in chosen:
+                people[cid].note(f"{'leaves' if cid in inside else 'joins'} the list {name!r}")
             self.moves += len(chosen)
 
     def edit_tags(self, spare: list[Person], sides: Sides, label: str) -> None:
@@ -172,6 +175,7 @@ class Segments:
         mql = self.members(self.lists[MQL_LIST])
         canary = self.members(self.lists[CANARY]) if self.scoped else None
         problems = []
+        people = {person.email: person for person in self.world}
         for address, member in sorted(sides.mailchimp.items()):
             cid = sides.hubspot_ids.get(address)
             if cid is None or address in apart or member["status"] in ("cleaned", "archived"):
@@ -183,9 +187,11 @@ class Segments:
             shown = {tag["name"] for tag in member["tags"]} & MANAGED
             if shown != wanted:
                 where = "" if canary is None else f", in scope {cid in canary}"
+                person = people.get(address)
                 problems.append(
                     f"{address}: tags {sorted(shown)}, expected {sorted(wanted)} (in MQLs "
                     f"{cid in mql}, stage {stages.get(cid)!r}{where})"
+                    + ("" if person is None else f" -- {person.describe()}")
                 )
         return problems
 
