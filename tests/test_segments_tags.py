@@ -235,3 +235,40 @@ def test_a_tag_change_beside_a_hubspot_email_change_reaches_the_renamed_member(
     before = sim.writes("mailchimp")
     assert invoke(config, "run").exit_code == 0
     assert sim.writes("mailchimp") == before
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "batch"])
+def test_a_tags_write_left_queued_follows_a_member_renamed_in_mailchimp(
+    sim: SandboxDriver, tmp_path: Path, direct: bool
+) -> None:
+    """A tags write that could not be sent (Mailchimp down, or the run killed before it) is
+    queued with the member's address of the time. The member is renamed in Mailchimp before
+    the next run: the write goes to the member where it is now, not to the old address (found
+    by the soak, seed 12: a 404, and the renamed member never got its tags)."""
+    contact = {"email": "old@real.org", "firstname": "N", "newsletter": "true"}
+    (cid,) = sim.seed_hubspot([{"properties": contact}])
+    sim.seed_mailchimp([{"email_address": "old@real.org", "status": "subscribed"}])
+    list_id = hubspot_list(sim, "MQLs", [])
+    sync = {"direct_threshold": 10 if direct else 0, "batch_poll_seconds": 0.05}
+    config = config_with(sim, tmp_path, sync=sync)
+    assert invoke(config, "run").exit_code == 0
+    change_list(sim, list_id, add=[cid])
+    sim.advance(60)
+    writes = ["POST /3.0/batches", "POST /3.0/lists/{list_id}/members/{subscriber_hash}/tags"]
+    sim.faults("mailchimp", {"rate": 1, "kinds": ["503"], "paths": writes})
+    invoke(config, "run")  # the tag is decided; its write stays queued
+    sim.faults("mailchimp", {"rate": 0})
+    assert tags_of(sim) == {"old@real.org": []}
+    sim.mailchimp_edit("old@real.org", {"email_address": "new@real.org"})
+    sim.advance(60)
+
+    for _ in range(2):
+        done = invoke(config, "run", "--json")
+        assert done.exit_code == 0, done.output
+        sim.settle_batches()
+        sim.advance(60)
+    assert tags_of(sim) == {"new@real.org": ["MQL"]}
+    assert sim.hubspot_by_email(["email"]).keys() == {"new@real.org"}
+    before = sim.writes("mailchimp")
+    assert invoke(config, "run").exit_code == 0
+    assert sim.writes("mailchimp") == before

@@ -142,7 +142,7 @@ def tag_operation(row: ContactRow, changes: list[TagChange], action: str = TAG) 
         target="mailchimp",
         action=action,
         payload={
-            "hash": _hash(row),
+            "hash": linked_hash(row),
             "method": "POST",
             "suffix": "/tags",
             "body": {
@@ -172,7 +172,7 @@ def archive_operation(row: ContactRow) -> NewOperation:
         target="mailchimp",
         action=ARCHIVE,
         payload={
-            "hash": _hash(row),
+            "hash": linked_hash(row),
             "method": "DELETE",
             "body": {},
             "changes": [{"side": "mailchimp", "field": "status", "old": status, "new": "archived"}],
@@ -216,7 +216,9 @@ def leave_verdict(queued: Mapping[str, int], linked: int, safety: SafetyConfig) 
     return None
 
 
-def _hash(row: ContactRow) -> str:
+def linked_hash(row: ContactRow) -> str:
+    """Where the person's member is now: a segment write goes there, whatever address the
+    contact has (a refused rename leaves the new address to someone else)."""
     member = row.mc or {}
     return row.mailchimp_id or subscriber_hash(str(member.get("email") or row.email))
 

@@ -36,6 +36,7 @@ from syncer.core.segments import (
     in_scope,
     leave_changes,
     leave_verdict,
+    linked_hash,
     tag_changes,
     tag_operation,
     with_queued,
@@ -47,6 +48,7 @@ log = logging.getLogger("syncer.run")
 
 CHUNK = 500
 FINGERPRINT = "segments_fingerprint"
+READDRESSED = "tag writes queued for the member's old address go to where it is now"
 
 
 def read_all_tags(ctx: RunContext) -> None:
@@ -257,11 +259,17 @@ def _queue(
     ctx: RunContext, row: ContactRow, changes: list[TagChange], earlier: list[dict[str, Any]]
 ) -> None:
     """Queue the decision's changes; the tag writes still queued go with them in one write,
-    which supersedes them (the decision judged the member as if they had been sent)."""
-    if not changes:
+    which supersedes them (the decision judged the member as if they had been sent). Tag writes
+    queued for a member that has moved since (renamed in Mailchimp while they waited: a killed
+    run, an outage) go again as one write to where it is now: at the old address they would
+    find nobody."""
+    moved = any(payload.get("hash") != linked_hash(row) for payload in earlier)
+    if not changes and not moved:
         return
     operation = tag_operation(row, with_queued(earlier, changes))
     ctx.store.queue_operations(row.id, [operation], ctx.run_id)
+    if moved:
+        ctx.store.add_event(ctx.run_id, row.id, "tag", READDRESSED)
     for change in changes:
         verb = "add" if change.active else "remove"
         ctx.store.add_event(
