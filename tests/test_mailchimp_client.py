@@ -92,6 +92,36 @@ def test_every_batch_result_arrives_despite_faults(sim: SandboxDriver, tmp_path:
     assert sum(counts.values()) > 2 + 2 * 3, "no fault struck: the test proves nothing"
 
 
+@pytest.mark.parametrize("fault", ["drop", "malformed"])
+def test_a_submission_whose_answer_is_lost_is_found_not_sent_twice(
+    sim: SandboxDriver, tmp_path: Path, fault: str
+) -> None:
+    """``drop`` and ``malformed`` make the batch and lose its answer; sent again, a second copy
+    would run where no look at waiting batches sees it (``run.cancel``: soak seed 20261123
+    lost a mid-run edit to one). The client lists the batches first and takes the one it
+    made."""
+    api = client(sim, tmp_path)
+    operations = [
+        MemberOperation(
+            operation_id=str(i),
+            subscriber_hash=subscriber_hash(f"b{i}@northwind-mail.com"),
+            body={"email_address": f"b{i}@northwind-mail.com", "status_if_new": "subscribed"},
+        )
+        for i in range(3)
+    ]
+    api.submit_batch(operations[:1])  # an earlier batch, of another size
+    sim.faults("mailchimp", {"rate": 1, "kinds": [fault], "paths": ["POST /3.0/batches"]})
+    heal = {"method": "POST", "path": "/_sim/faults", "body": {"rate": 0}}
+    sim.trigger_after("mailchimp", "POST /3.0/batches", heal)
+
+    batch = api.submit_batch(operations[1:])
+    counts = sim.requests("mailchimp")["counts"]
+    assert (counts["POST /3.0/batches"], counts["GET /3.0/batches"]) == (2, 1)
+    listed = sim.http.get(f"{sim.mc_url}/batches", auth=sim.mc_auth, timeout=10).json()
+    assert [b["total_operations"] for b in listed["batches"]] == [1, 2]
+    assert batch.id == listed["batches"][1]["id"]
+
+
 def test_direct_upsert_reports_refusals_like_a_batch_result(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:

@@ -64,6 +64,17 @@ class ApiResponse:
     headers: Mapping[str, str]
 
 
+#: Looks for what a write whose answer was lost did, given the seconds since it was first
+#: sent: the answer it would have had, or ``None`` (it did nothing; send it again).
+Recover = Callable[[float], ApiResponse | None]
+
+
+def _may_have_landed(error: RetriableError) -> bool:
+    """Whether the server may have carried out a request that failed so: no answer, a garbled
+    one, or a server error (a gateway's 502 or 504 may come after the work); not a 429."""
+    return error.status is None or error.status >= 500 or 200 <= error.status < 300
+
+
 class Throttle(Protocol):
     def before_request(self, endpoint: str) -> None: ...
 
@@ -156,6 +167,7 @@ class ApiSession:
         retry_safe_because: str | None = None,
         expect: AnswerCheck | None = None,
         repeatable: bool = True,
+        recover: Recover | None = None,
     ) -> ApiResponse:
         """Send one API call, retrying transient failures within the policy's bounds.
 
@@ -163,7 +175,9 @@ class ApiSession:
         dropped connection may repeat a request the server already carried out. A write that
         is not (``repeatable=False``) is retried only after a 429, which the server refused
         before doing anything. A successful answer that fails ``expect`` is retried like a
-        garbled one.
+        garbled one. With ``recover``, a write whose attempt may have been carried out (no
+        answer, a garbled one, a 5xx) is first looked for: what ``recover`` finds stands for
+        its answer, and only if it finds nothing is the write sent again.
         """
         if method in MUTATING and not retry_safe_because:
             raise ValueError(f"{method} {template}: say why a retried write is harmless")
@@ -200,7 +214,7 @@ class ApiSession:
             )
             return self._interpret(response, content, endpoint, expect)
 
-        return self._with_retries(endpoint, attempt, repeatable=repeatable)
+        return self._with_retries(endpoint, attempt, repeatable=repeatable, recover=recover)
 
     def download(self, url: str, label: str) -> BinaryIO:
         """GET an absolute URL without the API's credentials (pre-signed archive URLs), into a
@@ -234,20 +248,34 @@ class ApiSession:
         return spool
 
     def _with_retries(
-        self, endpoint: str, attempt: Callable[[float], ApiResponse], *, repeatable: bool = True
+        self,
+        endpoint: str,
+        attempt: Callable[[float], ApiResponse],
+        *,
+        repeatable: bool = True,
+        recover: Recover | None = None,
     ) -> ApiResponse:
         """Run ``attempt(until)`` until it succeeds or the policy's bounds are spent; ``until``
         (``time.monotonic()``) is when that attempt's answer must be in, last byte included."""
         policy = self.policy
         started = time.monotonic()
         call_end = started + policy.max_time
+        failed: list[RetriableError] = []
 
         def one_attempt() -> ApiResponse:
+            if recover is not None and failed and _may_have_landed(failed[-1]):
+                found = recover(time.monotonic() - started)
+                if found is not None:
+                    return found
             now = time.monotonic()
             until = min(now + self._timeout[0] + self._timeout[1], call_end)
             if self._cutoff is not None:
                 until = min(until, self._cutoff)
-            return attempt(until)
+            try:
+                return attempt(until)
+            except RetriableError as error:
+                failed.append(error)
+                raise
 
         def log_retry(details: Any) -> None:
             log.warning(
