@@ -11,24 +11,23 @@ this module writes.
 from __future__ import annotations
 
 import logging
-import random
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlsplit
 
-import backoff
 import requests
 from requests.adapters import HTTPAdapter
 
 from syncer.connectors.answers import GARBLED, AnswerCheck, failure, parse_json, server_time
 from syncer.connectors.body import TooLarge, read_body
 from syncer.connectors.redact import Redactor
+from syncer.connectors.retry import RetryPolicy, with_retries
 from syncer.errors import (
     OutOfTime,
     RemoteError,
@@ -47,17 +46,6 @@ CUTOFF_SLACK = 0.05
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts and total time bound every call; waits grow with jitter."""
-
-    max_tries: int = 6
-    max_time: float = 300.0
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_retry_after: float = 120.0
-
-
-@dataclass(frozen=True)
 class ApiResponse:
     status: int
     data: Any
@@ -67,12 +55,6 @@ class ApiResponse:
 #: Looks for what a write whose answer was lost did, given the seconds since it was first
 #: sent: the answer it would have had, or ``None`` (it did nothing; send it again).
 Recover = Callable[[float], ApiResponse | None]
-
-
-def _may_have_landed(error: RetriableError) -> bool:
-    """Whether the server may have carried out a request that failed so: no answer, a garbled
-    one, or a server error (a gateway's 502 or 504 may come after the work); not a 429."""
-    return error.status is None or error.status >= 500 or 200 <= error.status < 300
 
 
 class Throttle(Protocol):
@@ -255,57 +237,23 @@ class ApiSession:
         repeatable: bool = True,
         recover: Recover | None = None,
     ) -> ApiResponse:
-        """Run ``attempt(until)`` until it succeeds or the policy's bounds are spent; ``until``
+        """Run ``attempt(until)`` within the policy's bounds (``retry``); ``until``
         (``time.monotonic()``) is when that attempt's answer must be in, last byte included."""
-        policy = self.policy
-        started = time.monotonic()
-        call_end = started + policy.max_time
-        failed: list[RetriableError] = []
 
-        def one_attempt() -> ApiResponse:
-            if recover is not None and failed and _may_have_landed(failed[-1]):
-                found = recover(time.monotonic() - started)
-                if found is not None:
-                    return found
-            now = time.monotonic()
-            until = min(now + self._timeout[0] + self._timeout[1], call_end)
+        def one_attempt(call_end: float) -> ApiResponse:
+            until = min(time.monotonic() + self._timeout[0] + self._timeout[1], call_end)
             if self._cutoff is not None:
                 until = min(until, self._cutoff)
-            try:
-                return attempt(until)
-            except RetriableError as error:
-                failed.append(error)
-                raise
+            return attempt(until)
 
-        def log_retry(details: Any) -> None:
-            log.warning(
-                "%s; retrying in %.1f s (attempt %d of %d)",
-                self.redact(str(details["exception"])),
-                details["wait"],
-                details["tries"] + 1,
-                policy.max_tries,
-            )
-
-        retrying = backoff.on_exception(
-            lambda: _waits(policy, self._time_left),
-            RetriableError,
-            max_tries=policy.max_tries,
-            max_time=policy.max_time,
-            jitter=None,
-            giveup=lambda error: not repeatable and getattr(error, "status", None) != 429,
-            on_backoff=log_retry,
-            logger=None,
-        )(one_attempt)
-        try:
-            return retrying()
-        except RetriableError as error:
-            elapsed = time.monotonic() - started
-            raise RetriableError(
-                f"{error.message} (gave up after {elapsed:.0f} s of retries)",
-                error.hint,
-                status=error.status,
-                body=error.body,
-            ) from None
+        return with_retries(
+            one_attempt,
+            self.policy,
+            self._time_left,
+            self.redact,
+            repeatable=repeatable,
+            recover=recover,
+        )
 
     def _before(self, endpoint: str, *, throttled: bool) -> None:
         if self._throttle is not None and throttled:
@@ -422,27 +370,3 @@ class ApiSession:
     def redact(self, text: str) -> str:
         """Remove every credential this session knows from ``text``."""
         return self._redactor.text(text)
-
-
-def _waits(
-    policy: RetryPolicy, time_left: Callable[[], float | None]
-) -> Generator[float, Any, None]:
-    """Backoff's wait generator: exponential with full jitter, or the server's own figure.
-
-    backoff sends each caught exception into the generator, which is how a ``Retry-After``
-    reaches the wait; a server-given wait is clamped but never jittered. A wait that would end
-    past the run's cutoff is not waited: the call ends now, as out of time.
-    """
-    attempt = 0
-    error = yield 0.0
-    while True:
-        given = getattr(error, "retry_after", None)
-        if given is not None:
-            wait = min(float(given), policy.max_retry_after)
-        else:
-            wait = random.uniform(0, min(policy.max_delay, policy.base_delay * 2**attempt))
-        attempt += 1
-        left = time_left()
-        if left is not None and wait >= left:
-            raise OutOfTime("a retry would wait past the run's time")
-        error = yield wait

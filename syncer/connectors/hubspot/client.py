@@ -14,7 +14,7 @@ from typing import Any
 
 from syncer.config import HttpConfig, HubSpotConfig
 from syncer.connectors.answers import Skipped, has_list
-from syncer.connectors.http import ApiSession, RetryPolicy
+from syncer.connectors.http import ApiSession
 from syncer.connectors.hubspot.full import SEARCH_LIMIT as FULL_SEARCH_LIMIT
 from syncer.connectors.hubspot.full import all_contact_pages
 from syncer.connectors.hubspot.parse import (
@@ -30,6 +30,7 @@ from syncer.connectors.hubspot.search import (
 )
 from syncer.connectors.paging import LoopGuard, chunks
 from syncer.connectors.ratelimit import HubSpotThrottle
+from syncer.connectors.retry import RetryPolicy
 from syncer.core.models import HubSpotContact
 from syncer.errors import (
     AuthError,

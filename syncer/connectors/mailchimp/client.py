@@ -7,23 +7,22 @@ errors carrying Mailchimp's ``title`` and ``detail``.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from syncer.config import HttpConfig, MailchimpConfig
-from syncer.connectors.answers import AnswerCheck, Skipped, has, has_list, server_time
-from syncer.connectors.http import ApiResponse, ApiSession, RetryPolicy
+from syncer.connectors.answers import AnswerCheck, Skipped, has, has_list
+from syncer.connectors.http import ApiResponse, ApiSession
 from syncer.connectors.mailchimp.batches import OperationResult, parse_archive
+from syncer.connectors.mailchimp.lost_batches import submitted_since
 from syncer.connectors.mailchimp.records import BatchStatus, format_time, parse_batch, parse_member
 from syncer.connectors.paging import LoopGuard, RecentIds, next_offset
+from syncer.connectors.retry import RetryPolicy
 from syncer.core.identity import subscriber_hash
-from syncer.core.models import MailchimpMember, parse_time
+from syncer.core.models import MailchimpMember
 from syncer.errors import AudienceMissing, AuthError, MalformedRecord, RemoteError, ResponseTooLarge
-
-log = logging.getLogger("syncer.http")
 
 PAGE_SIZE = 1000
 PAGE_OVERLAP = 20
@@ -41,18 +40,6 @@ MEMBER_FIELDS = (
     "tags_count",
 )
 MEMBER_PATH = "/lists/{list_id}/members/{subscriber_hash}"
-#: A batch as ``GET /batches`` lists it, for finding one whose submission's answer was lost.
-BATCH_FIELDS = (
-    "id",
-    "status",
-    "total_operations",
-    "finished_operations",
-    "errored_operations",
-    "submitted_at",
-    "response_body_url",
-)
-#: ``submitted_at`` and ``Date`` are whole seconds: a batch is looked for this much earlier.
-SUBMITTED_AT_SLACK = 2.0
 #: Endpoints whose 404 can only mean the audience itself is unknown to this key (a member's 404
 #: means the member is).
 _AUDIENCE_ENDPOINTS = frozenset(
@@ -373,44 +360,9 @@ class MailchimpClient:
             retry_safe_because="a submission whose answer was lost is looked for before it is "
             "sent again, and every operation is idempotent",
             expect=has(id=str),
-            recover=lambda seconds: self._submitted_since(len(operations), seconds),
+            recover=lambda seconds: submitted_since(self.api, len(operations), seconds),
         )
         return parse_batch(response.data)
-
-    def _submitted_since(self, total: int, seconds: float) -> ApiResponse | None:
-        """The batch a submission whose answer was lost made: the one batch of its size that
-        Mailchimp lists as submitted since it was first sent (syncer sends one at a time), or
-        ``None``. Sent again instead, a second copy would run that no look at waiting batches
-        knows of (``run.cancel``), over any edit made meanwhile. Batches are listed in an order
-        the reference leaves open, so past a page of 1,000 the last page is read too."""
-        fields = ",".join([*(f"batches.{name}" for name in BATCH_FIELDS), "total_items"])
-        params: dict[str, Any] = {"count": PAGE_SIZE, "fields": fields}
-        first = self.api.request("GET", "/batches", params=params, expect=has_list("batches"))
-        pages = [first]
-        listed = first.data.get("total_items")
-        if isinstance(listed, int) and listed > PAGE_SIZE:
-            params["offset"] = listed - PAGE_SIZE
-            last = self.api.request("GET", "/batches", params=params, expect=has_list("batches"))
-            pages.append(last)
-        now = server_time(first.headers.get("Date")) or datetime.now(UTC)
-        since = now - timedelta(seconds=seconds + SUBMITTED_AT_SLACK)
-        found = {
-            str(raw["id"]): raw
-            for page in pages
-            for raw in page.data["batches"]
-            if isinstance(raw, dict)
-            and "id" in raw
-            and raw.get("total_operations") == total
-            and (submitted := _submitted_at(raw)) is not None
-            and submitted >= since
-        }
-        if len(found) != 1:
-            return None
-        (raw,) = found.values()
-        log.info(
-            "mailchimp: the batch %s was made by a submission whose answer was lost", raw["id"]
-        )
-        return ApiResponse(200, raw, first.headers)
 
     def get_batch(self, batch_id: str) -> BatchStatus:
         response = self.api.request(
@@ -449,11 +401,3 @@ class MailchimpClient:
             archive = self.api.download(self.get_batch(batch.id).response_body_url, label)
         with archive:
             return parse_archive(archive, max_unpacked=self.api.max_body_bytes)
-
-
-def _submitted_at(raw: dict[str, Any]) -> datetime | None:
-    text = raw.get("submitted_at")
-    try:
-        return parse_time(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
