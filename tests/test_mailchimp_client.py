@@ -34,6 +34,18 @@ def members(count: int, prefix: str = "m") -> list[dict[str, object]]:
     ]
 
 
+def upserts(count: int) -> list[MemberOperation]:
+    """Batch operations adding ``count`` new members, operation ids 0 to ``count - 1``."""
+    return [
+        MemberOperation(
+            operation_id=str(i),
+            subscriber_hash=subscriber_hash(f"b{i}@northwind-mail.com"),
+            body={"email_address": f"b{i}@northwind-mail.com", "status_if_new": "subscribed"},
+        )
+        for i in range(count)
+    ]
+
+
 def test_pages_of_a_thousand_read_each_member_once(sim: SandboxDriver, tmp_path: Path) -> None:
     sim.seed_mailchimp(members(2500))
     api = client(sim, tmp_path)
@@ -63,14 +75,7 @@ def test_faults_do_not_lose_or_double_a_member(
 
 def test_every_batch_result_arrives_despite_faults(sim: SandboxDriver, tmp_path: Path) -> None:
     api = client(sim, tmp_path)
-    operations = [
-        MemberOperation(
-            operation_id=str(i),
-            subscriber_hash=subscriber_hash(f"b{i}@northwind-mail.com"),
-            body={"email_address": f"b{i}@northwind-mail.com", "status_if_new": "subscribed"},
-        )
-        for i in range(1200)
-    ]
+    operations = upserts(1200)
     sim.faults("mailchimp", {"rate": 0.2, "kinds": ALL_FAULTS, "seed": 5})
     batches = [api.submit_batch(operations[:1000]), api.submit_batch(operations[1000:])]
     results = []
@@ -101,14 +106,7 @@ def test_a_submission_whose_answer_is_lost_is_found_not_sent_twice(
     lost a mid-run edit to one). The client lists the batches first and takes the one it
     made."""
     api = client(sim, tmp_path)
-    operations = [
-        MemberOperation(
-            operation_id=str(i),
-            subscriber_hash=subscriber_hash(f"b{i}@northwind-mail.com"),
-            body={"email_address": f"b{i}@northwind-mail.com", "status_if_new": "subscribed"},
-        )
-        for i in range(3)
-    ]
+    operations = upserts(3)
     api.submit_batch(operations[:1])  # an earlier batch, of another size
     sim.faults("mailchimp", {"rate": 1, "kinds": [fault], "paths": ["POST /3.0/batches"]})
     heal = {"method": "POST", "path": "/_sim/faults", "body": {"rate": 0}}

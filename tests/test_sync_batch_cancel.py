@@ -33,6 +33,18 @@ UNPAUSE = {"method": "POST", "path": "/_sim/config", "body": {"batch_paused": Fa
 QUICK = {"batch_wait_seconds": 3, "batch_poll_seconds": 0.05, "direct_threshold": 0}
 
 
+def edit_wins(sim: SandboxDriver, config: Path, *people: str) -> None:
+    """Two more runs, each after the batches have run: the Mailchimp edit is on both sides."""
+    for _ in range(2):
+        sim.settle_batches()
+        sim.advance(60)
+        run(config)
+    sim.settle_batches()
+    for person in people:
+        contact, member = both_sides(sim, person)
+        assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+
+
 def test_a_mailchimp_edit_while_the_batch_is_pending_is_not_overwritten(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:
@@ -90,12 +102,7 @@ def test_a_run_killed_while_it_cancels_a_batch_is_finished_by_the_next(
     members = sim.mailchimp_by_email()
     assert members[person]["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the edit was overwritten"
     assert members[other]["merge_fields"]["FNAME"] == "Other-Name", "the rest was sent again"
-    for _ in range(2):
-        sim.advance(60)
-        run(config)
-        sim.settle_batches()
-    contact, member = both_sides(sim, person)
-    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+    edit_wins(sim, config, person)
 
 
 def test_a_mailchimp_edit_while_the_batch_runs_is_put_back_once_it_has_run(
@@ -132,13 +139,7 @@ def test_a_mailchimp_edit_while_the_batch_runs_is_put_back_once_it_has_run(
     assert report["counts"]["restored_overwritten"] == 1
     assert sum("restored FNAME in Mailchimp" in show(config, p) for p in people) == 1
 
-    for _ in range(2):
-        sim.advance(60)
-        run(config)
-        sim.settle_batches()
-    for person in people:
-        contact, member = both_sides(sim, person)
-        assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+    edit_wins(sim, config, *people)
     sim.advance(60)
     writes = (sim.writes("hubspot"), sim.writes("mailchimp"))
     run(config)
@@ -197,12 +198,7 @@ def test_an_edit_the_next_runs_fetch_reads_while_a_batch_waits_is_put_back(
     report = run(config)  # collects the batch: it went over what the fetch saw
     assert report["counts"]["restored_overwritten"] == 1
     assert "restored FNAME in Mailchimp" in show(config, person)
-    for _ in range(2):
-        sim.settle_batches()
-        sim.advance(60)
-        run(config)
-    contact, member = both_sides(sim, person)
-    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+    edit_wins(sim, config, person)
 
 
 def test_a_look_while_waiting_cancels_an_earlier_runs_batch_for_an_edit(
@@ -229,9 +225,4 @@ def test_a_look_while_waiting_cancels_an_earlier_runs_batch_for_an_edit(
     members = sim.mailchimp_by_email()
     assert members[person]["merge_fields"]["FNAME"] == "Mailchimp-Edit", "the batch overwrote it"
     assert members[other]["merge_fields"]["FNAME"] == "Other-Name"
-    for _ in range(2):
-        sim.advance(60)
-        run(config)
-        sim.settle_batches()
-    contact, member = both_sides(sim, person)
-    assert (contact["firstname"], member["merge_fields"]["FNAME"]) == ("Mailchimp-Edit",) * 2
+    edit_wins(sim, config, person)
