@@ -131,6 +131,15 @@ class OutboxStore(StoreBase):
             [contact_id, *SEGMENT_ACTIONS],
         )
 
+    def writes_out(self) -> bool:
+        """Whether any write is out in a batch: one look at the open operations' index (the
+        repeated ``IN`` is what lets SQLite use that partial index)."""
+        row = self.db.execute(
+            "SELECT 1 FROM operations WHERE state IN ('queued', 'submitted') "
+            "AND state = 'submitted' LIMIT 1"
+        ).fetchone()
+        return row is not None
+
     def submitted_writes_of(self, contact_id: int) -> list[Operation]:
         """A person's contact writes out in a batch (not segment ones), oldest first."""
         return self._operations(

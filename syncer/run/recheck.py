@@ -178,7 +178,9 @@ def note_waiting(ctx: RunContext, members: Sequence[MailchimpMember]) -> None:
     """What a read of members shows (the fetch's pages) that a write out in a batch would go
     over, noted on that write: the person waits for the batch and is not decided again, so
     once the write has run, ``member_restore`` puts the values back. Only people waiting for a
-    batch (``pending``) are looked at."""
+    batch (``pending``) are looked at, and none while no write is out (most fetches)."""
+    if not ctx.store.writes_out():
+        return
     found = ctx.store.member_rows(members)
     for member in members:
         row = found.get(member.id)
