@@ -159,10 +159,11 @@ def stale_member_writes(ctx: RunContext, changed: Changed) -> Iterator[StaleWrit
         ctx.counts["rechecked_mailchimp"] += len(page)
         with ctx.store.transaction():
             found = ctx.store.member_rows(page)
+            any_out = ctx.store.writes_out()
             keep = []
             for member in page:
                 row = found.get(member.id)
-                out = [] if row is None else ctx.store.submitted_writes_of(row.id)
+                out = ctx.store.submitted_writes_of(row.id) if row is not None and any_out else []
                 if not out:
                     keep.append(member)
                 if row is None:

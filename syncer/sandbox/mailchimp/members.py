@@ -143,10 +143,9 @@ class Audience:
 
     def find(self, segment: str, *, allow_email: bool = True) -> Member | None:
         """A member by subscriber hash, or by raw address where the reference allows it."""
-        segment = segment.strip()
-        if "@" in segment:
-            return self.members.get(subscriber_hash(segment)) if allow_email else None
-        return self.members.get(segment.lower())
+        if "@" in segment and not allow_email:
+            return None
+        return self.members.get(member_hash(segment))
 
     def require(self, segment: str, *, allow_email: bool = True) -> Member:
         member = self.find(segment, allow_email=allow_email)

@@ -212,11 +212,9 @@ class MailchimpSimulator(Simulator):
     def subjects(self, request: Request, response: Response) -> list[str]:
         """The member or batch a request names (a member named by its address as by its hash);
         a batch accepted names its new id, a listing of changed members those it answered."""
-        named = [
-            request.params[key] for key in ("subscriber_hash", "batch_id") if key in request.params
-        ]
-        if "subscriber_hash" in request.params:
-            named[0] = member_hash(named[0])
+        params = request.params
+        named = [member_hash(params["subscriber_hash"])] if "subscriber_hash" in params else []
+        named += [params["batch_id"]] if "batch_id" in params else []
         if (request.method, request.template) == ("POST", BATCHES) and response.status == 200:
             named.append(str(json.loads(response.body)["id"]))
         return named + response.subjects
