@@ -218,6 +218,48 @@ def test_writes_the_guard_counts_wait_for_it_while_the_others_go_during_the_read
     assert list(created) == ["subscribed"]  # creates went during the read, opt-outs did not
 
 
+MAILCHIMP_ONLY = 450  # people whose HubSpot create waits for the whole read: 4 full calls
+
+
+@pytest.mark.usefixtures("decide_in_hundreds")
+def test_the_creates_waiting_for_the_whole_read_go_out_while_the_rest_is_decided(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """The Mailchimp-only people's creates are sent 100 a call while the reconcile after the
+    read decides the others, not after it; the last part-call goes with the writes after."""
+    world = InitialWorld(shared=300, hubspot_only=300, mailchimp_only=MAILCHIMP_ONLY)
+    sim.seed_world(world)
+    counts = first_sync(sim.write_config(tmp_path))
+    assert counts["hubspot_creates_while_deciding"] == MAILCHIMP_ONLY // 100
+    calls = sim.requests("hubspot")["counts"]
+    assert calls["POST /crm/v3/objects/contacts/batch/create"] == MAILCHIMP_ONLY // 100 + 1
+    contacts = {c["properties"]["email"] for c in sim.hubspot_contacts(NAMES)}
+    assert {email("list", i) for i in range(MAILCHIMP_ONLY)} <= contacts
+    assert len(contacts) == world.shared + world.hubspot_only + MAILCHIMP_ONLY
+
+
+@pytest.mark.usefixtures("decide_in_hundreds")
+def test_the_guard_counts_the_linked_people_without_those_the_early_creates_linked(
+    sim: SandboxDriver, tmp_path: Path
+) -> None:
+    """60 unsubscribes among 300 linked people trip a 10% guard: the 2,000 creates sent while
+    deciding have linked 2,000 more by the time it looks, and must not widen its limit."""
+    world = InitialWorld(shared=300, hubspot_only=100, mailchimp_only=2000)
+    contacts = world.hubspot_contacts()
+    for contact in contacts[:60]:
+        contact["properties"]["newsletter"] = "false"
+        contact["timestamps"]["newsletter"] = iso_ago(0.05)
+    sim.seed_hubspot(contacts)
+    sim.seed_mailchimp(world.mailchimp_members())
+    config = sim.write_config(tmp_path, safety={"min_guarded": 10, "max_unsubscribe_share": 0.1})
+    result = CliRunner().invoke(cli, ["--config", str(config), "run"])
+    assert result.exit_code == ExitCode.GUARD, result.output
+    assert "60 unsubscribes > limit 30" in result.stderr
+    assert "300 linked people" in result.stderr
+    creates = sim.requests("hubspot")["counts"]["POST /crm/v3/objects/contacts/batch/create"]
+    assert creates == 20  # exempt, sent beside the decisions
+
+
 def test_a_first_sync_killed_after_a_batch_sent_during_the_read_is_finished_by_the_next(
     sim: SandboxDriver, tmp_path: Path
 ) -> None:

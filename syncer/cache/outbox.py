@@ -100,14 +100,31 @@ class OutboxStore(StoreBase):
         )
 
     def unguarded_operations(
-        self, target: str, held: Sequence[str], *, after: int, limit: int
+        self,
+        target: str,
+        held: Sequence[str],
+        *,
+        after: int,
+        limit: int,
+        creates: bool | None = None,
     ) -> list[Operation]:
         """Like :meth:`queued_operations`, without the writes the blast-radius guard counts:
         the ``held`` actions and those withdrawing consent (``withdraws``, from the plan)."""
+        kinds = "" if creates is None else f"AND (action = 'create') = {int(creates)} "
         return self._operations(
-            f"SELECT * FROM operations WHERE {_UNGUARDED} ORDER BY id LIMIT ?",  # noqa: S608 - fixed text
+            f"SELECT * FROM operations WHERE {_UNGUARDED} {kinds}ORDER BY id LIMIT ?",  # noqa: S608 - fixed text
             [target, after, dumps(list(held)), limit],
         )
+
+    def succeeded_creates(self, target: str, first: int, last: int) -> int:
+        """How many creates to ``target`` with ids from ``first`` to ``last`` succeeded (a key
+        range: cheap however large the outbox)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM operations WHERE id BETWEEN ? AND ? AND target = ? "
+            "AND action = 'create' AND state = 'succeeded'",
+            [first, last, target],
+        ).fetchone()
+        return int(row[0])
 
     def unguarded_count(self, target: str, held: Sequence[str], *, after: int) -> int:
         """How many :meth:`unguarded_operations` there are after id ``after``."""

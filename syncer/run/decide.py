@@ -7,6 +7,8 @@ conflict only HubSpot's property history can settle wait until a whole call's wo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from syncer.connectors.hubspot.client import HISTORY_LIMIT
 from syncer.core import causes
 from syncer.core.models import Decision, HubSpotContact
@@ -23,8 +25,9 @@ RECONCILE_CHUNK = 500
 HISTORY_FLUSH = 1000
 
 
-def reconcile_dirty(ctx: RunContext) -> None:
-    """Decide for every contact fetched since its last decision, in chunks.
+def reconcile_dirty(ctx: RunContext, after_chunk: Callable[[], None] | None = None) -> None:
+    """Decide for every contact fetched since its last decision, in chunks; ``after_chunk``
+    is called after each (a first sync's pipeline sends the creates decided meanwhile).
 
     Contacts that need HubSpot's property history wait across chunks, so history is read in
     full batches of 50 rather than a few ids per chunk (only the last call may be short). A stop
@@ -42,6 +45,8 @@ def reconcile_dirty(ctx: RunContext) -> None:
             waiting = waiting[whole:]
         after = rows[-1].id
         ctx.progress.advance(len(rows))
+        if after_chunk is not None:
+            after_chunk()
     _decide_with_history(ctx, waiting)
 
 

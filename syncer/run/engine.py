@@ -38,7 +38,7 @@ from syncer.run.mirror import (
     missing_options,
     redecide_on_change,
 )
-from syncer.run.overwritten import restore_unanswered, unanswered_updates
+from syncer.run.overwritten import Doubt, restore_unanswered, unanswered_updates
 from syncer.run.pipeline import Pipeline
 from syncer.run.preferences import add_group_options, resolve_preferences
 from syncer.run.preflight import verify_fields
@@ -202,15 +202,35 @@ def _prepare(ctx: RunContext, options: RunOptions) -> Pipeline | None:
     # left them: the fetch is about to replace those with what the updates wrote.
     doubts = [] if options.dry_run else unanswered_updates(ctx)
     first_sync = not ctx.store.has_completed_run()
-    pipeline = None
-    if Pipeline.wanted(ctx, first_sync=first_sync, dry_run=options.dry_run):
-        # Deciding while reading needs the date formats first (one call a run anyway).
-        ctx.config = with_date_formats(ctx.config, ctx.read_merge_fields)
-        exempt = ctx.store.created_on_purpose()  # the guard's exemption for creates
-        pipeline = Pipeline(ctx, creates_exempt=exempt)
+    if not Pipeline.wanted(ctx, first_sync=first_sync, dry_run=options.dry_run):
+        _read_and_decide(ctx, options, None, doubts, first_sync=first_sync)
+        return None
+    # Deciding while reading needs the date formats first (one call a run anyway).
+    ctx.config = with_date_formats(ctx.config, ctx.read_merge_fields)
+    exempt = ctx.store.created_on_purpose()  # the guard's exemption for creates
+    pipeline = Pipeline(ctx, creates_exempt=exempt)
+    try:
+        _read_and_decide(ctx, options, pipeline, doubts, first_sync=first_sync)
+    finally:
+        pipeline.close()
+    return pipeline
+
+
+def _read_and_decide(
+    ctx: RunContext,
+    options: RunOptions,
+    pipeline: Pipeline | None,
+    doubts: list[Doubt],
+    *,
+    first_sync: bool,
+) -> None:
+    """The fetch and the decisions after it, up to the guard; a first sync's ``pipeline``
+    decides and writes beside them, and has finished its calls when this returns."""
     fetch(ctx, options.full, pipeline)
+    if pipeline is not None:
+        pipeline.finish()  # what follows the read starts with every call of it answered
     if ctx.should_stop():
-        return pipeline
+        return
     restore_unanswered(ctx, doubts)  # before the decisions take their values for landed
     check_hubspot_deletions(ctx, first_sync=first_sync)
     redecide_on_change(ctx)  # before the scope, which keeps people outside it out of reconcile
@@ -219,24 +239,33 @@ def _prepare(ctx: RunContext, options: RunOptions) -> Pipeline | None:
     apply_scope(ctx, list_ids)
     if pipeline is None and ctx.store.dirty_contacts(0, 1):  # a quiet run needs no formats
         ctx.config = with_date_formats(ctx.config, ctx.read_merge_fields)
-    reconcile_dirty(ctx)
+    # The Mailchimp-only people's creates go out while the others are still being decided.
+    reconcile_dirty(ctx, pipeline.decided if pipeline is not None else None)
+    linked_by_run = 0
+    if pipeline is not None:
+        pipeline.finish()
+        linked_by_run = pipeline.linked_by_creates()
     queue_tags(ctx, list_ids)
     missing_options(ctx)  # a mirror property that cannot take the values stops the run here
     # Only a cache created on purpose (syncer.cache.creation) has a first sync exempt.
-    _guard(ctx, options, first_sync=first_sync and ctx.store.created_on_purpose())
-    return pipeline
+    exempt = first_sync and ctx.store.created_on_purpose()
+    _guard(ctx, options, first_sync=exempt, linked_by_run=linked_by_run)
 
 
-def _guard(ctx: RunContext, options: RunOptions, *, first_sync: bool) -> None:
+def _guard(
+    ctx: RunContext, options: RunOptions, *, first_sync: bool, linked_by_run: int = 0
+) -> None:
     """Stop the run before writing when what it queued is too much; the writes an earlier run's
     guard let through, carried on to this one, are no longer counted. Read once a run, so a second
-    look (after HubSpot's deletions) counts everything this run queued."""
+    look (after HubSpot's deletions) counts everything this run queued. The linked people are
+    counted as the decisions found them: not those the exempt creates sent beside the decisions
+    have linked since (``linked_by_run``)."""
     if ctx.guard_passed is None:
         ctx.guard_passed = ctx.store.guard_passed_through()
     queued = ctx.store.queued_counts(after=ctx.guard_passed)
     ctx.guard = guard_checks(
         queued,
-        ctx.store.linked_count(),
+        ctx.store.linked_count() - linked_by_run,
         ctx.config.safety,
         first_sync=first_sync,
         consent=bool(consent_keys(ctx.config.preferences)),

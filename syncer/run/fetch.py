@@ -81,7 +81,8 @@ class _Done:
 
 def fetch(ctx: RunContext, full: bool, pipeline: Pipeline | None = None) -> None:
     """Read both sides' changes (everything with ``full`` or before a first cursor); with a
-    ``pipeline``, people are decided as their pages are saved (``pipeline``)."""
+    ``pipeline``, people are decided as their pages are saved (``pipeline``; the caller
+    finishes and closes it)."""
     load_property_kinds(ctx)
     walks = [_hubspot_walk(ctx, full), _mailchimp_walk(ctx, full)]
     everything = full or any(ctx.store.cursor(walk.source) is None for walk in walks)
@@ -97,12 +98,8 @@ def fetch(ctx: RunContext, full: bool, pipeline: Pipeline | None = None) -> None
     try:
         with ctx.store.reading_cache():
             _save_pages(ctx, pages, stop, len(walks), pipeline)
-            if pipeline is not None:
-                pipeline.finish()
     finally:
         stop.set()
-        if pipeline is not None:
-            pipeline.close()
     for walk in walks:
         started = walk.api.walk_started()
         reached = max((m for m in (walk.newest, started) if m is not None), default=None)

@@ -8,7 +8,10 @@ then, a chunk at a time, between the pages HubSpot's read is still saving. What 
 whole read still waits for its end, in the reconcile after it:
 
 - people with only a Mailchimp member: a HubSpot contact with their address may still come, so
-  their HubSpot create is decided once all of HubSpot is read;
+  their HubSpot create is decided once all of HubSpot is read. When the guard does not count
+  them (a first sync's exemption), the creates go out 100 a call while that reconcile decides
+  the rest, and the guard then counts the linked people as the decisions found them, not the
+  ones these creates linked;
 - the oldest-duplicate rule: two HubSpot contacts with one email arrive in either order (the list
   reads ids upwards, search downwards). When the older arrives after the person was decided with
   the newer, the cache links the older and supersedes the writes still queued for the person,
@@ -63,6 +66,11 @@ log = logging.getLogger("syncer.run")
 CHUNKS_A_PAGE = 2
 #: The writes the blast-radius guard counts, which wait for it (creates only when not exempt).
 GUARDED = ("unsubscribe", "create")
+#: The counter of the HubSpot calls made beside the decisions, by action.
+WRITTEN_COUNTS = {
+    "update": "hubspot_updates_while_reading",
+    "create": "hubspot_creates_while_deciding",
+}
 
 
 class Pipeline:
@@ -72,6 +80,8 @@ class Pipeline:
         self.ctx = ctx
         #: Mailchimp's whole audience is in the cache: HubSpot's contacts can be decided.
         self.members_read = False
+        #: All of HubSpot is in the cache: the Mailchimp-only people's creates may go.
+        self.contacts_read = False
         #: People saved from HubSpot and not yet decided, in the order saved.
         self.todo: array[int] = array("q")
         #: People whose decision waits for their contact's history (under a call's worth).
@@ -85,6 +95,7 @@ class Pipeline:
         #: HubSpot updates sent during the read whose answer needs a look after it.
         self.unresolved: list[Unresolved] = []
         self._updated_after = 0  # the outbox id up to which HubSpot updates were sent
+        self._created = (0, 0)  # the outbox ids of the first and the last HubSpot create sent
         self._writing: set[int] = set()  # the people in the HubSpot update being sent
         self._hubspot = Lane("hubspot-calls")
         self._mailchimp = Lane("mailchimp-batches")
@@ -109,6 +120,13 @@ class Pipeline:
         if source == "mailchimp":
             self.members_read = True
             self._decide(CHUNKS_A_PAGE)
+        else:
+            self.contacts_read = True
+        self.poll()
+
+    def decided(self) -> None:
+        """After each chunk the reconcile after the read decided: its creates may be due."""
+        self._new_writes = True
         self.poll()
 
     def poll(self) -> None:
@@ -125,12 +143,12 @@ class Pipeline:
                 lambda found: self._history_read(rows, found),
             )
         elif due.get("hubspot"):
-            self._update()
+            self._write_hubspot()
         if due.get("mailchimp"):
             self._submit()
 
     def finish(self) -> None:
-        """After the read: wait for the calls still going (a stop waits for them too)."""
+        """After the decisions: wait for the calls still going (a stop waits for them too)."""
         self._hubspot.drain()
         self._mailchimp.drain()
 
@@ -172,44 +190,67 @@ class Pipeline:
         self._new_writes = True
 
     def _writes_due(self) -> dict[str, bool]:
-        """Which side has a call's worth of writes the guard does not count queued (HubSpot:
-        100 updates; Mailchimp: 1,000, with room for another open batch)."""
+        """Which side may have a call's worth of writes the guard does not count queued
+        (HubSpot: 100 updates or creates, looked for by ``_write_hubspot``; Mailchimp: 1,000,
+        with room for another open batch)."""
         due = {"hubspot": False, "mailchimp": False}
         if not self._new_writes:
             return due
         self._new_writes = False
         store = self.ctx.store
-        updates = store.unguarded_count("hubspot", GUARDED, after=self._updated_after)
         members = store.unguarded_count("mailchimp", self._held, after=self._queued_after)
         room = len(store.open_batches()) < self.ctx.config.sync.max_open_batches
-        due["hubspot"] = updates >= HUBSPOT_BATCH and not self._hubspot.busy
+        due["hubspot"] = not self._hubspot.busy
         due["mailchimp"] = members >= BATCH_LIMIT and room and not self._mailchimp.busy
         # Looked at again after the next decisions, or when a lane's call is done.
         return due
 
-    def _update(self) -> None:
-        """One batch update of HubSpot contacts (``write_hubspot``, recheck and all)."""
-        chunk = self.ctx.store.unguarded_operations(
+    def _write_hubspot(self) -> None:
+        """One batch call of HubSpot writes (``write_hubspot``, recheck and all): 100 updates,
+        or once all of HubSpot is read, 100 creates the guard does not count."""
+        store = self.ctx.store
+        action = "update"
+        chunk = store.unguarded_operations(
             "hubspot", GUARDED, after=self._updated_after, limit=HUBSPOT_BATCH
         )
-        self._updated_after = chunk[-1].id
+        if len(chunk) == HUBSPOT_BATCH:
+            self._updated_after = chunk[-1].id
+        elif self.contacts_read and "create" not in self._held:
+            action = "create"
+            after = self._created[1]
+            chunk = store.unguarded_operations(
+                "hubspot", self._held, after=after, limit=HUBSPOT_BATCH, creates=True
+            )
+            if len(chunk) < HUBSPOT_BATCH:
+                return
+            self._created = (self._created[0] or chunk[0].id, chunk[-1].id)
+        else:
+            return
         self._writing = {operation.contact_id for operation in chunk}
-        self._hubspot.run(self._update_steps(chunk), self._updated)
+        self._hubspot.run(
+            self._write_steps(action, chunk), lambda found: self._written(action, found)
+        )
 
-    def _update_steps(self, chunk: list[Operation]) -> Steps[list[Unresolved]]:
+    def _write_steps(self, action: str, chunk: list[Operation]) -> Steps[list[Unresolved]]:
         try:
-            return (yield from send_steps(self.ctx, "update", chunk))
+            return (yield from send_steps(self.ctx, action, chunk))
         except (AuthError, RateLimitExhausted):
             raise
         except RemoteError as error:
-            note_write_error(self.ctx, "update", len(chunk), error)
+            note_write_error(self.ctx, action, len(chunk), error)
             return []
 
-    def _updated(self, unresolved: list[Unresolved]) -> None:
+    def _written(self, action: str, unresolved: list[Unresolved]) -> None:
         self.unresolved.extend(unresolved)
         self._writing = set()
-        self.ctx.counts["hubspot_updates_while_reading"] += 1
+        self.ctx.counts[WRITTEN_COUNTS[action]] += 1
         self._new_writes = True
+
+    def linked_by_creates(self) -> int:
+        """The people this pipeline's HubSpot creates linked: the guard counts the linked
+        people as the decisions found them, before any of the run's writes."""
+        first, last = self._created
+        return self.ctx.store.succeeded_creates("hubspot", first, last) if last else 0
 
     def _submit(self) -> None:
         """First the members changed since the last look (``recheck``: a write that would
