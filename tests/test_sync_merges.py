@@ -219,7 +219,7 @@ def test_a_gdpr_deleted_contact_met_by_a_history_read_is_detached(
     sim.advance(60)
     sim.hubspot_edit(ids[1], {"firstname": "FromHubSpot"})
     sim.advance(60)
-    monkeypatch.setattr(engine, "reconcile_dirty", lambda ctx: None)
+    monkeypatch.setattr(engine, "reconcile_dirty", lambda ctx, after_chunk: None)
     assert invoke(config, "run").exit_code == ExitCode.OK
     monkeypatch.undo()
     gdpr_delete(sim, ids[1])
