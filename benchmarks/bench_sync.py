@@ -40,7 +40,8 @@ once it is answered (an edit made between the re-read and HubSpot carrying the u
 found there and written back). HubSpot's lack of a conditional update makes all of them
 required calls.
 
-Wall time is judged against the achievable floor; the relaxed one is printed beside it.
+Wall time is judged against the achievable floor; the guarded one (the guard's unsubscribes after
+the whole read too) and the relaxed one are printed beside it.
 Results go to ``benchmarks/results/bench_sync-<UTC time>.json`` with a short table on stdout.
 """
 
@@ -214,6 +215,7 @@ def main() -> None:
         hubspot_creates=expected.hubspot_creates,
         hubspot_updates=expected.hubspot_updates,
         mailchimp_writes=expected.mailchimp_writes,
+        guarded_updates=expected.hubspot_unsubscribes,
     )
     first_floor = floor(work, args.latency_ms / 1000)
     with SandboxProcess(folder / "sandbox.log") as sandbox:
@@ -336,7 +338,9 @@ def summarise(
     print("floor parts: " + ", ".join(f"{k} {v}" for k, v in first_floor.calls_by_part.items()))
     print(
         f"time floors: achievable {first_floor.achievable_seconds:.1f} s"
-        f" (creates after the whole read, whole windows), relaxed {first_floor.seconds:.1f} s"
+        f" (creates after the whole read, whole windows), guarded"
+        f" {first_floor.guarded_seconds:.1f} s (the guard's writes after it too),"
+        f" relaxed {first_floor.seconds:.1f} s"
     )
 
     initial = stages.runs["initial"]
@@ -351,6 +355,13 @@ def summarise(
             first_floor.achievable_seconds,
             "<= 1.15x achievable",
             initial.wall_s <= TARGETS["initial_time_ratio"] * first_floor.achievable_seconds,
+        ),
+        (
+            "initial wall time vs guarded floor",
+            initial.wall_s,
+            first_floor.guarded_seconds,
+            "-",
+            None,
         ),
         ("initial wall time vs relaxed floor", initial.wall_s, first_floor.seconds, "-", None),
         (

@@ -62,6 +62,12 @@ first, then in the list bursts, and the first create burst at the later of the r
 
     T = max(read_done, 10 m) + 10 (ceil(C_h/100) - 1) + latency,   minimised over m
 
+Guarded floor. A client with a blast-radius guard (syncer's DESIGN §7) cannot send a write the
+guard counts (an unsubscribe) before the guard has seen the whole run, so those updates, with
+their re-reads and history reads, come after the read with the creates. ``guarded_seconds`` is
+the achievable floor with them there; the targets are judged against the achievable floor, and
+this one is printed beside it, for what the guard itself costs.
+
 History reads take at most 50 ids a call (reference §12.1), which both floors count. At the
 benchmark's 100,000 a side the achievable floor is 70.0 s with the re-reads before updates and
 the history reads after them (the same without the latter, which fit in room the list bursts
@@ -112,6 +118,8 @@ class Work:
     hubspot_creates: int
     hubspot_updates: int
     mailchimp_writes: int
+    #: Of ``hubspot_updates``, those the blast-radius guard counts (unsubscribes).
+    guarded_updates: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,8 @@ class Floor:
     calls_by_part: dict[str, int]
     #: What a client can reach: creates after the whole read, windows in whole bursts.
     achievable_seconds: float = 0.0
+    #: The same for a client with a blast-radius guard: its guarded updates after the read too.
+    guarded_seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,13 +185,16 @@ def floor(work: Work, latency_s: float) -> Floor:
         seconds=max(hubspot_s, mailchimp_s),
         calls_by_part=parts,
         achievable_seconds=max(achievable_seconds(work, latency_s), mailchimp_s),
+        guarded_seconds=max(achievable_seconds(work, latency_s, guarded=True), mailchimp_s),
     )
 
 
-def achievable_seconds(work: Work, latency_s: float) -> float:
+def achievable_seconds(work: Work, latency_s: float, *, guarded: bool = False) -> float:
     """The least time with the creates after the whole read and whole windows (the docstring's
-    *achievable floor*), minimised over how many list bursts the read uses."""
-    creates = ceil(work.hubspot_creates / HUBSPOT_BATCH)
+    *achievable floor*), minimised over how many list bursts the read uses; ``guarded`` puts
+    the guarded updates' calls after the read with the creates (the *guarded floor*)."""
+    after_read = update_calls(work.guarded_updates) if guarded else 0
+    creates = ceil(work.hubspot_creates / HUBSPOT_BATCH) + after_read
     others = window_calls(work) - creates  # history reads, re-reads, updates: any time once read
     tail = ceil(creates / HUBSPOT_WINDOW)  # bursts of creates, after the whole read
     in_tail = min(others, tail * HUBSPOT_WINDOW - creates)

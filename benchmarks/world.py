@@ -135,6 +135,8 @@ class Expected:
 
     hubspot_creates: int = 0
     hubspot_updates: int = 0
+    #: Of the HubSpot updates, the unsubscribes (the blast-radius guard counts them).
+    hubspot_unsubscribes: int = 0
     mailchimp_creates: int = 0
     mailchimp_updates: int = 0
     history_contacts: int = 0
@@ -198,6 +200,7 @@ class World:
             hs_last = ""
         if category == "unsub_mc_newer":
             status, newsletter = "unsubscribed", "true"
+            expected.hubspot_unsubscribes += 1
         if category == "unsub_hs_newer":
             newsletter = "false"
         if category == "cleaned_wants":
