@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from syncer.sandbox.mailchimp.members import unique_email_id
 from tests.sandbox.test_mailchimp_support import LIST_ID, Mailchimp, md5
 
 pytestmark = pytest.mark.timeout(30)
@@ -300,3 +301,13 @@ def test_the_list_counts_members_by_status(mc: Mailchimp) -> None:
     assert stats["total_contacts"] == 5
     trimmed = mc.ok("GET", f"/lists/{LIST_ID}", params={"fields": "id,stats.member_count"})
     assert trimmed == {"id": LIST_ID, "stats": {"member_count": 3}}
+
+
+def test_no_two_members_share_a_unique_email_id_even_where_ten_digits_of_a_hash_do() -> None:
+    """Mailchimp's ``unique_email_id`` identifies an address across all of Mailchimp; the
+    simulator's, ten hex digits of a hash, repeated at the benchmark's millionth members."""
+    first = unique_email_id(LIST_ID, 482_983, set())
+    assert unique_email_id(LIST_ID, 576_960, set()) == first  # the digits alone collide
+    second = unique_email_id(LIST_ID, 576_960, {first})
+    assert second != first
+    assert re.fullmatch(r"[0-9a-f]{10}", second)
