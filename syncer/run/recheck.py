@@ -250,7 +250,9 @@ def member_overwritten(
     operation: Operation, cached: dict[str, Any] | None, member: MailchimpMember
 ) -> list[str]:
     """What a member write would overwrite; a member added since the read, or one whose status
-    or address changed, is overwritten by any write."""
+    or address changed, is overwritten by any write, unless it already holds what the write
+    sends for it (the write itself may have run, its batch not yet settled: a look while a
+    batch waits sees that, and nothing of it can be written over)."""
     body = operation.payload["body"]
     now = member_values(member_record(member))
     if cached is None:
@@ -263,7 +265,11 @@ def member_overwritten(
     if "status" in body:
         sent["status"] = body["status"]
     edited = set(overwritten(sent, before, now))
-    edited.update(name for name in ("status", "email_address") if now[name] != before[name])
+    edited.update(
+        name
+        for name in ("status", "email_address")
+        if now[name] != before[name] and now[name] != sent.get(name)
+    )
     return sorted(edited)
 
 
