@@ -148,9 +148,15 @@ class Pipeline:
             self._submit()
 
     def finish(self) -> None:
-        """After the decisions: wait for the calls still going (a stop waits for them too)."""
-        self._hubspot.drain()
-        self._mailchimp.drain()
+        """After the decisions: wait for the calls still going (a stop waits for them too), and
+        make the whole calls still due, so what goes before the guard does not hang on when
+        a lane was free between two chunks."""
+        while True:
+            self._hubspot.drain()
+            self._mailchimp.drain()
+            self.poll()
+            if not (self._hubspot.busy or self._mailchimp.busy):
+                return
 
     def close(self) -> None:
         self._hubspot.close()

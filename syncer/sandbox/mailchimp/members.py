@@ -102,10 +102,8 @@ class Member:
 
 
 def unique_email_id(list_id: str, seq: int, taken: Container[str]) -> str:
-    """A member's ``unique_email_id``: 10 hex digits as Mailchimp gives them, and, as Mailchimp
-    documents it ("an identifier for the address across all of Mailchimp"), never one ``taken``
-    already. Ten digits of a hash alone repeat among a million members (seq 482,983 and 576,960
-    of the benchmark's audience share one), and syncer rightly takes the id for a person's."""
+    """Ten hex digits as Mailchimp gives them, never one ``taken`` ("an identifier for the
+    address across all of Mailchimp"): ten digits of a hash alone repeat among a million."""
     key, attempt = f"{list_id}:{seq}", 0
     while (candidate := hashlib.sha256(key.encode()).hexdigest()[:10]) in taken:
         attempt += 1
@@ -144,8 +142,7 @@ class Audience:
         self.last_sub: int | None = None
         self.last_unsub: int | None = None
         self._seq = 0
-        #: Every ``unique_email_id`` given out, archived and deleted members' too: never twice.
-        self._unique_ids: set[str] = set()
+        self._unique_ids: set[str] = set()  # every one given out, deleted members' too
         self._version = 0
         self._order: tuple[tuple[str, int], list[Member]] | None = None
         self._selection: tuple[tuple[Any, int], list[Member]] | None = None
