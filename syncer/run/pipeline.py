@@ -204,34 +204,42 @@ class Pipeline:
             return due
         self._new_writes = False
         store = self.ctx.store
-        members = store.unguarded_count("mailchimp", self._held, after=self._queued_after)
-        room = len(store.open_batches()) < self.ctx.config.sync.max_open_batches
         due["hubspot"] = not self._hubspot.busy
-        due["mailchimp"] = members >= BATCH_LIMIT and room and not self._mailchimp.busy
+        # Counting queued member writes scans them (a 1,000,000-a-side first sync leaves
+        # 100,000 queued while its open batches are all out): only when one more may go.
+        room = len(store.open_batches()) < self.ctx.config.sync.max_open_batches
+        due["mailchimp"] = (
+            room
+            and not self._mailchimp.busy
+            and store.unguarded_count("mailchimp", self._held, after=self._queued_after)
+            >= BATCH_LIMIT
+        )
         # Looked at again after the next decisions, or when a lane's call is done.
         return due
 
     def _write_hubspot(self) -> None:
-        """One batch call of HubSpot writes (``write_hubspot``, recheck and all): 100 updates,
-        or once all of HubSpot is read, 100 creates the guard does not count."""
+        """One batch call of HubSpot writes (``write_hubspot``, recheck and all): once all of
+        HubSpot is read, 100 creates the guard does not count, else 100 updates.
+
+        Creates are looked for first: after the read they are queued by the thousand, and the
+        look for updates would scan every one of them (on each chunk decided)."""
         store = self.ctx.store
-        action = "update"
+        if self.contacts_read and "create" not in self._held:
+            chunk = store.unguarded_operations(
+                "hubspot", self._held, after=self._created[1], limit=HUBSPOT_BATCH, creates=True
+            )
+            if len(chunk) == HUBSPOT_BATCH:
+                self._created = (self._created[0] or chunk[0].id, chunk[-1].id)
+                self._send_hubspot("create", chunk)
+                return
         chunk = store.unguarded_operations(
-            "hubspot", GUARDED, after=self._updated_after, limit=HUBSPOT_BATCH
+            "hubspot", GUARDED, after=self._updated_after, limit=HUBSPOT_BATCH, creates=False
         )
         if len(chunk) == HUBSPOT_BATCH:
             self._updated_after = chunk[-1].id
-        elif self.contacts_read and "create" not in self._held:
-            action = "create"
-            after = self._created[1]
-            chunk = store.unguarded_operations(
-                "hubspot", self._held, after=after, limit=HUBSPOT_BATCH, creates=True
-            )
-            if len(chunk) < HUBSPOT_BATCH:
-                return
-            self._created = (self._created[0] or chunk[0].id, chunk[-1].id)
-        else:
-            return
+            self._send_hubspot("update", chunk)
+
+    def _send_hubspot(self, action: str, chunk: list[Operation]) -> None:
         self._writing = {operation.contact_id for operation in chunk}
         self._hubspot.run(
             self._write_steps(action, chunk), lambda found: self._written(action, found)
