@@ -233,7 +233,7 @@ class Pipeline:
                 self._send_hubspot("create", chunk)
                 return
         chunk = store.unguarded_operations(
-            "hubspot", GUARDED, after=self._updated_after, limit=HUBSPOT_BATCH, creates=False
+            "hubspot", GUARDED, after=self._updated_after, limit=HUBSPOT_BATCH
         )
         if len(chunk) == HUBSPOT_BATCH:
             self._updated_after = chunk[-1].id

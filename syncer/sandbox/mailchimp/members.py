@@ -102,8 +102,8 @@ class Member:
 
 
 def unique_email_id(list_id: str, seq: int, taken: Container[str]) -> str:
-    """Ten hex digits as Mailchimp gives them, never one ``taken`` ("an identifier for the
-    address across all of Mailchimp"): ten digits of a hash alone repeat among a million."""
+    """Ten hex digits, never one ``taken``: stable and unique in the account (reference
+    mailchimp-marketing-api.md, member fields); ten digits of a hash repeat among a million."""
     key, attempt = f"{list_id}:{seq}", 0
     while (candidate := hashlib.sha256(key.encode()).hexdigest()[:10]) in taken:
         attempt += 1
